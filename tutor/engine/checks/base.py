@@ -1,0 +1,191 @@
+"""What every check kind shares: its declared fields, the context it judges, the verdict it returns."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from tutor.content.model import CheckSpec, Exercise
+from tutor.engine.dockerfile import Dockerfile
+from tutor.errors import ContentError
+
+if typing.TYPE_CHECKING:
+    from tutor.engine.dockerhost import BuildOutcome, DockerHost
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    passed: bool
+    message: str
+
+
+def passed(message: str) -> Verdict:
+    return Verdict(True, message)
+
+
+def failed(message: str) -> Verdict:
+    return Verdict(False, message)
+
+
+@dataclass(slots=True)
+class CheckContext:
+    """Everything a check may look at. Image fields are empty when the build failed."""
+
+    exercise: Exercise
+    directory: Path
+    dockerfile: Dockerfile | None
+    host: DockerHost | None
+    image: str = ""  # image id of the learner's build
+    build: BuildOutcome | None = None
+    cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
+    # Rebuilds a (changed) copy of the context; the cache check uses it.
+    rebuild: Callable[[Path], BuildOutcome] | None = None
+    _attrs: dict[str, Any] | None = None
+
+    @property
+    def image_attrs(self) -> dict[str, Any]:
+        if self._attrs is None:
+            assert self.host is not None
+            self._attrs = self.host.image_attrs(self.image) or {}
+        return self._attrs
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.image_attrs.get("Config") or {}
+
+
+@dataclass(kw_only=True, frozen=True)
+class Check:
+    """A declared check. Subclasses add their own fields, named as instructors write them."""
+
+    kind: ClassVar[str]
+    needs_image: ClassVar[bool] = True  # False: judged from the files alone, before any build
+    needs_engine: ClassVar[bool] = True
+    default_hint: ClassVar[str] = ""
+
+    id: str
+    title: str = ""
+    hint: str = ""
+
+    def describe(self) -> str:
+        """A default title, used when the exercise gives none."""
+        return self.kind
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        raise NotImplementedError
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.describe()
+
+    @property
+    def display_hint(self) -> str:
+        return self.hint or self.default_hint
+
+
+KINDS: dict[str, type[Check]] = {}
+
+
+def register(cls: type[Check]) -> type[Check]:
+    KINDS[cls.kind] = cls
+    return cls
+
+
+def compile_check(spec: CheckSpec) -> Check:
+    """Turn a declared check into a Check, rejecting unknown kinds, fields and wrong types."""
+    cls = KINDS.get(spec.kind)
+    if cls is None:
+        raise ContentError(f"{spec.where}.kind: unknown check kind {spec.kind!r} (known: {', '.join(sorted(KINDS))})")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "id"}
+    problems = []
+    values: dict[str, Any] = {}
+    for name, value in spec.params.items():
+        if name not in fields:
+            problems.append(f"{spec.where}.{name}: unknown field for kind {spec.kind!r} (fields: {', '.join(sorted(fields))})")
+            continue
+        expected = hints[name]
+        if not _conforms(value, expected):
+            problems.append(f"{spec.where}.{name}: expected {_type_name(expected)}, got {value!r}")
+            continue
+        values[name] = tuple(value) if isinstance(value, list) else value
+    missing = [
+        name
+        for name, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in values
+    ]
+    problems += [f"{spec.where}.{name}: required field is missing" for name in missing]
+    if problems:
+        raise ContentError("\n".join(problems))
+    check = cls(id=spec.id, **values)
+    for pattern_problem in _bad_patterns(check):
+        problems.append(f"{spec.where}.{pattern_problem}")
+    if problems:
+        raise ContentError("\n".join(problems))
+    return check
+
+
+def _conforms(value: Any, expected: Any) -> bool:
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, arg) for arg in typing.get_args(expected))
+    if expected is type(None):
+        return value is None
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is tuple:
+        (item,) = {a for a in typing.get_args(expected) if a is not Ellipsis}
+        return isinstance(value, (list, tuple)) and all(_conforms(v, item) for v in value)
+    if origin is dict:
+        key, item = typing.get_args(expected)
+        return isinstance(value, dict) and all(_conforms(k, key) and _conforms(v, item) for k, v in value.items())
+    if expected is Any:
+        return True
+    return isinstance(value, expected)
+
+
+def _type_name(expected: Any) -> str:
+    return str(expected).replace("typing.", "")
+
+
+# Fields that hold regular expressions: a typo in one must fail at load time, not at a learner's desk.
+REGEX_FIELDS = {"matches", "pattern", "first", "then", "expectedOutput", "excludedOutput", "expectedError",
+                "excludedError", "expectedContents", "excludedContents", "expected_body", "cached", "rebuilt",
+                "absent"}
+
+
+def _bad_patterns(check: Check) -> list[str]:
+    problems = []
+    for name in REGEX_FIELDS:
+        value = getattr(check, name, None)
+        patterns = (value,) if isinstance(value, str) else value if isinstance(value, tuple) else ()
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(f"{name}: not a valid regular expression {pattern!r}: {exc}")
+    return problems
+
+
+def search_all(patterns: tuple[str, ...], text: str) -> list[str]:
+    """The patterns that do not match anywhere in text (multi-line)."""
+    return [p for p in patterns if not re.search(p, text, re.MULTILINE)]
+
+
+def search_any(patterns: tuple[str, ...], text: str) -> list[str]:
+    """The patterns that do match somewhere in text."""
+    return [p for p in patterns if re.search(p, text, re.MULTILINE)]
+
+
+def shorten(text: str, limit: int = 400) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else "..." + text[-limit:]

@@ -1,0 +1,108 @@
+"""Checks on how the image is built: what the context sends, and which steps the cache serves."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
+from tutor.engine.context import summarize
+
+MB = 1_000_000
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class ContextSize(Check):
+    """The build context, after .dockerignore, is small and leaves named paths out."""
+
+    kind = "context"
+    needs_image = False
+    needs_engine = False
+    default_hint = (
+        "List what the image does not need in .dockerignore (data/, *.pt, .git, .venv, .env): "
+        "the whole context is sent to the engine before the first step runs."
+    )
+    max_mb: float | None = None
+    excluded: tuple[str, ...] = ()  # paths that must not be sent
+
+    def describe(self) -> str:
+        return "build context" + (f" under {self.max_mb:g} MB" if self.max_mb else "") + (
+            f" without {', '.join(self.excluded)}" if self.excluded else ""
+        )
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        summary = summarize(ctx.directory)
+        for path in self.excluded:
+            path = path.rstrip("/")
+            if any(p == path or p.startswith(path + "/") for p in summary.included):
+                return failed(f"{path} is sent to the engine with the build context: add it to .dockerignore")
+        size = summary.bytes / MB
+        if self.max_mb is not None and size > self.max_mb:
+            return failed(f"the build context is {size:.1f} MB in {summary.files} files; the budget is {self.max_mb:g} MB")
+        return passed(f"context: {size:.2f} MB in {summary.files} files")
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class CacheBehaviour(Check):
+    """After a change to one file, the steps before it come from cache and the ones after rebuild."""
+
+    kind = "cache"
+    default_hint = (
+        "Docker reuses a step only if it and every step before it are unchanged. Copy and install "
+        "requirements first, then copy the source: an edit to the code then rebuilds only the last layers."
+    )
+    change: str  # file (relative to the context) that is edited before the rebuild
+    cached: tuple[str, ...] = ()  # regexes: steps that must come from cache
+    rebuilt: tuple[str, ...] = ()  # regexes: steps that must run again
+
+    def describe(self) -> str:
+        return f"after editing {self.change}, dependencies come from cache"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.rebuild is not None
+        source = ctx.directory / self.change
+        if not source.is_file():
+            return failed(f"{self.change} is not in your folder, so the cache cannot be tested")
+        with tempfile.TemporaryDirectory(prefix="docker-tutor-cache-") as temp:
+            copy = Path(temp) / "context"
+            _link_tree(ctx.directory, copy)
+            edited = copy / self.change
+            edited.unlink()
+            edited.write_bytes(source.read_bytes() + b"\n# edited by docker-tutor to test the build cache\n")
+            outcome = ctx.rebuild(copy)
+        if not outcome.ok:
+            return failed(f"the rebuild after editing {self.change} failed: {outcome.error}")
+        for pattern in self.cached:
+            steps = [(n, text) for n, text in outcome.steps.items() if re.search(pattern, text)]
+            if not steps:
+                return failed(f"no build step matches {pattern!r}")
+            for number, text in steps:
+                if number not in outcome.cached:
+                    return failed(f"after editing {self.change}, step {number} ({text}) ran again instead of coming from cache")
+        for pattern in self.rebuilt:
+            steps = [(n, text) for n, text in outcome.steps.items() if re.search(pattern, text)]
+            if not steps:
+                return failed(f"no build step matches {pattern!r}")
+            for number, text in steps:
+                if number in outcome.cached:
+                    return failed(f"after editing {self.change}, step {number} ({text}) came from cache: the edit never reached the image")
+        rebuilt = outcome.total_steps - len(outcome.cached)
+        return passed(f"after editing {self.change}: {len(outcome.cached)} steps from cache, {rebuilt} rebuilt")
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Copy a context cheaply: hard links where the file system allows, copies elsewhere."""
+
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, symlinks=True, copy_function=link_or_copy)

@@ -1,0 +1,91 @@
+"""Run a command in a sandboxed container and judge its exit code and output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, search_any, shorten
+from tutor.engine.checks.image import _pairs
+from tutor.engine.dockerhost import RunOutcome, Sandbox
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class Command(Check):
+    """container-structure-test's commandTests, plus: no command runs the image's own CMD."""
+
+    kind = "command"
+    command: str | tuple[str, ...] = ()  # empty: run what the image runs by default
+    args: tuple[str, ...] = ()
+    exitCode: int = 0
+    expectedOutput: tuple[str, ...] = ()
+    excludedOutput: tuple[str, ...] = ()
+    expectedError: tuple[str, ...] = ()
+    excludedError: tuple[str, ...] = ()
+    envVars: Any = None
+    timeout: float = 20.0
+    network: bool = False
+    memory_mb: int = 256
+
+    def describe(self) -> str:
+        return f"`{self.shown_command}` exits {self.exitCode}"
+
+    @property
+    def argv(self) -> list[str]:
+        head = [self.command] if isinstance(self.command, str) else list(self.command)
+        return head + list(self.args)
+
+    @property
+    def shown_command(self) -> str:
+        return " ".join(self.argv) or "the image's CMD"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.host is not None
+        argv = self.argv
+        outcome = ctx.host.run(
+            ctx.image,
+            argv[1:] if argv else None,
+            # As container-structure-test does: the command replaces the entrypoint.
+            entrypoint=argv[:1] or None,
+            environment=_pairs(self.envVars) or None,
+            timeout=self.timeout,
+            sandbox=Sandbox(memory_mb=self.memory_mb, network=self.network),
+            exercise_id=ctx.exercise.id,
+        )
+        return judge(outcome, self)
+
+
+def judge(outcome: RunOutcome, check: Command) -> Verdict:
+    shown = check.shown_command
+    if outcome.timed_out:
+        return failed(
+            f"{shown} was still running after {check.timeout:g} s and was stopped. "
+            f"Output so far:\n{shorten(outcome.output)}"
+        )
+    if outcome.oom_killed:
+        return failed(f"{shown} ran out of memory (limit {check.memory_mb} MB) and was killed")
+    if outcome.exit_code != check.exitCode:
+        return failed(
+            f"{shown} exited with code {outcome.exit_code}, expected {check.exitCode}."
+            + (f" It printed:\n{shorten(outcome.output)}" if outcome.output.strip() else " It printed nothing.")
+        )
+    # container-structure-test matches expectedOutput against stdout and expectedError against stderr;
+    # learners' programs mix the two freely, so expectedOutput here accepts either stream.
+    for patterns, text, stream in (
+        (check.expectedOutput, outcome.output, "output"),
+        (check.expectedError, outcome.stderr, "error output"),
+    ):
+        missing = search_all(patterns, text)
+        if missing:
+            return failed(
+                f"the {stream} of {shown} has no match for {missing[0]!r}. It printed:\n{shorten(text) or '(nothing)'}"
+            )
+    for patterns, text, stream in (
+        (check.excludedOutput, outcome.output, "output"),
+        (check.excludedError, outcome.stderr, "error output"),
+    ):
+        present = search_any(patterns, text)
+        if present:
+            return failed(f"the {stream} of {shown} matches {present[0]!r}, which it must not")
+    return passed(f"{shown} exited {outcome.exit_code} in {outcome.seconds:.1f} s")

@@ -1,0 +1,203 @@
+"""Checks on the Dockerfile itself, judged from its parsed instructions before any build."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
+from tutor.engine.dockerfile import Stage, split_reference
+
+
+class _DockerfileCheck(Check):
+    needs_image = False
+    needs_engine = False
+
+    def stages(self, ctx: CheckContext, which: str) -> tuple[Stage, ...]:
+        assert ctx.dockerfile is not None
+        all_stages = ctx.dockerfile.stages
+        return all_stages if which == "any" else all_stages[-1:]
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class BaseImage(_DockerfileCheck):
+    """The final stage starts from the expected image, pinned to a tag (or a digest)."""
+
+    kind = "dockerfile.base"
+    default_hint = "Start from a small official image with an exact tag, e.g. FROM python:3.11-slim."
+    image: str = ""  # "python" or "python:3.11-slim"; empty: any
+    pinned: bool = False  # an explicit tag other than latest
+    digest: bool = False  # pinned by @sha256:...
+    stage: str = "final"
+
+    def describe(self) -> str:
+        what = f"starts FROM {self.image}" if self.image else "has a base image"
+        return what + (" pinned by digest" if self.digest else " with a pinned tag" if self.pinned else "")
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        stages = self.stages(ctx, self.stage)
+        aliases = {s.alias for s in ctx.dockerfile.stages if s.alias} if ctx.dockerfile else set()
+        for stage in stages:
+            if stage.base in aliases:
+                continue  # FROM an earlier stage: judged where that stage starts
+            name, tag, digest = split_reference(stage.base)
+            where = f"FROM {stage.base} (line {stage.instructions[0].line})"
+            if self.image:
+                want_name, want_tag, _ = split_reference(self.image)
+                if name.removeprefix("docker.io/").removeprefix("library/") != want_name or (want_tag and tag != want_tag):
+                    return failed(f"{where}: the base image should be {self.image}")
+            if self.digest and not digest:
+                return failed(f"{where} is not pinned by digest: add @sha256:... so the base can never change under you")
+            if self.pinned and not digest and tag in ("", "latest"):
+                return failed(
+                    f"{where} uses {'no tag' if not tag else 'the tag latest'}, which means whatever is newest "
+                    "on the day you build: name an exact tag such as python:3.11-slim"
+                )
+        return passed(f"FROM {', '.join(s.base for s in stages)}")
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class HasInstruction(_DockerfileCheck):
+    """An instruction is present (optionally with arguments matching a pattern)."""
+
+    kind = "dockerfile.instruction"
+    instruction: str
+    matches: str = ""
+    stage: str = "final"
+    absent: bool = False  # invert: the instruction must NOT be there
+
+    def describe(self) -> str:
+        what = self.instruction.upper() + (f" matching /{self.matches}/" if self.matches else "")
+        return f"no {what}" if self.absent else f"has {what}"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        name = self.instruction.upper()
+        found = [
+            i
+            for stage in self.stages(ctx, self.stage)
+            for i in stage.find(name)
+            if not self.matches or re.search(self.matches, i.value)
+        ]
+        where = "the final stage" if self.stage == "final" else "the Dockerfile"
+        wanted = name + (f" matching {self.matches!r}" if self.matches else "")
+        if self.absent:
+            if found:
+                return failed(f"line {found[0].line}: {found[0].text} should not be in {where}")
+            return passed(f"no {wanted} in {where}")
+        if not found:
+            return failed(f"{where} has no {wanted}")
+        return passed(f"line {found[-1].line}: {found[-1].text}")
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class ForbiddenPattern(_DockerfileCheck):
+    """No instruction matches a pattern (e.g. secrets, sudo, ADD of a URL)."""
+
+    kind = "dockerfile.forbid"
+    pattern: str
+    instruction: str = ""  # limit to one instruction, e.g. RUN
+    reason: str = ""
+
+    def describe(self) -> str:
+        return f"nothing matches /{self.pattern}/"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.dockerfile is not None
+        for i in ctx.dockerfile.instructions:
+            if self.instruction and i.name != self.instruction.upper():
+                continue
+            if re.search(self.pattern, i.text):
+                why = f": {self.reason}" if self.reason else ""
+                return failed(f"line {i.line}: {i.text}{why}")
+        return passed(f"no instruction matches {self.pattern!r}")
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class InstructionOrder(_DockerfileCheck):
+    """One instruction comes before another, e.g. requirements copied before the source."""
+
+    kind = "dockerfile.order"
+    default_hint = (
+        "Copy the file that lists your dependencies and install them first; copy the source after, "
+        "so an edit to your code does not invalidate the dependency layer."
+    )
+    first: str  # regex on the instruction text, e.g. "^COPY .*requirements"
+    then: str
+    stage: str = "final"
+
+    def describe(self) -> str:
+        return f"/{self.first}/ comes before /{self.then}/"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        instructions = [i for stage in self.stages(ctx, self.stage) for i in stage.instructions]
+        first = next((i for i in instructions if re.search(self.first, i.text)), None)
+        then = next((i for i in instructions if re.search(self.then, i.text)), None)
+        if first is None:
+            return failed(f"no instruction matches {self.first!r}")
+        if then is None:
+            return failed(f"no instruction matches {self.then!r}")
+        if first.line > then.line:
+            return failed(f"line {then.line} ({then.text}) comes before line {first.line} ({first.text})")
+        return passed(f"line {first.line} comes before line {then.line}")
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class ExecForm(_DockerfileCheck):
+    """CMD/ENTRYPOINT are written as JSON arrays, so the program is PID 1 and receives signals."""
+
+    kind = "dockerfile.exec-form"
+    default_hint = (
+        'Write CMD ["python", "app.py"] instead of CMD python app.py: the shell form runs your program '
+        "under /bin/sh -c, which does not pass SIGTERM on, so docker stop waits and then kills it."
+    )
+    instructions: tuple[str, ...] = ("CMD", "ENTRYPOINT")
+
+    def describe(self) -> str:
+        return " and ".join(self.instructions) + " in exec form"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.dockerfile is not None and ctx.dockerfile.final is not None
+        present = []
+        for name in self.instructions:
+            found = ctx.dockerfile.final.find(name.upper())
+            if not found:
+                continue
+            last = found[-1]  # only the last one takes effect
+            present.append(last)
+            if not last.is_exec_form:
+                return failed(
+                    f"line {last.line}: {last.text} is in shell form; write it as a JSON array, "
+                    f"e.g. {last.name} {_as_exec(last.value)}"
+                )
+        if not present:
+            return failed(f"the final stage has no {' or '.join(self.instructions)}")
+        return passed(", ".join(f"line {i.line}: {i.text}" for i in present))
+
+
+def _as_exec(value: str) -> str:
+    return "[" + ", ".join(f'"{word}"' for word in value.split()) + "]"
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class StageCount(_DockerfileCheck):
+    """A multi-stage build: build tools stay behind in an earlier stage."""
+
+    kind = "dockerfile.stages"
+    default_hint = "Add a builder stage (FROM ... AS build) and COPY --from=build only what you need."
+    min: int = 2
+
+    def describe(self) -> str:
+        return f"at least {self.min} stages"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.dockerfile is not None
+        count = len(ctx.dockerfile.stages)
+        if count < self.min:
+            return failed(f"the Dockerfile has {count} stage{'s' * (count != 1)}; this exercise needs {self.min}")
+        return passed(f"{count} stages")

@@ -1,0 +1,251 @@
+"""Run-time behaviour: an HTTP endpoint answers, health becomes healthy, stop is quick, not root."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, shorten
+from tutor.engine.dockerhost import Sandbox
+from tutor.engine.sanitize import clean_text
+
+POLL = 0.2
+
+
+def _exposed_port(ctx: CheckContext, port: int) -> int | None:
+    if port:
+        return port
+    exposed = sorted(ctx.config.get("ExposedPorts") or {})
+    return int(exposed[0].split("/")[0]) if exposed else None
+
+
+def _logs(container: Any) -> str:
+    with contextlib.suppress(Exception):
+        return shorten(clean_text(container.logs(tail=40)))
+    return ""
+
+
+def _listening(container: Any, port: int) -> list[str]:
+    """Addresses the container listens on for `port`, read from /proc (slim images have no ss/netstat)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(Exception):
+            code, output = container.exec_run(["cat", table])
+            if code != 0:
+                continue
+            for line in output.decode(errors="replace").splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 3 and fields[3] == "0A":  # LISTEN
+                    address, _, hex_port = fields[1].partition(":")
+                    if int(hex_port, 16) == port:
+                        found.append(_address(address))
+    return found
+
+
+def _address(hex_address: str) -> str:
+    if len(hex_address) == 8:
+        return ".".join(str(int(hex_address[i : i + 2], 16)) for i in (6, 4, 2, 0))
+    return "::1" if hex_address.endswith("01000000") and set(hex_address[:24]) == {"0"} else "::"
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class Http(Check):
+    """The container serves HTTP on its exposed port, published to a random localhost port."""
+
+    kind = "http"
+    default_hint = (
+        "Inside a container, a server must listen on 0.0.0.0 (all interfaces): 127.0.0.1 is the "
+        "container's own loopback, which a published port cannot reach. EXPOSE the port too."
+    )
+    path: str = "/"
+    port: int = 0  # container port; 0: the first EXPOSEd one
+    method: str = "GET"
+    body: str = ""  # request body (sent as JSON when it parses as JSON)
+    status: int = 200
+    expected_body: tuple[str, ...] = ()
+    json: bool = False  # the answer must be JSON
+    timeout: float = 30.0  # to wait for the server to answer
+
+    def describe(self) -> str:
+        return f"{self.method} {self.path} answers {self.status}"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.host is not None
+        port = _exposed_port(ctx, self.port)
+        if port is None:
+            return failed("the image exposes no port: add EXPOSE 8000 (or the port your server uses)")
+        with ctx.host.container(ctx.image, ports=[port], sandbox=Sandbox(network=True), exercise_id=ctx.exercise.id) as container:
+            container.reload()
+            bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
+            if not bindings:
+                return failed(f"port {port} could not be published")
+            url = f"http://127.0.0.1:{bindings[0]['HostPort']}{self.path}"
+            deadline = time.monotonic() + self.timeout
+            last_error = ""
+            while time.monotonic() < deadline and not ctx.cancel.is_set():
+                container.reload()
+                if container.status != "running":
+                    code = container.attrs["State"]["ExitCode"]
+                    return failed(f"the container exited (code {code}) before answering. Its output:\n{_logs(container)}")
+                try:
+                    status, text = _request(url, self.method, self.body)
+                    return self._judge(status, text)
+                except (urllib.error.URLError, ConnectionError, OSError) as exc:
+                    last_error = str(getattr(exc, "reason", exc))
+                    time.sleep(POLL)
+            listening = _listening(container, port)
+            if listening and all(a.startswith("127.") or a == "::1" for a in listening):
+                return failed(
+                    f"the server listens on {listening[0]}:{port} inside the container, which only the container "
+                    "itself can reach: bind to 0.0.0.0 instead (e.g. --host 0.0.0.0)"
+                )
+            return failed(
+                f"nothing answered on port {port} within {self.timeout:g} s ({last_error or 'no answer'}). "
+                f"Container output:\n{_logs(container) or '(nothing)'}"
+            )
+
+    def _judge(self, status: int, text: str) -> Verdict:
+        shown = f"{self.method} {self.path}"
+        if status != self.status:
+            return failed(f"{shown} answered {status}, expected {self.status}: {shorten(text, 200)}")
+        if self.json:
+            try:
+                json.loads(text)
+            except ValueError:
+                return failed(f"{shown} answered, but not with JSON: {shorten(text, 200)}")
+        missing = search_all(self.expected_body, text)
+        if missing:
+            return failed(f"{shown} answered without a match for {missing[0]!r}: {shorten(text, 200)}")
+        return passed(f"{shown} -> {status} {shorten(text, 120)}")
+
+
+def _request(url: str, method: str, body: str) -> tuple[int, str]:
+    data = body.encode() if body else None
+    headers = {}
+    if body:
+        with contextlib.suppress(ValueError):
+            json.loads(body)
+            headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, clean_text(response.read(65536), limit=4000)
+    except urllib.error.HTTPError as exc:
+        return exc.code, clean_text(exc.read(65536), limit=4000)
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class Healthy(Check):
+    """The image's HEALTHCHECK reports healthy within a time limit."""
+
+    kind = "health"
+    default_hint = (
+        "Add a HEALTHCHECK that exits 0 when the service works, e.g. HEALTHCHECK --interval=2s CMD "
+        "python -c \"import urllib.request; urllib.request.urlopen('http://localhost:8000/health')\""
+    )
+    timeout: float = 40.0
+
+    def describe(self) -> str:
+        return "becomes healthy"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.host is not None
+        if not (ctx.config.get("Healthcheck") or {}).get("Test"):
+            return failed("the image has no HEALTHCHECK, so Docker cannot tell whether it works")
+        started = time.monotonic()
+        with ctx.host.container(ctx.image, exercise_id=ctx.exercise.id) as container:
+            while time.monotonic() - started < self.timeout and not ctx.cancel.is_set():
+                container.reload()
+                health = container.attrs["State"].get("Health") or {}
+                status = health.get("Status", "")
+                if status == "healthy":
+                    return passed(f"healthy after {time.monotonic() - started:.1f} s")
+                if status == "unhealthy":
+                    log = (health.get("Log") or [{}])[-1]
+                    return failed(
+                        f"the health check reported unhealthy (exit {log.get('ExitCode')}): "
+                        f"{shorten(clean_text(log.get('Output', '')), 300)}"
+                    )
+                if container.status != "running":
+                    return failed(f"the container exited before it became healthy. Its output:\n{_logs(container)}")
+                time.sleep(POLL)
+            return failed(f"not healthy within {self.timeout:g} s (status: {status or 'starting'})")
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class StopsQuickly(Check):
+    """`docker stop` ends the container quickly and cleanly: PID 1 handles SIGTERM."""
+
+    kind = "stop"
+    default_hint = (
+        "docker stop sends SIGTERM to PID 1 and kills it after a grace period. Use the exec form "
+        '(CMD ["python", "serve.py"]) so your program is PID 1, and let it exit on SIGTERM.'
+    )
+    max_seconds: float = 3.0
+    exit_codes: tuple[int, ...] = (0, 143)
+    ready_seconds: float = 1.0  # let the program start before stopping it
+    grace: int = 10
+
+    def describe(self) -> str:
+        return f"docker stop takes under {self.max_seconds:g} s"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.host is not None
+        with ctx.host.container(ctx.image, exercise_id=ctx.exercise.id) as container:
+            time.sleep(self.ready_seconds)
+            container.reload()
+            if container.status != "running":
+                return failed(
+                    f"the container had already exited (code {container.attrs['State']['ExitCode']}) before it was "
+                    f"stopped: its main process must keep running. Output:\n{_logs(container)}"
+                )
+            started = time.monotonic()
+            container.stop(timeout=self.grace)
+            seconds = time.monotonic() - started
+            container.reload()
+            code = container.attrs["State"]["ExitCode"]
+        if code == 137 or seconds > self.max_seconds:
+            return failed(
+                f"docker stop took {seconds:.1f} s and the container exited with code {code}"
+                + (" (137: killed after the grace period, SIGTERM was ignored)" if code == 137 else "")
+            )
+        if code not in self.exit_codes:
+            return failed(f"the container exited with code {code} on SIGTERM; expected one of {list(self.exit_codes)}")
+        return passed(f"stopped in {seconds:.2f} s with exit code {code}")
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class NonRoot(Check):
+    """The container's process does not run as root."""
+
+    kind = "user"
+    default_hint = (
+        "Create a user and switch to it: RUN useradd --create-home app (or adduser -D app on busybox), "
+        "then USER app. Files the app must write need COPY --chown=app."
+    )
+
+    def describe(self) -> str:
+        return "runs as a non-root user"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.host is not None
+        configured = ctx.config.get("User") or ""
+        if configured.split(":")[0] in ("", "root", "0"):
+            return failed("the image runs as root (no USER instruction, or USER root)")
+        outcome = ctx.host.run(ctx.image, ["-u"], entrypoint=["id"], timeout=15, exercise_id=ctx.exercise.id)
+        uid = outcome.stdout.strip()
+        if outcome.exit_code != 0 or not re.fullmatch(r"\d+", uid):
+            return failed(f"could not run id -u as USER {configured}: {shorten(outcome.output, 200) or 'no output'} (does the user exist?)")
+        if uid == "0":
+            return failed(f"USER {configured} is uid 0, which is root")
+        return passed(f"runs as USER {configured} (uid {uid})")

@@ -1,0 +1,127 @@
+"""A parsed Dockerfile: stages and instructions, so checks judge facts rather than grep text."""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockerfile_parse import DockerfileParser
+
+KNOWN_INSTRUCTIONS = {
+    "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
+    "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    name: str  # upper case, e.g. "COPY"
+    value: str  # the arguments, continuation lines joined
+    line: int  # 1-based
+    stage: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.name} {self.value}"
+
+    @property
+    def is_exec_form(self) -> bool:
+        """True for the JSON-array form of CMD/ENTRYPOINT/RUN (no shell between Docker and the process)."""
+        try:
+            parsed = json.loads(self.value)
+        except ValueError:
+            return False
+        return isinstance(parsed, list) and all(isinstance(item, str) for item in parsed)
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    index: int
+    base: str  # image reference as written (or a previous stage's name)
+    alias: str
+    instructions: tuple[Instruction, ...]
+
+    def find(self, name: str) -> list[Instruction]:
+        return [i for i in self.instructions if i.name == name]
+
+
+@dataclass(frozen=True, slots=True)
+class Dockerfile:
+    instructions: tuple[Instruction, ...]
+    stages: tuple[Stage, ...]
+    problems: tuple[str, ...] = field(default=())  # mistakes found before any build
+
+    @property
+    def final(self) -> Stage | None:
+        return self.stages[-1] if self.stages else None
+
+
+class DockerfileUnreadable(ValueError):
+    """The file is missing, empty, binary or not text."""
+
+
+def read_dockerfile(path: Path) -> Dockerfile:
+    if not path.is_file():
+        raise DockerfileUnreadable(f"there is no {path.name} in {path.parent}")
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise DockerfileUnreadable(f"{path.name} is a binary file, not a Dockerfile")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DockerfileUnreadable(f"{path.name} is not UTF-8 text (byte {exc.start})") from exc
+    return parse_dockerfile(text)
+
+
+def parse_dockerfile(text: str) -> Dockerfile:
+    if not text.strip() or all(
+        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
+    ):
+        raise DockerfileUnreadable("the Dockerfile is empty: start it with a FROM line")
+    parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")), env_replace=False)
+    instructions: list[Instruction] = []
+    problems: list[str] = []
+    stage = -1
+    for item in parser.structure:
+        name = item["instruction"].upper()
+        if name == "COMMENT":
+            continue
+        line = item["startline"] + 1
+        if name not in KNOWN_INSTRUCTIONS:
+            guess = difflib.get_close_matches(name, KNOWN_INSTRUCTIONS, n=1)
+            suggestion = f" (did you mean {guess[0]}?)" if guess else ""
+            problems.append(f"line {line}: unknown instruction {item['instruction']}{suggestion}")
+        if name == "FROM":
+            stage += 1
+        elif stage < 0 and name != "ARG":
+            problems.append(f"line {line}: {name} before the first FROM; a Dockerfile starts with FROM")
+        instructions.append(Instruction(name, item["value"].strip(), line, max(stage, 0)))
+    if stage < 0:
+        problems.append("no FROM line: every Dockerfile starts from a base image (FROM python:3.11-slim)")
+    stages = []
+    for index in range(stage + 1):
+        own = tuple(i for i in instructions if i.stage == index and not (i.name == "ARG" and index == 0 and _before_first_from(i, instructions)))
+        first = next(i for i in own if i.name == "FROM")
+        words = first.value.split()
+        base = next((w for w in words if not w.startswith("--")), "")
+        alias = words[-1] if len(words) >= 3 and words[-2].upper() == "AS" else ""
+        stages.append(Stage(index, base, alias, own))
+    return Dockerfile(tuple(instructions), tuple(stages), tuple(problems))
+
+
+def _before_first_from(instruction: Instruction, instructions: list[Instruction]) -> bool:
+    first_from = next((i.line for i in instructions if i.name == "FROM"), 0)
+    return instruction.line < first_from
+
+
+def split_reference(reference: str) -> tuple[str, str, str]:
+    """'python:3.11-slim@sha256:..' -> ('python', '3.11-slim', 'sha256:..')."""
+    name, _, digest = reference.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = ""
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+    return name, tag, digest

@@ -1,0 +1,442 @@
+"""The one place that talks to the Docker engine: connect, build, run sandboxed, clean up.
+
+Every docker SDK error is translated here into a TutorError with a message for the learner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+import urllib3.exceptions
+from docker.types import LogConfig
+
+from tutor.engine.events import BuildFinished, BuildOutput, BuildStep, EventSink, StepCached
+from tutor.engine.sanitize import clean_line, clean_text
+from tutor.errors import EngineUnavailable, TutorError
+
+MIN_API_VERSION = "1.41"
+MANAGED_LABEL = "org.docker-tutor.managed"
+EXERCISE_LABEL = "org.docker-tutor.exercise"
+SESSION_LABEL = "org.docker-tutor.session"
+STAND_IN_LABEL = "org.docker-tutor.stand-in"
+# One id per tutor process: whatever it made carries it, so a sweep can find it.
+SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+# What reading a build stream raises when the connection is cut (by our deadline, or the engine).
+_STREAM_BROKEN = (
+    requests.exceptions.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+    ValueError,
+    AttributeError,
+)
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_LAYER_ID = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+_STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
+
+
+def _labels(exercise_id: str = "") -> dict[str, str]:
+    labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID}
+    if exercise_id:
+        labels[EXERCISE_LABEL] = exercise_id
+    return labels
+
+
+@dataclass(frozen=True, slots=True)
+class Sandbox:
+    """Limits for a learner's container; the defaults are the safe ones."""
+
+    memory_mb: int = 256
+    cpus: float = 1.0
+    pids: int = 128
+    network: bool = False
+    cap_add: tuple[str, ...] = ()
+
+    def create_kwargs(self) -> dict[str, Any]:
+        return {
+            "mem_limit": f"{self.memory_mb}m",
+            "memswap_limit": f"{self.memory_mb}m",
+            "nano_cpus": int(self.cpus * 1e9),
+            "pids_limit": self.pids,
+            "network_mode": "bridge" if self.network else "none",
+            "cap_drop": ["ALL"],
+            "cap_add": list(self.cap_add) or None,
+            "security_opt": ["no-new-privileges"],
+            "privileged": False,
+            # The json-file log is capped so a flood cannot fill the disk or our memory.
+            "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+        }
+
+
+@dataclass(slots=True)
+class BuildOutcome:
+    ok: bool
+    seconds: float
+    image_id: str = ""
+    error: str = ""
+    log_tail: list[str] = field(default_factory=list)
+    steps: dict[int, str] = field(default_factory=dict)  # step number -> instruction
+    cached: set[int] = field(default_factory=set)
+    total_steps: int = 0
+    created_layers: list[str] = field(default_factory=list)  # image ids made by this build
+    # Step containers carry no labels (build labels reach only the final image): track them here.
+    step_containers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+    oom_killed: bool = False
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@contextlib.contextmanager
+def engine_errors(action: str) -> Iterator[None]:
+    """Translate whatever the SDK raises into a TutorError that says what to do."""
+    try:
+        yield
+    except TutorError:
+        raise
+    except docker.errors.ImageNotFound as exc:
+        raise TutorError(f"{action}: image not found ({exc.explanation})") from exc
+    except docker.errors.APIError as exc:
+        raise TutorError(f"{action}: the engine refused: {exc.explanation or exc}") from exc
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+        raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: BaseException) -> EngineUnavailable:
+    text = str(exc)
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if "Permission denied" in text or isinstance(exc.__context__, PermissionError):
+        return EngineUnavailable(
+            f"No permission to use the Docker socket ({host}).",
+            hint="Add yourself to the docker group: sudo usermod -aG docker $USER, then log out "
+            "and in again (or run with a user that may use the socket).",
+        )
+    return EngineUnavailable(
+        f"No Docker engine answers at {host}.",
+        hint="Start Docker (Docker Desktop, or: sudo systemctl start docker). If your engine listens "
+        "elsewhere, set DOCKER_HOST (Podman: DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock). "
+        "Run 'docker-tutor doctor' to see what is wrong.",
+    )
+
+
+class _StreamClient(docker.APIClient):
+    """An APIClient that keeps the build's HTTP response, so a deadline can cut it off."""
+
+    response: Any = None
+
+    def _stream_helper(self, response: Any, decode: bool = False) -> Any:
+        self.response = response
+        return super()._stream_helper(response, decode=decode)
+
+
+class DockerHost:
+    """A connected engine. Create with `connect()`."""
+
+    def __init__(self, client: docker.DockerClient, client_kwargs: dict[str, Any]) -> None:
+        self.client = client
+        self.api = client.api
+        self._client_kwargs = client_kwargs  # to open a separate connection per build stream
+
+    # --- facts -----------------------------------------------------------------------------
+    def version(self) -> dict[str, Any]:
+        with engine_errors("reading the engine version"):
+            return self.api.version()
+
+    def info(self) -> dict[str, Any]:
+        with engine_errors("reading engine info"):
+            return self.api.info()
+
+    def image_attrs(self, ref: str) -> dict[str, Any] | None:
+        with engine_errors(f"inspecting {ref}"):
+            try:
+                return self.api.inspect_image(ref)
+            except docker.errors.ImageNotFound:
+                return None
+
+    def history(self, ref: str) -> list[dict[str, Any]]:
+        with engine_errors(f"reading the history of {ref}"):
+            return self.api.history(ref)
+
+    # --- build -----------------------------------------------------------------------------
+    def build(
+        self,
+        context: Path,
+        *,
+        tag: str,
+        exercise_id: str,
+        timeout: float,
+        network: bool,
+        memory_mb: int,
+        on_event: EventSink,
+        cancel: threading.Event | None = None,
+        dockerfile: str = "Dockerfile",
+    ) -> BuildOutcome:
+        """Build with the classic builder, streaming per-step events, within a wall-clock limit."""
+        started = time.monotonic()
+        outcome = BuildOutcome(ok=False, seconds=0.0)
+        tail: deque[str] = deque(maxlen=60)
+        stop = cancel or threading.Event()
+        finished = threading.Event()
+        api = _StreamClient(**self._client_kwargs, version=self.api._version, timeout=None)
+        reason: list[str] = []
+
+        def watchdog() -> None:
+            # api.build has no overall deadline: cut the stream, which makes the engine cancel it.
+            deadline = started + timeout
+            while not finished.wait(0.1):
+                if stop.is_set() or time.monotonic() > deadline:
+                    reason.append("cancelled" if stop.is_set() else "timeout")
+                    _shutdown(api)
+                    return
+
+        guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
+        guard.start()
+        last_layer = ""
+        current_step = 0
+        try:
+            with engine_errors("building the image"):
+                stream = api.build(
+                    path=str(context),
+                    dockerfile=dockerfile,
+                    tag=tag,
+                    # No session label on images: a build that changed nothing keeps its image id.
+                    labels={MANAGED_LABEL: "true", EXERCISE_LABEL: exercise_id},
+                    rm=True,
+                    forcerm=True,  # remove the container of a failed step too
+                    pull=False,
+                    decode=True,
+                    network_mode=None if network else "none",
+                    container_limits={"memory": memory_mb * 2**20, "memswap": memory_mb * 2**20},
+                )
+                for chunk in stream:
+                    if "stream" in chunk:
+                        for raw in str(chunk["stream"]).splitlines():
+                            line = clean_line(raw)
+                            step = _STEP.match(line)
+                            if step:
+                                current_step = int(step.group(1))
+                                outcome.total_steps = int(step.group(2))
+                                outcome.steps[current_step] = step.group(3)
+                                on_event(BuildStep(current_step, outcome.total_steps, step.group(3)))
+                            elif line.strip() == "---> Using cache":
+                                outcome.cached.add(current_step)
+                                on_event(StepCached(current_step))
+                            elif running := _STEP_CONTAINER.match(line):
+                                outcome.step_containers.append(running.group(1))
+                            else:
+                                layer = _LAYER_ID.match(line)
+                                if layer:
+                                    last_layer = layer.group(1)
+                                    instruction = outcome.steps.get(current_step, "")
+                                    if current_step not in outcome.cached and not instruction.upper().startswith("FROM"):
+                                        outcome.created_layers.append(last_layer)
+                            if line.strip():
+                                tail.append(line)
+                                on_event(BuildOutput(line))
+                    elif "error" in chunk:
+                        outcome.error = clean_text(str(chunk["error"]), limit=2000).strip()
+                    elif "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
+                        outcome.image_id = chunk["aux"]["ID"]
+        except EngineUnavailable:
+            if not reason:
+                raise
+        except TutorError as exc:
+            outcome.error = exc.message
+        except _STREAM_BROKEN as exc:
+            if not reason:
+                outcome.error = f"the build stream broke off: {exc}"
+        finally:
+            finished.set()
+            _close(api)
+        if reason:
+            outcome.error = (
+                "the build was cancelled"
+                if reason[0] == "cancelled"
+                else f"the build did not finish within {timeout:g} s and was stopped"
+            )
+        outcome.ok = bool(outcome.image_id) and not outcome.error
+        outcome.log_tail = list(tail)
+        outcome.seconds = time.monotonic() - started
+        if not outcome.ok:
+            self._remove_build_leftovers(outcome)
+        on_event(BuildFinished(outcome.ok, outcome.seconds, outcome.error))
+        return outcome
+
+    def _remove_build_leftovers(self, outcome: BuildOutcome) -> None:
+        """A failed or cut build leaves its step container and half a layer chain: remove both."""
+        for container_id in outcome.step_containers:
+            with contextlib.suppress(Exception):
+                self.api.remove_container(container_id, force=True, v=True)
+        for layer in reversed(outcome.created_layers):
+            with contextlib.suppress(Exception):
+                self.api.remove_image(layer, force=False, noprune=False)
+
+    def remove_image(self, ref: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError), engine_errors("removing an image"):
+            self.api.remove_image(ref, force=True, noprune=False)
+
+    # --- run -------------------------------------------------------------------------------
+    def run(
+        self,
+        image: str,
+        command: list[str] | str | None = None,
+        *,
+        entrypoint: list[str] | None = None,
+        environment: dict[str, str] | None = None,
+        user: str | None = None,
+        timeout: float = 20.0,
+        sandbox: Sandbox = Sandbox(),
+        exercise_id: str = "",
+    ) -> RunOutcome:
+        """Run a container to completion (or kill it at the deadline) and collect its output."""
+        started = time.monotonic()
+        with self.container(
+            image,
+            command,
+            entrypoint=entrypoint,
+            environment=environment,
+            user=user,
+            sandbox=sandbox,
+            exercise_id=exercise_id,
+        ) as container:
+            timed_out = False
+            exit_code: int | None = None
+            try:
+                exit_code = container.wait(timeout=timeout)["StatusCode"]
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                timed_out = True
+                with contextlib.suppress(docker.errors.APIError):
+                    container.kill()
+            with engine_errors("reading the container's output"):
+                stdout = container.logs(stdout=True, stderr=False)
+                stderr = container.logs(stdout=False, stderr=True)
+                container.reload()
+            oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
+            return RunOutcome(
+                exit_code=None if timed_out else exit_code,
+                stdout=clean_text(stdout),
+                stderr=clean_text(stderr),
+                seconds=time.monotonic() - started,
+                timed_out=timed_out,
+                oom_killed=oom,
+            )
+
+    @contextlib.contextmanager
+    def container(
+        self,
+        image: str,
+        command: list[str] | str | None = None,
+        *,
+        entrypoint: list[str] | None = None,
+        environment: dict[str, str] | None = None,
+        user: str | None = None,
+        sandbox: Sandbox = Sandbox(),
+        ports: list[int] | None = None,
+        exercise_id: str = "",
+        start: bool = True,
+    ) -> Iterator[Any]:
+        """A started, sandboxed container that is always removed afterwards."""
+        kwargs = sandbox.create_kwargs()
+        if ports:
+            # Published on loopback only, to a free port the engine picks.
+            kwargs["ports"] = {f"{port}/tcp": ("127.0.0.1", None) for port in ports}
+            kwargs["network_mode"] = "bridge"
+        container = None
+        try:
+            with engine_errors(f"starting a container from {image}"):
+                container = self.client.containers.create(
+                    image,
+                    command=command,
+                    entrypoint=entrypoint,
+                    environment=environment,
+                    user=user,
+                    labels=_labels(exercise_id),
+                    detach=True,
+                    **kwargs,
+                )
+                if start:
+                    container.start()
+            yield container
+        finally:
+            if container is not None:
+                with contextlib.suppress(Exception):
+                    container.remove(force=True, v=True)
+
+    # --- cleanup ---------------------------------------------------------------------------
+    def sweep(self, *, images: bool = False) -> tuple[int, int]:
+        """Remove every container (and, if asked, image) the tutor made: (containers, images)."""
+        removed_containers = removed_images = 0
+        with engine_errors("cleaning up"):
+            for container in self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
+                with contextlib.suppress(docker.errors.APIError):
+                    self.api.remove_container(container["Id"], force=True, v=True)
+                    removed_containers += 1
+            if images:
+                for image in self.api.images(filters={"label": f"{MANAGED_LABEL}=true"}):
+                    with contextlib.suppress(docker.errors.APIError):
+                        self.api.remove_image(image["Id"], force=True)
+                        removed_images += 1
+        return removed_containers, removed_images
+
+
+def _shutdown(api: _StreamClient) -> None:
+    """Wake a thread blocked reading the build stream; the engine then cancels the build."""
+    response = api.response
+    if response is None:
+        return
+    with contextlib.suppress(Exception):
+        raw = api._get_raw_response_socket(response)
+        getattr(raw, "_sock", raw).shutdown(socket.SHUT_RDWR)
+
+
+def _close(api: _StreamClient) -> None:
+    with contextlib.suppress(Exception):
+        if api.response is not None:
+            api.response.close()
+    with contextlib.suppress(Exception):
+        api.close()
+
+
+def connect(timeout: float = 60.0) -> DockerHost:
+    """Connect to the engine named by DOCKER_HOST (or the default socket) and check its API."""
+    client_kwargs = docker.utils.kwargs_from_env()
+    with engine_errors("connecting to Docker"):
+        client = docker.DockerClient(**client_kwargs, timeout=timeout)
+        version = client.api.version()
+    api_version = version.get("ApiVersion", "0")
+    if _version_tuple(api_version) < _version_tuple(MIN_API_VERSION):
+        raise EngineUnavailable(
+            f"The Docker engine's API is {api_version}; docker-tutor needs {MIN_API_VERSION} or newer.",
+            hint="Update Docker (Engine 20.10 or newer).",
+        )
+    return DockerHost(client, client_kwargs)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text))

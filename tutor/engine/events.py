@@ -1,0 +1,60 @@
+"""Events the grader emits while it works, so a front end can show progress live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from tutor.engine.report import CheckResult, Report
+
+
+@dataclass(frozen=True, slots=True)
+class BuildStep:
+    """The classic builder began step `number` of `total`."""
+
+    number: int
+    total: int
+    instruction: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepCached:
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOutput:
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class BuildFinished:
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckStarted:
+    check_id: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFinished:
+    result: CheckResult
+
+
+@dataclass(frozen=True, slots=True)
+class GradeFinished:
+    report: Report
+
+
+Event = Union[BuildStep, StepCached, BuildOutput, BuildFinished, CheckStarted, CheckFinished, GradeFinished]
+EventSink = Callable[[Event], None]
+
+
+def ignore(_event: Event) -> None:
+    """The default sink: grading without a listener."""

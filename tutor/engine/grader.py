@@ -1,0 +1,207 @@
+"""Grade one exercise: read the Dockerfile, build it for real, run every check, return a Report."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tutor.content.model import Exercise
+from tutor.engine.build_errors import hint_for
+from tutor.engine.checks import Check, CheckContext, compile_check
+from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
+from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
+from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
+from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, ignore
+from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
+from tutor.errors import EngineUnavailable, TutorError, UsageError
+
+PARALLEL_CHECKS = 3
+
+
+def image_tag(exercise: Exercise, directory: Path) -> str:
+    """One tag per exercise and folder: the next check of the same folder reuses its cache."""
+    folder = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
+    return f"docker-tutor/{exercise.id}:{folder}"
+
+
+def grade(
+    exercise: Exercise,
+    directory: Path,
+    connect: Callable[[], DockerHost],
+    *,
+    on_event: EventSink = ignore,
+    cancel: threading.Event | None = None,
+    keep_image: bool = True,
+) -> Report:
+    """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only."""
+    started = time.monotonic()
+    cancel = cancel or threading.Event()
+    checks = [compile_check(spec) for spec in exercise.checks]
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is not a folder", hint="Give the folder that holds your Dockerfile.")
+
+    def report(build: BuildResult, results: list[CheckResult]) -> Report:
+        result = Report(
+            exercise_id=exercise.id,
+            passed=build.ok and all(r.passed for r in results),
+            build=build,
+            checks=results,
+            seconds=time.monotonic() - started,
+            directory=str(directory),
+        )
+        on_event(GradeFinished(result))
+        return result
+
+    try:
+        dockerfile = read_dockerfile(directory / "Dockerfile")
+    except DockerfileUnreadable as exc:
+        return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _skipped(checks, "no Dockerfile to judge"))
+
+    context = CheckContext(exercise=exercise, directory=directory, dockerfile=dockerfile, host=None, cancel=cancel)
+    static = [c for c in checks if not c.needs_image]
+    results = {c.id: _run(c, context, on_event) for c in static if not dockerfile.problems}
+
+    refusal = _refuse_before_build(directory, dockerfile.problems)
+    if refusal is not None:
+        return report(refusal, [results.get(c.id) or _skip(c, "the Dockerfile has mistakes to fix first") for c in checks])
+
+    host = connect()
+    context.host = host
+    tag = image_tag(exercise, directory)
+    previous = host.image_attrs(tag)
+    made_images: list[str] = []
+
+    def build(path: Path, tag: str | None) -> BuildOutcome:
+        return host.build(
+            path,
+            tag=tag or "",
+            exercise_id=exercise.id,
+            timeout=exercise.build.timeout,
+            network=exercise.build.network,
+            memory_mb=exercise.build.memory_mb,
+            on_event=on_event,
+            cancel=cancel,
+        )
+
+    outcome = build(directory, tag)
+    build_result = _build_result(host, outcome)
+    if not outcome.ok:
+        return report(build_result, [results.get(c.id) or _skip(c, "the image did not build") for c in checks])
+    if previous and previous["Id"] != outcome.image_id:
+        host.remove_image(previous["Id"])  # the old image's unique layers go with it
+
+    def rebuild(path: Path) -> BuildOutcome:
+        again = build(path, None)
+        if again.ok and again.image_id != outcome.image_id:
+            made_images.append(again.image_id)
+        return again
+
+    context.image = outcome.image_id
+    context.build = outcome
+    context.rebuild = rebuild
+    try:
+        dynamic = [c for c in checks if c.needs_image]
+        with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS, thread_name_prefix="check") as pool:
+            for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic)):
+                results[check.id] = result
+    finally:
+        for image in made_images:
+            host.remove_image(image)
+        if not keep_image:
+            host.remove_image(outcome.image_id)
+    return report(build_result, [results[c.id] for c in checks])
+
+
+def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResult:
+    if context.cancel.is_set():
+        return _skip(check, "cancelled")
+    on_event(CheckStarted(check.id, check.display_title))
+    started = time.monotonic()
+    try:
+        with engine_errors(f"check {check.id}"):
+            verdict = check.run(context)
+        passed, message = verdict.passed, verdict.message
+    except EngineUnavailable:
+        raise
+    except TutorError as exc:
+        passed, message = False, exc.message
+    result = CheckResult(
+        id=check.id,
+        kind=check.kind,
+        title=check.display_title,
+        passed=passed,
+        message=message,
+        hint="" if passed else check.display_hint,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    on_event(CheckFinished(result))
+    return result
+
+
+def _skip(check: Check, why: str) -> CheckResult:
+    return CheckResult(check.id, check.kind, check.display_title, False, f"not run: {why}", skipped=True)
+
+
+def _skipped(checks: list[Check], why: str) -> list[CheckResult]:
+    return [_skip(c, why) for c in checks]
+
+
+def _not_built(error: str, hint: str) -> BuildResult:
+    return BuildResult(ok=False, seconds=0.0, log_tail=[], error=error, hint=hint)
+
+
+def _refuse_before_build(directory: Path, problems: tuple[str, ...]) -> BuildResult | None:
+    """Mistakes that need no engine to find, and contexts that must never be sent to it."""
+    if problems:
+        return _not_built("the Dockerfile has mistakes: " + "; ".join(problems), hint_for("unknown instruction"))
+    summary = summarize(directory)
+    if summary.escaping_links:
+        return _not_built(
+            f"{summary.escaping_links[0]} is a symbolic link to a place outside the exercise folder",
+            "A build can only use files inside its folder: copy the file in, or add the link to .dockerignore.",
+        )
+    if summary.bytes > MAX_CONTEXT_BYTES:
+        return _not_built(
+            f"the build context is {summary.bytes / 2**20:.0f} MB in {summary.files} files, over the "
+            f"{MAX_CONTEXT_BYTES // 2**20} MB limit, and was not sent to the engine",
+            "List data sets, model weights, .git and virtual environments in .dockerignore.",
+        )
+    return None
+
+
+def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
+    layers: list[LayerInfo] = []
+    size = 0
+    if outcome.ok:
+        attrs = host.image_attrs(outcome.image_id) or {}
+        size = attrs.get("Size", 0)
+        cached_steps = {outcome.steps[n] for n in outcome.cached if n in outcome.steps}
+        for entry in reversed(host.history(outcome.image_id)):
+            instruction = _instruction_of(entry.get("CreatedBy", ""))
+            layers.append(LayerInfo(instruction, entry.get("Size", 0), instruction in cached_steps))
+    return BuildResult(
+        ok=outcome.ok,
+        seconds=round(outcome.seconds, 3),
+        log_tail=outcome.log_tail[-20:],
+        error=outcome.error,
+        hint=hint_for(outcome.error) if outcome.error else "",
+        image_id=outcome.image_id,
+        steps_total=outcome.total_steps,
+        steps_cached=len(outcome.cached),
+        layers=layers,
+        image_size=size,
+    )
+
+
+def _instruction_of(created_by: str) -> str:
+    """docker history's CreatedBy ('/bin/sh -c #(nop)  CMD [...]') back to the instruction."""
+    text = created_by.strip()
+    if "#(nop)" in text:
+        return text.split("#(nop)", 1)[1].strip()
+    if text.startswith("/bin/sh -c "):
+        return "RUN " + text.removeprefix("/bin/sh -c ")
+    return text

@@ -1,0 +1,63 @@
+"""A Report as text for a terminal, JSON for tools, or JUnit XML for CI and classrooms."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from tutor.engine.report import Report
+
+PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
+
+
+def as_text(report: Report) -> str:
+    lines = [f"{report.exercise_id}: {'passed' if report.passed else 'not yet'} ({report.seconds:.1f} s)"]
+    build = report.build
+    if build.ok:
+        cached = f", {build.steps_cached}/{build.steps_total} steps from cache" if build.steps_total else ""
+        lines.append(f"  build  ok in {build.seconds:.1f} s{cached}, image {build.image_size / 1e6:.1f} MB")
+    else:
+        lines.append(f"  build  FAILED: {build.error}")
+        if build.log_tail:
+            lines += ["         | " + line for line in build.log_tail[-8:]]
+        if build.hint:
+            lines.append(f"         hint: {build.hint}")
+    for check in report.checks:
+        mark = SKIP if check.skipped else PASS if check.passed else FAIL
+        lines.append(f"  {mark}   {check.title} [{check.id}]")
+        if not check.passed:
+            lines += ["         " + line for line in check.message.splitlines()]
+            if check.hint:
+                lines.append(f"         hint: {check.hint}")
+    return "\n".join(lines)
+
+
+def as_json(report: Report) -> str:
+    data = report.to_dict()
+    data["build"]["log_tail"] = "\n".join(report.build.log_tail)
+    return json.dumps(data, indent=2)
+
+
+def as_junit(reports: list[Report]) -> str:
+    suites = ET.Element("testsuites", name="docker-tutor")
+    for report in reports:
+        cases = [("build", report.build.ok, report.build.error, report.build.hint, report.build.seconds, False)]
+        cases += [(c.id, c.passed, c.message, c.hint, c.seconds, c.skipped) for c in report.checks]
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=report.exercise_id,
+            tests=str(len(cases)),
+            failures=str(sum(1 for c in cases if not c[1] and not c[5])),
+            skipped=str(sum(1 for c in cases if c[5])),
+            time=f"{report.seconds:.3f}",
+        )
+        for name, ok, message, hint, seconds, skipped in cases:
+            case = ET.SubElement(suite, "testcase", classname=report.exercise_id, name=name, time=f"{seconds:.3f}")
+            if skipped:
+                ET.SubElement(case, "skipped", message=message)
+            elif not ok:
+                failure = ET.SubElement(case, "failure", message=message.splitlines()[0] if message else "failed")
+                failure.text = message + (f"\nhint: {hint}" if hint else "")
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")

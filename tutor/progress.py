@@ -1,0 +1,127 @@
+"""What the learner has done, kept in one JSON file that is written atomically under a lock.
+
+Two tutor processes may run at once (a TUI and a CLI check): every change is a locked
+read-modify-write, so neither loses the other's update. A corrupt file is kept aside, not reset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tutor.engine.report import Report
+
+Data = dict[str, Any]
+VERSION = 1
+
+
+def _empty() -> Data:
+    return {"version": VERSION, "exercises": {}, "lessons": {}, "quizzes": {}, "last": None}
+
+
+class Progress:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+
+    def load(self) -> Data:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return _empty()
+        except (OSError, ValueError):
+            self._set_aside()
+            return _empty()
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            self._set_aside()
+            return _empty()
+        return {**_empty(), **data}
+
+    def _set_aside(self) -> None:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        with contextlib.suppress(OSError):
+            self.path.rename(aside)
+            self.warnings.append(f"progress file was unreadable; it was kept as {aside} and progress starts afresh")
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def update(self, change: Callable[[Data], None]) -> Data:
+        with self._locked():
+            data = self.load()
+            change(data)
+            self._write(data)
+            return data
+
+    def _write(self, data: Data) -> None:
+        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".progress-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=1, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+
+    # --- the events worth keeping --------------------------------------------------------------
+    def record_report(self, report: Report) -> Data:
+        def change(data: Data) -> None:
+            entry = data["exercises"].setdefault(report.exercise_id, {"attempts": 0, "status": "not started"})
+            entry["attempts"] += 1
+            entry["last_attempt"] = time.time()
+            entry.setdefault("first_attempt", entry["last_attempt"])
+            if report.passed:
+                entry["status"] = "passed"
+                entry.setdefault("passed_at", entry["last_attempt"])
+            elif entry["status"] != "passed":
+                entry["status"] = "failed"
+            entry["failing_checks"] = [c.id for c in report.failed_checks] + ([] if report.build.ok else ["build"])
+            data["last"] = {"exercise": report.exercise_id}
+
+        return self.update(change)
+
+    def record_lesson(self, lesson_id: str) -> Data:
+        def change(data: Data) -> None:
+            data["lessons"][lesson_id] = {"read_at": time.time()}
+            data["last"] = {"lesson": lesson_id}
+
+        return self.update(change)
+
+    def record_quiz(self, lesson_id: str, question_id: str, correct: bool) -> Data:
+        def change(data: Data) -> None:
+            answers = data["quizzes"].setdefault(lesson_id, {})
+            answer = answers.setdefault(question_id, {"attempts": 0, "correct": False})
+            answer["attempts"] += 1
+            answer["correct"] = answer["correct"] or correct
+
+        return self.update(change)
+
+    def reset(self, exercise_id: str | None = None) -> Data:
+        def change(data: Data) -> None:
+            if exercise_id is None:
+                data.clear()
+                data.update(_empty())
+            else:
+                data["exercises"].pop(exercise_id, None)
+
+        return self.update(change)
+
+    def status(self, exercise_id: str) -> str:
+        return self.load()["exercises"].get(exercise_id, {}).get("status", "not started")
