@@ -1,0 +1,53 @@
+"""Shared fixtures: one engine connection per session, and a private data dir and workspace per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tutor import locations
+from tutor.content.loader import load_curriculum
+from tutor.content.model import Curriculum
+
+
+@pytest.fixture(autouse=True)
+def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the real progress file or workspace."""
+    monkeypatch.setenv("DOCKER_TUTOR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("DOCKER_TUTOR_WORKSPACE", str(tmp_path / "workspace"))
+
+
+@pytest.fixture(scope="session")
+def curriculum() -> Curriculum:
+    return load_curriculum([locations.content_root()])
+
+
+@pytest.fixture(scope="session")
+def host() -> Iterator[object]:
+    """The real engine. Tests that need it fail (not skip) when none answers, unless told to skip."""
+    from tutor.engine.dockerhost import connect
+    from tutor.errors import EngineUnavailable
+
+    try:
+        engine = connect()
+    except EngineUnavailable as exc:
+        if os.environ.get("DOCKER_TUTOR_SKIP_DOCKER"):
+            pytest.skip(f"no Docker engine: {exc.message}")
+        raise
+    yield engine
+
+
+def write_context(folder: Path, files: dict[str, str | bytes]) -> Path:
+    """Write a build context from a mapping of relative path -> content."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return folder
