@@ -13,7 +13,9 @@ PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 def as_text(report: Report) -> str:
     lines = [f"{report.exercise_id}: {'passed' if report.passed else 'not yet'} ({report.seconds:.1f} s)"]
     build = report.build
-    if build.ok:
+    if build.skipped:
+        lines.append(f"  build  {build.hint}")
+    elif build.ok:
         cached = f", {build.steps_cached}/{build.steps_total} steps from cache" if build.steps_total else ""
         lines.append(f"  build  ok in {build.seconds:.1f} s{cached}, image {build.image_size / 1e6:.1f} MB")
     else:

@@ -69,6 +69,11 @@ def grade(
     if refusal is not None:
         return report(refusal, [results.get(c.id) or _skip(c, "the Dockerfile has mistakes to fix first") for c in checks])
 
+    if not any(c.needs_engine for c in checks):
+        # e.g. a CUDA exercise on a machine without the CUDA base image: judged from the files alone.
+        note = "not built: this exercise is judged from its Dockerfile alone"
+        return report(BuildResult(ok=True, seconds=0.0, log_tail=[], skipped=True, error="", hint=note), [results[c.id] for c in checks])
+
     host = connect()
     context.host = host
     tag = image_tag(exercise, directory)

@@ -37,6 +37,7 @@ class BuildResult:
     steps_cached: int = 0
     layers: list[LayerInfo] = field(default_factory=list)
     image_size: int = 0
+    skipped: bool = False  # every check is static, so nothing was built
 
 
 @dataclass(frozen=True, slots=True)

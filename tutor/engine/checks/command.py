@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,10 +54,25 @@ class Command(Check):
             sandbox=Sandbox(memory_mb=self.memory_mb, network=self.network),
             exercise_id=ctx.exercise.id,
         )
-        return judge(outcome, self)
+        return judge(outcome, self, _placeholders(ctx))
 
 
-def judge(outcome: RunOutcome, check: Command) -> Verdict:
+def _placeholders(ctx: CheckContext) -> dict[str, str]:
+    """Facts of the engine a pattern may name, e.g. {engine_kernel}: a container reports the engine's kernel."""
+    assert ctx.host is not None
+    return {"{engine_kernel}": re.escape(str(ctx.host.version().get("KernelVersion", "")))}
+
+
+def _fill(patterns: tuple[str, ...], values: dict[str, str]) -> tuple[str, ...]:
+    filled = []
+    for pattern in patterns:
+        for key, value in values.items():
+            pattern = pattern.replace(key, value)
+        filled.append(pattern)
+    return tuple(filled)
+
+
+def judge(outcome: RunOutcome, check: Command, values: dict[str, str]) -> Verdict:
     shown = check.shown_command
     if outcome.timed_out:
         return failed(
@@ -73,8 +89,8 @@ def judge(outcome: RunOutcome, check: Command) -> Verdict:
     # container-structure-test matches expectedOutput against stdout and expectedError against stderr;
     # learners' programs mix the two freely, so expectedOutput here accepts either stream.
     for patterns, text, stream in (
-        (check.expectedOutput, outcome.output, "output"),
-        (check.expectedError, outcome.stderr, "error output"),
+        (_fill(check.expectedOutput, values), outcome.output, "output"),
+        (_fill(check.expectedError, values), outcome.stderr, "error output"),
     ):
         missing = search_all(patterns, text)
         if missing:
@@ -82,8 +98,8 @@ def judge(outcome: RunOutcome, check: Command) -> Verdict:
                 f"the {stream} of {shown} has no match for {missing[0]!r}. It printed:\n{shorten(text) or '(nothing)'}"
             )
     for patterns, text, stream in (
-        (check.excludedOutput, outcome.output, "output"),
-        (check.excludedError, outcome.stderr, "error output"),
+        (_fill(check.excludedOutput, values), outcome.output, "output"),
+        (_fill(check.excludedError, values), outcome.stderr, "error output"),
     ):
         present = search_any(patterns, text)
         if present:

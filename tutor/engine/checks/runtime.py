@@ -193,7 +193,7 @@ class StopsQuickly(Check):
     max_seconds: float = 3.0
     exit_codes: tuple[int, ...] = (0, 143)
     ready_seconds: float = 1.0  # let the program start before stopping it
-    grace: int = 10
+    grace: int = 5  # seconds docker stop waits before SIGKILL
 
     def describe(self) -> str:
         return f"docker stop takes under {self.max_seconds:g} s"
