@@ -124,8 +124,12 @@ def engine_errors(action: str) -> Iterator[None]:
         raise TutorError(f"{action}: image not found ({exc.explanation})") from exc
     except docker.errors.APIError as exc:
         raise TutorError(f"{action}: the engine refused: {exc.explanation or exc}") from exc
-    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+    except requests.exceptions.ConnectionError as exc:
         raise _unavailable(exc) from exc
+    except docker.errors.DockerException as exc:
+        if "Error while fetching server API version" in str(exc) or "Connection" in str(exc):
+            raise _unavailable(exc) from exc
+        raise TutorError(f"{action}: {exc}") from exc
 
 
 def _unavailable(exc: BaseException) -> EngineUnavailable:
@@ -188,7 +192,7 @@ class DockerHost:
         self,
         context: Path,
         *,
-        tag: str,
+        tag: str | None,
         exercise_id: str,
         timeout: float,
         network: bool,
@@ -224,7 +228,7 @@ class DockerHost:
                 stream = api.build(
                     path=str(context),
                     dockerfile=dockerfile,
-                    tag=tag,
+                    tag=tag or None,
                     # No session label on images: a build that changed nothing keeps its image id.
                     labels={MANAGED_LABEL: "true", EXERCISE_LABEL: exercise_id},
                     rm=True,

@@ -83,7 +83,7 @@ def grade(
     def build(path: Path, tag: str | None) -> BuildOutcome:
         return host.build(
             path,
-            tag=tag or "",
+            tag=tag,
             exercise_id=exercise.id,
             timeout=exercise.build.timeout,
             network=exercise.build.network,

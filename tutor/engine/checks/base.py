@@ -154,7 +154,7 @@ def _conforms(value: Any, expected: Any) -> bool:
 
 
 def _type_name(expected: Any) -> str:
-    return str(expected).replace("typing.", "")
+    return expected.__name__ if isinstance(expected, type) else str(expected).replace("typing.", "")
 
 
 # Fields that hold regular expressions: a typo in one must fail at load time, not at a learner's desk.

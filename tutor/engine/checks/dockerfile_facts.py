@@ -45,6 +45,8 @@ class BaseImage(_DockerfileCheck):
             where = f"FROM {stage.base} (line {stage.instructions[0].line})"
             if self.image:
                 want_name, want_tag, _ = split_reference(self.image)
+                if want_tag and name == want_name and not tag and not digest:
+                    return failed(f"{where} has no tag, which means latest: whatever is newest on the day you build. Write FROM {self.image}")
                 if name.removeprefix("docker.io/").removeprefix("library/") != want_name or (want_tag and tag != want_tag):
                     return failed(f"{where}: the base image should be {self.image}")
             if self.digest and not digest:
@@ -57,6 +59,21 @@ class BaseImage(_DockerfileCheck):
         return passed(f"FROM {', '.join(s.base for s in stages)}")
 
 
+INSTRUCTION_HINTS = {
+    "USER": "Create an unprivileged user and switch to it with USER before CMD, so the container does not run as root.",
+    "WORKDIR": "WORKDIR /app creates the folder and makes it current for later steps and for the container.",
+    "EXPOSE": "EXPOSE documents the port your server listens on; docker run -P publishes it.",
+    "HEALTHCHECK": "HEALTHCHECK CMD ... lets Docker test that the service works; slim images have no curl, so use python -c.",
+    "ENV": "ENV sets a variable in the image, for every later step and for the container at run time.",
+    "ARG": "ARG declares a build-time variable (docker build --build-arg); it is gone at run time.",
+    "LABEL": "LABEL key=value records metadata in the image, e.g. org.opencontainers.image.source.",
+    "VOLUME": "VOLUME /data marks a folder whose data lives outside the container's writable layer.",
+    "ADD": "Use COPY for local files: ADD also fetches URLs and unpacks archives, which surprises readers.",
+    "COPY": "COPY brings files from your folder (the build context) into the image.",
+    "ENTRYPOINT": 'ENTRYPOINT ["python", "app.py"] fixes the program; CMD then gives its default arguments.',
+}
+
+
 @register
 @dataclass(kw_only=True, frozen=True)
 class HasInstruction(_DockerfileCheck):
@@ -67,6 +84,10 @@ class HasInstruction(_DockerfileCheck):
     matches: str = ""
     stage: str = "final"
     absent: bool = False  # invert: the instruction must NOT be there
+
+    @property
+    def display_hint(self) -> str:
+        return self.hint or INSTRUCTION_HINTS.get(self.instruction.upper(), "")
 
     def describe(self) -> str:
         what = self.instruction.upper() + (f" matching /{self.matches}/" if self.matches else "")
@@ -100,6 +121,10 @@ class ForbiddenPattern(_DockerfileCheck):
     pattern: str
     instruction: str = ""  # limit to one instruction, e.g. RUN
     reason: str = ""
+
+    @property
+    def display_hint(self) -> str:
+        return self.hint or self.reason or "Rewrite or remove the line the message names."
 
     def describe(self) -> str:
         return f"nothing matches /{self.pattern}/"

@@ -21,6 +21,10 @@ class FileInImage(Check):
     """container-structure-test's fileExistenceTests and fileContentTests, in one kind."""
 
     kind = "file"
+    default_hint = (
+        "COPY puts files where you say (relative to WORKDIR); COPY --chown=user:group sets the owner, "
+        "RUN chmod the permissions; .dockerignore keeps files out of the image."
+    )
     path: str
     shouldExist: bool = True
     permissions: str = ""  # as ls -l shows it, e.g. "-rw-r--r--"

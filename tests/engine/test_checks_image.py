@@ -1,0 +1,119 @@
+"""Checks that need the built image, each proven passing and failing on a real engine."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.engine.helpers import grade_all, grade_one
+
+pytestmark = pytest.mark.docker
+
+SERVER = 'FROM busybox\nRUN mkdir /www && echo "model ok" > /www/health\nEXPOSE 8000\nCMD ["httpd", "-f", "-p", "{bind}:8000", "-h", "/www"]\n'
+TRAPS_TERM = "FROM busybox\nCMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 0.1; done\"]\n"
+IGNORES_TERM = 'FROM busybox\nCMD ["sleep", "600"]\n'
+
+
+def both(host, tmp_path: Path, check: dict, good: dict, bad: dict, message: str) -> None:
+    ok = grade_one(host, tmp_path / "good", check, good)
+    assert ok.passed, ok.message
+    result = grade_one(host, tmp_path / "bad", check, bad)
+    assert not result.passed
+    assert re.search(message, result.message, re.S), result.message
+    assert result.hint
+
+
+def test_metadata(host, tmp_path: Path) -> None:
+    check = {"kind": "metadata", "env": [{"key": "MODE", "value": "prod"}], "labels": {"team": "ml"},
+             "exposedPorts": ["8000"], "workdir": "/app", "cmd": ["sh"], "user": "nobody", "hint": "set them"}
+    good = {"Dockerfile": 'FROM busybox\nENV MODE=prod\nLABEL team=ml\nEXPOSE 8000\nWORKDIR /app\nUSER nobody\nCMD ["sh"]\n'}
+    bad = {"Dockerfile": 'FROM busybox\nENV MODE=dev\nCMD ["sh"]\n'}
+    both(host, tmp_path, check, good, bad, "ENV MODE is 'dev'.*LABEL team is not set.*port 8000.*WORKDIR.*USER")
+
+
+def test_size_and_layers(host, tmp_path: Path) -> None:
+    check = {"kind": "size", "max_mb": 5, "max_layers": 3}  # busybox itself has 1-2 layers
+    good = {"Dockerfile": "FROM busybox\nRUN echo a > /a && echo b > /b\n"}
+    bad = {"Dockerfile": "FROM busybox\nRUN head -c 6000000 /dev/zero > /big\n"}
+    both(host, tmp_path, check, good, bad, r"the image is \d+\.\d MB; the budget is 5 MB")
+    layers = grade_one(host, tmp_path / "layers", check, {"Dockerfile": "FROM busybox\nRUN echo a > /a\nRUN echo b > /b\nRUN echo c > /c\n"})
+    assert not layers.passed and "at most 3 are allowed" in layers.message
+
+
+def test_history_finds_a_secret_in_a_build_step(host, tmp_path: Path) -> None:
+    check = {"kind": "history", "absent": ["canary-7f3a"]}
+    good = {"Dockerfile": "FROM busybox\nARG MODE=fast\nRUN echo $MODE > /mode\n"}
+    bad = {"Dockerfile": "FROM busybox\nARG TOKEN=canary-7f3a\nRUN echo using $TOKEN > /dev/null\n"}
+    both(host, tmp_path, check, good, bad, "docker history shows 'canary-7f3a'")
+
+
+def test_file_exists_permissions_owner_contents(host, tmp_path: Path) -> None:
+    check = {"kind": "file", "path": "/app/model.txt", "permissions": "-rw-r-----", "uid": 1000,
+             "expectedContents": ["weights"], "excludedContents": ["TODO"]}
+    good = {"Dockerfile": "FROM busybox\nCOPY --chown=1000:1000 model.txt /app/model.txt\nRUN chmod 640 /app/model.txt\n",
+            "model.txt": "weights v1\n"}
+    bad = {"Dockerfile": "FROM busybox\nCOPY model.txt /app/model.txt\n", "model.txt": "weights v1\n"}
+    both(host, tmp_path, check, good, bad, "permissions -rw-r--r--, expected -rw-r-----")
+    absent = grade_one(host, tmp_path / "absent", {"kind": "file", "path": "/app/.env", "shouldExist": False},
+                       {"Dockerfile": "FROM busybox\nCOPY . /app\n", ".env": "TOKEN=1"})
+    assert not absent.passed and "should not be" in absent.message
+
+
+def test_command_exit_code_output_env_and_timeout(host, tmp_path: Path) -> None:
+    check = {"kind": "command", "command": "sh", "args": ["-c", "echo mode=$MODE; exit 3"], "exitCode": 3,
+             "envVars": [{"key": "MODE", "value": "eval"}], "expectedOutput": ["mode=eval"], "excludedOutput": ["Traceback"]}
+    ok = grade_one(host, tmp_path / "ok", check, {"Dockerfile": "FROM busybox\n"})
+    assert ok.passed, ok.message
+    wrong_exit = grade_one(host, tmp_path / "exit", {**check, "exitCode": 0}, {"Dockerfile": "FROM busybox\n"})
+    assert not wrong_exit.passed and "exited with code 3, expected 0" in wrong_exit.message
+    default_cmd = grade_one(host, tmp_path / "cmd", {"kind": "command", "expectedOutput": ["^hello$"]},
+                            {"Dockerfile": 'FROM busybox\nCMD ["echo", "bye"]\n'})
+    assert not default_cmd.passed and "bye" in default_cmd.message
+    hangs = grade_one(host, tmp_path / "hang", {"kind": "command", "timeout": 2}, {"Dockerfile": 'FROM busybox\nCMD ["sleep", "600"]\n'})
+    assert not hangs.passed and "still running after 2 s" in hangs.message
+
+
+def test_http_answers_and_names_the_loopback_mistake(host, tmp_path: Path) -> None:
+    check = {"kind": "http", "path": "/health", "expected_body": ["model ok"], "timeout": 8}
+    good = {"Dockerfile": SERVER.format(bind="0.0.0.0")}
+    bad = {"Dockerfile": SERVER.format(bind="127.0.0.1")}
+    both(host, tmp_path, check, good, bad, r"listens on 127\.0\.0\.1:8000.*0\.0\.0\.0")
+    missing = grade_one(host, tmp_path / "404", {**check, "path": "/predict"}, good)
+    assert not missing.passed and "answered 404, expected 200" in missing.message
+
+
+def test_health_becomes_healthy_or_unhealthy(host, tmp_path: Path) -> None:
+    check = {"kind": "health", "timeout": 20}
+    good = {"Dockerfile": 'FROM busybox\nHEALTHCHECK --interval=1s --retries=1 CMD test -f /ready\nCMD ["sh", "-c", "touch /ready; sleep 600"]\n'}
+    bad = {"Dockerfile": 'FROM busybox\nHEALTHCHECK --interval=1s --retries=1 CMD test -f /ready\nCMD ["sleep", "600"]\n'}
+    both(host, tmp_path, check, good, bad, "unhealthy")
+
+
+def test_stop_is_quick_only_when_pid1_handles_sigterm(host, tmp_path: Path) -> None:
+    check = {"kind": "stop", "max_seconds": 3, "grace": 1, "ready_seconds": 0.5}
+    both(host, tmp_path, check, {"Dockerfile": TRAPS_TERM}, {"Dockerfile": IGNORES_TERM}, "137")
+
+
+def test_user_is_not_root(host, tmp_path: Path) -> None:
+    both(host, tmp_path, {"kind": "user"}, {"Dockerfile": "FROM busybox\nUSER 1000\n"},
+         {"Dockerfile": "FROM busybox\nUSER root\n"}, "runs as root")
+
+
+def test_cache_after_a_source_edit(host, tmp_path: Path) -> None:
+    check = {"kind": "cache", "change": "train.py", "cached": ["requirements"], "rebuilt": ["COPY train.py"]}
+    files = {"requirements.txt": "numpy==1.26.4\n", "train.py": "print('train')\n"}
+    good = {**files, "Dockerfile": "FROM busybox\nCOPY requirements.txt .\nRUN cat requirements.txt > /deps\nCOPY train.py .\n"}
+    bad = {**files, "Dockerfile": "FROM busybox\nCOPY train.py .\nCOPY requirements.txt .\nRUN cat requirements.txt > /deps\n"}
+    both(host, tmp_path, check, good, bad, "ran again instead of coming from cache")
+
+
+def test_independent_checks_all_report(host, tmp_path: Path) -> None:
+    report = grade_all(host, tmp_path / "many", [
+        {"kind": "user", "id": "user"},
+        {"kind": "command", "id": "echo", "command": "echo", "args": ["hi"], "expectedOutput": ["hi"]},
+        {"kind": "dockerfile.exec-form", "id": "exec"},
+    ], {"Dockerfile": 'FROM busybox\nCMD ["sh"]\n'})
+    assert [c.id for c in report.checks] == ["user", "echo", "exec"]
+    assert [c.passed for c in report.checks] == [False, True, True]

@@ -1,0 +1,77 @@
+"""Dockerfile facts, lint and context checks: judged from the files, each passing and failing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.engine.helpers import context, exercise
+from tutor.content.model import CheckSpec
+from tutor.engine.checks import compile_check
+from tutor.engine.grader import grade
+from tutor.errors import ContentError
+
+
+def no_engine():
+    raise AssertionError("a static-only exercise must not need the engine")
+
+
+def judge(tmp_path: Path, check: dict, dockerfile: str, extra: dict | None = None):
+    folder = context(tmp_path / "ctx", {"Dockerfile": dockerfile, **(extra or {})})
+    report = grade(exercise([check]), folder, no_engine)
+    assert report.build.skipped
+    return report.checks[0]
+
+
+CASES = [
+    # kind, fields, a Dockerfile that passes, one that fails, what the failure message says
+    ("dockerfile.base", {"image": "python:3.11-slim", "pinned": True},
+     "FROM python:3.11-slim\n", "FROM python\n", "no tag"),
+    ("dockerfile.base", {"pinned": True}, "FROM python:3.11-slim\n", "FROM python:latest\n", "latest"),
+    ("dockerfile.base", {"digest": True}, "FROM busybox@sha256:" + "a" * 64 + "\n", "FROM busybox:1.36\n", "digest"),
+    ("dockerfile.instruction", {"instruction": "USER", "matches": "^app$"},
+     "FROM busybox\nUSER app\n", "FROM busybox\nUSER root\n", "no USER matching"),
+    ("dockerfile.instruction", {"instruction": "ADD", "absent": True},
+     "FROM busybox\nCOPY a /a\n", "FROM busybox\nADD a /a\n", "should not be"),
+    ("dockerfile.forbid", {"pattern": "sudo", "reason": "containers need no sudo"},
+     "FROM busybox\nRUN echo hi\n", "FROM busybox\nRUN sudo echo hi\n", "line 2.*no sudo"),
+    ("dockerfile.order", {"first": "^COPY requirements", "then": "^COPY \\. "},
+     "FROM busybox\nCOPY requirements.txt .\nCOPY . .\n", "FROM busybox\nCOPY . .\nCOPY requirements.txt .\n", "comes before"),
+    ("dockerfile.exec-form", {}, 'FROM busybox\nCMD ["sh"]\n', "FROM busybox\nCMD sh -c 'echo hi'\n", "shell form"),
+    ("dockerfile.exec-form", {}, 'FROM busybox\nENTRYPOINT ["sh"]\n', "FROM busybox\n", "no CMD or ENTRYPOINT"),
+    ("dockerfile.stages", {"min": 2}, "FROM busybox AS build\nFROM busybox\n", "FROM busybox\n", "1 stage"),
+    ("lint", {"rules": ["DL3007"]}, "FROM busybox:1.36\n", "FROM busybox:latest\n", "DL3007"),
+]
+
+
+@pytest.mark.parametrize("kind,fields,good,bad,message", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_static_check_passes_and_fails(tmp_path: Path, kind: str, fields: dict, good: str, bad: str, message: str) -> None:
+    check = {"kind": kind, **fields}
+    assert judge(tmp_path / "good", check, good).passed
+    result = judge(tmp_path / "bad", check, bad)
+    assert not result.passed
+    assert __import__("re").search(message, result.message), result.message
+    assert result.hint
+
+
+def test_context_check_counts_what_dockerignore_leaves_in(tmp_path: Path) -> None:
+    check = {"kind": "context", "max_mb": 0.05, "excluded": ["data", ".env"]}
+    files = {"data/train.csv": "x" * 100_000, ".env": "TOKEN=1", "app.py": "print(1)"}
+    bad = judge(tmp_path / "bad", check, "FROM busybox\n", files)
+    assert not bad.passed and "data" in bad.message and ".dockerignore" in bad.message
+    good = judge(tmp_path / "good", check, "FROM busybox\n", {**files, ".dockerignore": "data\n.env\n"})
+    assert good.passed, good.message
+
+
+def test_unknown_kind_field_and_bad_regex_are_content_errors() -> None:
+    for params, kind, expected in (
+        ({}, "dockerfile.nope", "unknown check kind"),
+        ({"imag": "x"}, "dockerfile.base", "unknown field"),
+        ({"pinned": "yes"}, "dockerfile.base", "expected bool, got .yes."),
+        ({"pattern": "("}, "dockerfile.forbid", "not a valid regular expression"),
+        ({}, "cache", "required field is missing"),
+    ):
+        with pytest.raises(ContentError, match=expected) as info:
+            compile_check(CheckSpec(kind=kind, id="x", params=params, where="ex.toml: checks[0]"))
+        assert "ex.toml: checks[0]" in info.value.message

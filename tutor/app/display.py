@@ -1,0 +1,29 @@
+"""Small text conventions shared by every screen: status marks, sizes, paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+STATUS_MARKS = {"passed": "✔", "failed": "✘", "not started": "·"}
+STATUS_STYLES = {"passed": "$success", "failed": "$error", "not started": "$text-muted"}
+
+
+def status_mark(status: str) -> str:
+    return STATUS_MARKS.get(status, "·")
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
+def friendly_path(path: Path) -> str:
+    """The path as the learner would type it: ~/... when it is under their home folder."""
+    try:
+        return "~/" + path.resolve().relative_to(Path.home().resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,1 @@
+"""One module per screen: home, lesson reader, quiz, exercise, help, doctor."""

@@ -1,0 +1,133 @@
+"""The tutor's Textual application: loads the curriculum once and routes between screens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from tutor import locations
+from tutor.content.loader import load_curriculum
+from tutor.content.model import Curriculum, Exercise, Lesson
+from tutor.errors import EngineUnavailable
+from tutor.progress import Progress
+from tutor.workspace import Workspace
+
+from tutor.app.commands import TutorCommands
+
+DARK, LIGHT = "textual-dark", "textual-light"
+
+
+class TutorApp(App[None]):
+    """Home, lessons, quizzes and exercises. Grading happens in the engine; this only shows it."""
+
+    TITLE = "docker-tutor"
+    CSS_PATH = "tutor_app.tcss"
+    COMMANDS = App.COMMANDS | {TutorCommands}
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+t", "toggle_theme", "Theme"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, *, content_roots: list[Path], workspace: Path, check_engine: bool = True) -> None:
+        super().__init__()
+        self.curriculum: Curriculum = load_curriculum(content_roots)
+        self.progress = Progress(locations.progress_file())
+        self.workspace = Workspace(workspace)
+        self._check_engine = check_engine
+        self.theme = DARK
+
+    def on_mount(self) -> None:
+        from tutor.app.screens.home import HomeScreen
+
+        self.push_screen(HomeScreen())
+        for warning in self.progress.warnings:
+            self.notify(warning, severity="warning", timeout=10)
+        if self._check_engine:
+            self.probe_engine()
+
+    @work(thread=True, exclusive=True, group="engine-probe")
+    def probe_engine(self) -> None:
+        """Lessons never need the engine, so a missing one is reported, not fatal."""
+        from tutor.engine.dockerhost import connect
+
+        try:
+            connect(timeout=10)
+        except EngineUnavailable as exc:
+            self.call_from_thread(self.engine_unavailable, exc)
+
+    def engine_unavailable(self, exc: EngineUnavailable) -> None:
+        from tutor.app.screens.doctor import DoctorScreen
+
+        self.notify(f"{exc.message}\nLessons stay readable; checks need the engine.", severity="error", timeout=8)
+        if not isinstance(self.screen, DoctorScreen):
+            self.push_screen(DoctorScreen())
+
+    # --- navigation, shared by screens and the command palette ---------------------------------
+    def open_lesson(self, lesson: Lesson) -> None:
+        from tutor.app.screens.lesson import LessonScreen
+
+        self._replace_top(LessonScreen(lesson))
+
+    def open_quiz(self, lesson: Lesson) -> None:
+        from tutor.app.screens.quiz import QuizScreen
+
+        if not lesson.quiz:
+            self.notify(f"{lesson.title} has no quiz.")
+            return
+        self._replace_top(QuizScreen(lesson))
+
+    def open_exercise(self, exercise: Exercise) -> None:
+        from tutor.app.screens.exercise import ExerciseScreen
+
+        self._replace_top(ExerciseScreen(exercise))
+
+    def _replace_top(self, screen: object) -> None:
+        """Keep the stack shallow: home, then one content screen; Back always returns home."""
+        from tutor.app.screens.home import HomeScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+        self.push_screen(screen)  # type: ignore[arg-type]
+
+    def go_home(self) -> None:
+        from tutor.app.screens.home import HomeScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+
+    def resume(self) -> None:
+        """Open what the learner was last doing, or the first lesson."""
+        last = self.progress.load().get("last") or {}
+        exercise = self.curriculum.exercise(last.get("exercise", ""))
+        lesson = self.curriculum.lesson(last.get("lesson", ""))
+        if exercise:
+            self.open_exercise(exercise)
+        elif lesson:
+            self.open_lesson(lesson)
+        elif self.curriculum.lessons:
+            self.open_lesson(self.curriculum.lessons[0])
+
+    def neighbour_lesson(self, lesson: Lesson, step: int) -> Lesson | None:
+        lessons = self.curriculum.lessons
+        index = lessons.index(lesson) + step
+        return lessons[index] if 0 <= index < len(lessons) else None
+
+    # --- actions -------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        from tutor.app.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme == DARK else DARK
+
+    def action_doctor(self) -> None:
+        from tutor.app.screens.doctor import DoctorScreen
+
+        if not isinstance(self.screen, DoctorScreen):
+            self.push_screen(DoctorScreen())
