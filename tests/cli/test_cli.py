@@ -1,0 +1,106 @@
+"""The command line as a user runs it: exit codes, formats, and messages instead of tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tutor import __version__
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tutor", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_list_json_has_ids_titles_lessons_status(tmp_path: Path) -> None:
+    result = run("list", "--format", "json", cwd=tmp_path)
+    rows = json.loads(result.stdout)
+    assert rows and {"id", "title", "lesson", "status"} <= set(rows[0])
+    assert all(row["status"] == "not started" for row in rows)
+
+
+def test_unknown_exercise_is_a_usage_error_with_a_suggestion() -> None:
+    result = run("check", "04-first-dockerfil")
+    assert result.returncode == 2
+    assert "Did you mean 04-first-dockerfile" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_dir_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("check", "04-first-dockerfile", "--dir", str(tmp_path / "nope"))
+    assert result.returncode == 2 and "is not a folder" in result.stderr
+
+
+def test_malformed_exercise_names_file_and_field(tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    (pack / "exercises" / "50-broken" / "starter").mkdir(parents=True)
+    (pack / "exercises" / "50-broken" / "solution").mkdir(parents=True)
+    (pack / "exercises" / "50-broken" / "exercise.toml").write_text('title = "x"\nlesson = 3\n')
+    result = run("--content", str(pack), "list")
+    assert result.returncode == 2
+    assert "exercises/50-broken/exercise.toml: lesson: must be a str" in result.stderr
+    assert "exercises/50-broken/exercise.toml: task: required field is missing" in result.stderr
+
+
+def test_no_engine_exits_3_with_what_to_do(tmp_path: Path) -> None:
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/absent.sock"}
+    result = run("check", "04-first-dockerfile", "--solution", env=env)
+    assert result.returncode == 3
+    assert "No Docker engine answers" in result.stderr and "DOCKER_HOST" in result.stderr
+    assert "Traceback" not in result.stderr
+    doctor = run("doctor", env=env)
+    assert doctor.returncode == 3 and "FAIL Docker engine" in doctor.stdout
+
+
+@pytest.mark.docker
+def test_check_formats_and_exit_codes(tmp_path: Path) -> None:
+    passed = run("check", "04-first-dockerfile", "--solution", "--format", "json")
+    assert passed.returncode == 0, passed.stderr
+    report = json.loads(passed.stdout)
+    assert report["exercise"] == "04-first-dockerfile" and report["passed"] is True
+    assert {"ok", "seconds", "log_tail", "error"} <= set(report["build"])
+    assert {"id", "kind", "title", "passed", "message", "hint"} <= set(report["checks"][0])
+
+    failed = run("check", "04-first-dockerfile", "--format", "junit")
+    assert failed.returncode == 1
+    suite = ET.fromstring(failed.stdout.split("\n", 1)[1]).find("testsuite")
+    assert suite is not None and int(suite.get("failures", "0")) >= 1
+    assert suite.find("testcase[@name='exec-form']/failure") is not None
+
+    listing = json.loads(run("list", "--format", "json").stdout)
+    assert {r["id"]: r["status"] for r in listing}["04-first-dockerfile"] == "failed"
+
+
+@pytest.mark.docker
+def test_workspace_copy_is_never_overwritten(tmp_path: Path) -> None:
+    workspace = Path(os.environ["DOCKER_TUTOR_WORKSPACE"])
+    run("check", "04-first-dockerfile")
+    dockerfile = workspace / "04-first-dockerfile" / "Dockerfile"
+    dockerfile.write_text("FROM python:3.11-slim\nWORKDIR /app\nCOPY train.py .\nCMD [\"python\", \"train.py\"]\n")
+    result = run("check", "04-first-dockerfile")
+    assert result.returncode == 0, result.stdout
+    assert "WORKDIR /app" in dockerfile.read_text()
+
+
+@pytest.mark.docker
+def test_verify_selected_exercises() -> None:
+    result = run("verify", "04-first-dockerfile", "12-non-root", "--jobs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed, 0 failed" in result.stdout
