@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import re
 
+PULL_FAILED = re.compile(
+    r"pull access denied|manifest unknown|not found: manifest|repository does not exist|"
+    r"dial tcp|no such host|failed to resolve|TLS handshake|i/o timeout",
+    re.I,
+)
+
 _RULES: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"COPY failed|ADD failed|file not found in build context|no source files were specified", re.I),
@@ -11,8 +17,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         "Paths in COPY are relative to the folder being built; check the spelling with ls.",
     ),
     (
-        re.compile(r"pull access denied|manifest unknown|not found: manifest|repository does not exist|"
-                   r"dial tcp|no such host|failed to resolve|TLS handshake|i/o timeout", re.I),
+        PULL_FAILED,
         "The base image in FROM is not on this machine and could not be pulled. Check its name and tag; "
         "offline, run 'docker-tutor doctor' to see which base images are present.",
     ),

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tutor.content.model import Exercise
-from tutor.engine.build_errors import hint_for
+from tutor.engine.build_errors import PULL_FAILED, hint_for
 from tutor.engine.checks import Check, CheckContext, compile_check
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
@@ -93,6 +93,11 @@ def grade(
         )
 
     outcome = build(directory, tag)
+    if PULL_FAILED.search(outcome.error):
+        aliases = {s.alias for s in dockerfile.stages}
+        missing = [s.base for s in dockerfile.stages if s.base not in aliases and host.image_attrs(s.base) is None]
+        if missing:
+            outcome.error = f"the base image {missing[0]} is not on this machine and could not be pulled ({outcome.error})"
     build_result = _build_result(host, outcome)
     if not outcome.ok:
         return report(build_result, [results.get(c.id) or _skip(c, "the image did not build") for c in checks])

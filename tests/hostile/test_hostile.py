@@ -1,0 +1,156 @@
+"""Untrusted Dockerfiles and containers: each ends in bounded time with a specific message, and
+nothing the check made is left behind. The figures are summarised in tests/hostile/README.md."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.engine.helpers import context, exercise, grade_all
+from tutor.content.model import BuildSettings
+from tutor.engine.dockerhost import SESSION_ID, SESSION_LABEL
+from tutor.engine.grader import grade
+
+pytestmark = pytest.mark.docker
+
+
+def leftovers(host) -> list[str]:
+    return [c["Id"] for c in host.api.containers(all=True, filters={"label": f"{SESSION_LABEL}={SESSION_ID}"})]
+
+
+def build_fails(host, tmp_path: Path, files: dict, *, timeout: float = 60, memory_mb: int = 256):
+    report = grade_all(host, tmp_path / "ctx", [{"kind": "user"}], files, build=BuildSettings(timeout=timeout, memory_mb=memory_mb))
+    assert not report.build.ok
+    assert report.checks[0].skipped
+    return report.build
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02binary", "binary"),
+        ("\u00e9".encode("latin-1"), "not UTF-8"),
+        (b"FORM busybox\n", "unknown instruction FORM.*did you mean FROM"),
+        (b"RUN echo hi\n", "before the first FROM"),
+    ],
+    ids=["empty", "binary", "latin-1", "typo", "no-from"],
+)
+def test_unreadable_dockerfiles_are_refused_before_the_engine(tmp_path: Path, content: bytes, message: str) -> None:
+    folder = context(tmp_path / "ctx", {"Dockerfile": content})
+
+    def no_engine():
+        raise AssertionError("must not reach the engine")
+
+    report = grade(exercise([{"kind": "user"}]), folder, no_engine)
+    assert not report.build.ok and re.search(message, report.build.error), report.build.error
+
+
+def test_copy_of_a_missing_file_names_the_file(host, tmp_path: Path) -> None:
+    build = build_fails(host, tmp_path, {"Dockerfile": "FROM busybox\nCOPY weights.pt /\n"})
+    assert "weights.pt" in build.error and "exercise folder" in build.hint
+
+
+def test_base_image_that_cannot_be_pulled(host, tmp_path: Path) -> None:
+    started = time.monotonic()
+    build = build_fails(host, tmp_path, {"Dockerfile": "FROM docker-tutor-no-such-image:0.0\n"})
+    assert time.monotonic() - started < 60
+    assert "docker-tutor-no-such-image" in build.error and "could not be pulled" in build.hint
+
+
+def test_hanging_run_step_is_cut_at_the_build_deadline(host, tmp_path: Path) -> None:
+    started = time.monotonic()
+    build = build_fails(host, tmp_path, {"Dockerfile": f"FROM busybox\nRUN echo {time.time()} && sleep 600\n"}, timeout=3)
+    assert time.monotonic() - started < 10
+    assert "did not finish within 3 s" in build.error
+    assert not leftovers(host)
+    time.sleep(0.5)
+    assert not [c for c in host.api.containers(all=True) if "sleep 600" in c.get("Command", "")]
+
+
+def test_cancelled_build_stops_at_once(host, tmp_path: Path) -> None:
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {time.time()} && sleep 600\n"})
+    started = time.monotonic()
+    report = grade(exercise([{"kind": "user"}]), folder, lambda: host, cancel=cancel)
+    assert time.monotonic() - started < 5
+    assert report.build.error == "the build was cancelled"
+
+
+def test_memory_bomb_in_a_build_step_is_killed(host, tmp_path: Path) -> None:
+    build = build_fails(host, tmp_path, {"Dockerfile": "FROM busybox\nRUN head -c 400m /dev/zero | tail > /dev/null\n"}, memory_mb=64)
+    assert "137" in build.error and "memory" in build.hint
+
+
+def test_build_output_flood_is_bounded(host, tmp_path: Path) -> None:
+    files = {"Dockerfile": "FROM busybox\nRUN yes 'flood line' | head -n 300000\n"}
+    report = grade_all(host, tmp_path / "ctx", [{"kind": "user"}], files)
+    assert report.build.ok and len(report.build.log_tail) <= 20
+
+
+def test_symlink_out_of_the_context_is_refused(tmp_path: Path) -> None:
+    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nCOPY . /\n"})
+    os.symlink("/etc/passwd", folder / "passwd")
+    report = grade(exercise([{"kind": "user"}]), folder, lambda: pytest.fail("must not reach the engine"))
+    assert not report.build.ok and "passwd is a symbolic link" in report.build.error
+
+
+def test_huge_context_is_refused_early_with_its_size(tmp_path: Path) -> None:
+    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n"})
+    with open(folder / "dataset.bin", "wb") as sparse:
+        sparse.truncate(10 * 2**30)  # 10 GB, sparse: no disk used
+    started = time.monotonic()
+    report = grade(exercise([{"kind": "user"}]), folder, lambda: pytest.fail("must not reach the engine"))
+    assert time.monotonic() - started < 2
+    assert "10240 MB" in report.build.error and ".dockerignore" in report.build.hint
+
+
+def command(host, tmp_path: Path, dockerfile: str, **fields):
+    report = grade_all(host, tmp_path / "ctx", [{"kind": "command", **fields}], {"Dockerfile": dockerfile})
+    assert report.build.ok, report.build.error
+    assert not leftovers(host)
+    return report.checks[0]
+
+
+def test_container_that_sleeps_forever_is_stopped(host, tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = command(host, tmp_path, 'FROM busybox\nCMD ["sleep", "600"]\n', timeout=2)
+    assert time.monotonic() - started < 10 and "still running after 2 s" in result.message
+
+
+def test_container_that_floods_output_is_bounded_and_sanitised(host, tmp_path: Path) -> None:
+    flood = 'FROM busybox\nCMD ["sh", "-c", "printf \'\\\\033[2J\\\\033]0;pwned\\\\007\\\\377\\\\n\'; yes flood | head -c 50000000; exit 1"]\n'
+    result = command(host, tmp_path, flood, timeout=30)
+    assert not result.passed
+    assert len(result.message) < 2000
+    assert "\x1b" not in result.message and "\x07" not in result.message
+
+
+def test_fork_bomb_in_a_container_hits_the_pid_limit(host, tmp_path: Path) -> None:
+    bomb = 'FROM busybox\nCMD ["sh", "-c", "for i in $(seq 1 400); do sleep 30 & done; echo spawned"]\n'
+    started = time.monotonic()
+    result = command(host, tmp_path, bomb, timeout=10, expectedOutput=["spawned"])
+    assert time.monotonic() - started < 20
+    assert not result.passed and ("can't fork" in result.message or "Resource" in result.message or "still running" in result.message)
+
+
+def test_memory_bomb_in_a_container_is_killed(host, tmp_path: Path) -> None:
+    bomb = 'FROM python:3.11-slim\nCMD ["python", "-c", "x = bytearray(2 * 1024**3)"]\n'
+    result = command(host, tmp_path, bomb, timeout=30)
+    assert not result.passed and ("out of memory" in result.message or "MemoryError" in result.message or "137" in result.message)
+
+
+def test_learner_container_privileges(host, tmp_path: Path) -> None:
+    result = command(
+        host, tmp_path, "FROM busybox\n", command="cat", args=["/proc/self/status"],
+        expectedOutput=[r"CapEff:\s+0000000000000000", r"NoNewPrivs:\s+1", r"Seccomp:\s+2"],
+    )
+    assert result.passed, result.message
+    offline = command(host, tmp_path / "net", "FROM busybox\n", command="ip", args=["-o", "link"], excludedOutput=["eth0"])
+    assert offline.passed, offline.message
