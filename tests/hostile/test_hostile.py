@@ -125,7 +125,7 @@ def test_container_that_sleeps_forever_is_stopped(host, tmp_path: Path) -> None:
 
 
 def test_container_that_floods_output_is_bounded_and_sanitised(host, tmp_path: Path) -> None:
-    flood = 'FROM busybox\nCMD ["sh", "-c", "printf \'\\\\033[2J\\\\033]0;pwned\\\\007\\\\377\\\\n\'; yes flood | head -c 50000000; exit 1"]\n'
+    flood = 'FROM busybox\nCMD ["sh", "-c", "printf \'\\\\033[2J\\\\033]0;pwned\\\\007\\\\377\\\\n\'; yes flood | head -c 20000000; exit 1"]\n'
     result = command(host, tmp_path, flood, timeout=30)
     assert not result.passed
     assert len(result.message) < 2000
@@ -154,3 +154,16 @@ def test_learner_container_privileges(host, tmp_path: Path) -> None:
     assert result.passed, result.message
     offline = command(host, tmp_path / "net", "FROM busybox\n", command="ip", args=["-o", "link"], excludedOutput=["eth0"])
     assert offline.passed, offline.message
+
+
+def test_containers_of_a_killed_tutor_are_swept_on_next_start(host) -> None:
+    from tutor.engine.dockerhost import HOST_LABEL, MANAGED_LABEL
+
+    import socket
+
+    dead_pid = 2**22 + 12345  # above the default pid_max: no such process
+    container = host.client.containers.create(
+        "busybox", ["sleep", "60"], labels={MANAGED_LABEL: "true", SESSION_LABEL: f"{dead_pid}-x", HOST_LABEL: socket.gethostname()}
+    )
+    assert host.sweep_orphans() >= 1
+    assert container.id not in [c["Id"] for c in host.api.containers(all=True)]

@@ -7,6 +7,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from tutor import locations
 from tutor.content.loader import load_curriculum
@@ -16,6 +17,12 @@ from tutor.progress import Progress
 from tutor.workspace import Workspace
 
 from tutor.app.commands import TutorCommands
+from tutor.app.screens.doctor import DoctorScreen
+from tutor.app.screens.exercise import ExerciseScreen
+from tutor.app.screens.help import HelpScreen
+from tutor.app.screens.home import HomeScreen
+from tutor.app.screens.lesson import LessonScreen
+from tutor.app.screens.quiz import QuizScreen
 
 DARK, LIGHT = "textual-dark", "textual-light"
 
@@ -41,8 +48,6 @@ class TutorApp(App[None]):
         self.theme = DARK
 
     def on_mount(self) -> None:
-        from tutor.app.screens.home import HomeScreen
-
         self.push_screen(HomeScreen())
         for warning in self.progress.warnings:
             self.notify(warning, severity="warning", timeout=10)
@@ -60,42 +65,33 @@ class TutorApp(App[None]):
             self.call_from_thread(self.engine_unavailable, exc)
 
     def engine_unavailable(self, exc: EngineUnavailable) -> None:
-        from tutor.app.screens.doctor import DoctorScreen
-
         self.notify(f"{exc.message}\nLessons stay readable; checks need the engine.", severity="error", timeout=8)
         if not isinstance(self.screen, DoctorScreen):
             self.push_screen(DoctorScreen())
 
     # --- navigation, shared by screens and the command palette ---------------------------------
     def open_lesson(self, lesson: Lesson) -> None:
-        from tutor.app.screens.lesson import LessonScreen
-
         self._replace_top(LessonScreen(lesson))
 
     def open_quiz(self, lesson: Lesson) -> None:
-        from tutor.app.screens.quiz import QuizScreen
-
         if not lesson.quiz:
             self.notify(f"{lesson.title} has no quiz.")
             return
         self._replace_top(QuizScreen(lesson))
 
     def open_exercise(self, exercise: Exercise) -> None:
-        from tutor.app.screens.exercise import ExerciseScreen
-
         self._replace_top(ExerciseScreen(exercise))
 
-    def _replace_top(self, screen: object) -> None:
+    def _replace_top(self, screen: Screen[None]) -> None:
         """Keep the stack shallow: home, then one content screen; Back always returns home."""
-        from tutor.app.screens.home import HomeScreen
-
         while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
-        self.push_screen(screen)  # type: ignore[arg-type]
+        self.push_screen(screen)
+
+    def action_go_home(self) -> None:
+        self.go_home()
 
     def go_home(self) -> None:
-        from tutor.app.screens.home import HomeScreen
-
         while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
 
@@ -118,8 +114,6 @@ class TutorApp(App[None]):
 
     # --- actions -------------------------------------------------------------------------------
     def action_help(self) -> None:
-        from tutor.app.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -127,7 +121,5 @@ class TutorApp(App[None]):
         self.theme = LIGHT if self.theme == DARK else DARK
 
     def action_doctor(self) -> None:
-        from tutor.app.screens.doctor import DoctorScreen
-
         if not isinstance(self.screen, DoctorScreen):
             self.push_screen(DoctorScreen())

@@ -33,6 +33,7 @@ MIN_API_VERSION = "1.41"
 MANAGED_LABEL = "org.docker-tutor.managed"
 EXERCISE_LABEL = "org.docker-tutor.exercise"
 SESSION_LABEL = "org.docker-tutor.session"
+HOST_LABEL = "org.docker-tutor.host"
 STAND_IN_LABEL = "org.docker-tutor.stand-in"
 # One id per tutor process: whatever it made carries it, so a sweep can find it.
 SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -52,7 +53,7 @@ _STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
 
 
 def _labels(exercise_id: str = "") -> dict[str, str]:
-    labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID}
+    labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: socket.gethostname()}
     if exercise_id:
         labels[EXERCISE_LABEL] = exercise_id
     return labels
@@ -393,6 +394,20 @@ class DockerHost:
                     container.remove(force=True, v=True)
 
     # --- cleanup ---------------------------------------------------------------------------
+    def sweep_orphans(self) -> int:
+        """Remove containers left by a tutor process on this machine that died (kill -9, power loss)."""
+        removed = 0
+        with engine_errors("cleaning up after an earlier run"):
+            for container in self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
+                labels = container.get("Labels") or {}
+                pid = labels.get(SESSION_LABEL, "").split("-")[0]
+                if labels.get(HOST_LABEL) != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+                    continue
+                with contextlib.suppress(docker.errors.APIError):
+                    self.api.remove_container(container["Id"], force=True, v=True)
+                    removed += 1
+        return removed
+
     def sweep(self, *, images: bool = False) -> tuple[int, int]:
         """Remove every container (and, if asked, image) the tutor made: (containers, images)."""
         removed_containers = removed_images = 0
@@ -407,6 +422,16 @@ class DockerHost:
                         self.api.remove_image(image["Id"], force=True)
                         removed_images += 1
         return removed_containers, removed_images
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _shutdown(api: _StreamClient) -> None:

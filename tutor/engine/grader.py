@@ -75,6 +75,7 @@ def grade(
         return report(BuildResult(ok=True, seconds=0.0, log_tail=[], skipped=True, error="", hint=note), [results[c.id] for c in checks])
 
     host = connect()
+    host.sweep_orphans()
     context.host = host
     tag = image_tag(exercise, directory)
     previous = host.image_attrs(tag)

@@ -1,0 +1,47 @@
+"""Progress survives concurrent writers and corrupt files."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+from tutor.engine.report import BuildResult, CheckResult, Report
+from tutor.progress import Progress
+
+
+def _report(passed: bool) -> Report:
+    check = CheckResult("c", "user", "t", passed, "m")
+    return Report("04-first-dockerfile", passed, BuildResult(True, 0.1, []), [check], 0.2)
+
+
+def _record_many(path: str, count: int) -> None:
+    progress = Progress(Path(path))
+    for _ in range(count):
+        progress.record_report(_report(False))
+
+
+def test_two_processes_lose_no_update(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    workers = [multiprocessing.Process(target=_record_many, args=(str(path), 40)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert Progress(path).load()["exercises"]["04-first-dockerfile"]["attempts"] == 80
+
+
+def test_passed_stays_passed_and_failing_checks_are_kept(tmp_path: Path) -> None:
+    progress = Progress(tmp_path / "p.json")
+    progress.record_report(_report(True))
+    data = progress.record_report(_report(False))
+    entry = data["exercises"]["04-first-dockerfile"]
+    assert entry["status"] == "passed" and entry["failing_checks"] == ["c"] and entry["attempts"] == 2
+
+
+def test_corrupt_file_is_kept_aside_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    path.write_text("{not json")
+    progress = Progress(path)
+    assert progress.load()["exercises"] == {}
+    assert progress.warnings and "kept as" in progress.warnings[0]
+    assert list(tmp_path.glob("progress.json.corrupt-*"))

@@ -1,0 +1,366 @@
+"""One exercise: task, editor, live check, image layers, hints, solution, reset and watch mode.
+
+The screen only calls `grade` in a thread worker and shows the events and the Report it returns.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, TabPane, TextArea
+
+from tutor.app.dialogs.confirm import ConfirmDialog
+from tutor.app.display import friendly_path
+from tutor.app.screens.base import TutorScreen
+from tutor.app.widgets.build_log import BuildLog
+from tutor.app.widgets.check_results import CheckResults
+from tutor.app.widgets.dockerfile_editor import DockerfileEditor
+from tutor.app.widgets.layer_chart import LayerChart
+from tutor.app.widgets.solution_diff import SolutionDiff
+from tutor.content.model import Exercise
+from tutor.engine.events import (
+    BuildFinished,
+    BuildOutput,
+    BuildStep,
+    CheckFinished,
+    CheckStarted,
+    Event,
+    StepCached,
+)
+from tutor.engine.report import Report
+from tutor.errors import EngineUnavailable, TutorError
+
+
+class ExerciseScreen(TutorScreen):
+    BINDINGS = [
+        Binding("escape", "leave_editor", "Stop editing"),
+        Binding("escape", "cancel", "Cancel check"),
+        Binding("escape", "home", "Home"),
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+r,f5", "check", "Check", priority=True),
+        Binding("c", "check", "Check", show=False),
+        Binding("h", "hint", "Hint"),
+        Binding("s", "solution", "Solution"),
+        Binding("w", "toggle_watch", "Watch"),
+        Binding("r", "reset", "Reset"),
+        Binding("t", "tab('task')", "Task", show=False),
+        Binding("e", "tab('editor')", "Editor", show=False),
+        Binding("l", "tab('results')", "Results", show=False),
+        Binding("i", "tab('image')", "Image", show=False),
+    ]
+
+    running: reactive[bool] = reactive(False, init=False)
+    watching: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, exercise: Exercise) -> None:
+        super().__init__()
+        self.exercise = exercise
+        self.hints_shown = 0
+        self.report: Report | None = None
+        self._cancel = threading.Event()
+        self._run = 0  # events of an older, cancelled run are ignored
+        self._watch_stop = threading.Event()
+
+    @property
+    def folder(self) -> Path:
+        return self.tutor.workspace.folder(self.exercise)
+
+    @property
+    def filename(self) -> str:
+        return self.exercise.files[0]
+
+    def compose(self) -> ComposeResult:
+        folder = self.tutor.workspace.ensure(self.exercise)
+        yield Header()
+        yield Static(id="exercise-status")
+        with TabbedContent(id="tabs", initial="task"):
+            with TabPane("Task", id="task"):
+                yield Markdown(self.exercise.task, id="task-text")
+            with TabPane("Editor", id="editor"):
+                yield Static(id="editor-file")
+                yield DockerfileEditor(self._read(folder), filename=self.filename, id="dockerfile")
+            with TabPane("Results", id="results"):
+                yield Static("Not checked yet. Press ctrl+r to build and check.", id="check-state")
+                yield CheckResults(id="checks")
+                yield BuildLog(id="build-log")
+            with TabPane("Image", id="image"):
+                yield LayerChart(id="layers")
+            with TabPane("Hints", id="hints"):
+                yield Markdown(id="hint-text")
+            with TabPane("Solution", id="solution"):
+                yield SolutionDiff(id="solution-diff")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = self.exercise.title
+        self.sub_title = f"Exercise {self.exercise.id}"
+        self.query_one(LayerChart).show(None)
+        self._show_hints()
+        self._show_solution()
+        self._show_status()
+        self._show_editor_file(dirty=False)
+
+    def on_unmount(self) -> None:
+        # Leaving the exercise must not leave a build or a watcher running behind it.
+        self._cancel.set()
+        self._watch_stop.set()
+
+    # --- files ---------------------------------------------------------------------------------
+    def _read(self, folder: Path) -> str:
+        path = folder / self.filename
+        return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+    @property
+    def editor(self) -> DockerfileEditor:
+        return self.query_one(DockerfileEditor)
+
+    def _dirty(self) -> bool:
+        return self.editor.text != self._read(self.folder)
+
+    def _show_editor_file(self, *, dirty: bool) -> None:
+        mark = "  [modified: ctrl+s saves]" if dirty else ""
+        self.query_one("#editor-file", Static).update(f"{friendly_path(self.folder / self.filename)}{mark}")
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._show_editor_file(dirty=self._dirty())
+
+    def action_save(self) -> None:
+        self._save()
+        self.notify(f"Saved {self.filename}", timeout=2)
+
+    def _save(self) -> None:
+        if self._dirty():
+            (self.folder / self.filename).write_text(self.editor.text, encoding="utf-8")
+        self._show_editor_file(dirty=False)
+
+    def _show_status(self) -> None:
+        entry = self.tutor.progress.load()["exercises"].get(self.exercise.id, {})
+        status = entry.get("status", "not started")
+        attempts = entry.get("attempts", 0)
+        tries = f", {attempts} check{'s' if attempts != 1 else ''}" if attempts else ""
+        watch = "watch on" if self.watching else "watch off"
+        self.query_one("#exercise-status", Static).update(
+            f"Folder {friendly_path(self.folder)} · {status}{tries} · {watch}"
+        )
+
+    # --- checking ------------------------------------------------------------------------------
+    def action_check(self) -> None:
+        if self.watching and self._dirty():
+            self._save()  # the watcher sees the save and checks; a second run would only race it
+            return
+        self._save()
+        self.start_check()
+
+    def start_check(self) -> None:
+        self._cancel.set()  # an older run still building stops within a moment
+        self._cancel = threading.Event()
+        self._run += 1
+        self.report = None
+        self.query_one(CheckResults).clear()
+        self.query_one(BuildLog).clear()
+        self.query_one("#check-state", Static).update("Starting the build…")
+        self.query_one(TabbedContent).active = "results"
+        self.running = True
+        self.grade_in_background(self._run, self._cancel)
+
+    @work(thread=True, exclusive=True, group="grade")
+    def grade_in_background(self, run: int, cancel: threading.Event) -> None:
+        from tutor.engine.dockerhost import connect
+        from tutor.engine.grader import grade
+
+        def on_event(event: Event) -> None:
+            self.app.call_from_thread(self._on_event, run, event)
+
+        try:
+            report = grade(self.exercise, self.folder, connect, on_event=on_event, cancel=cancel)
+        except EngineUnavailable as exc:
+            self.app.call_from_thread(self._on_failure, run, exc, True)
+            return
+        except TutorError as exc:
+            self.app.call_from_thread(self._on_failure, run, exc, False)
+            return
+        if not cancel.is_set():
+            self.tutor.progress.record_report(report)  # a cancelled run is not an attempt
+        self.app.call_from_thread(self._on_report, run, report, cancel.is_set())
+
+    def _on_event(self, run: int, event: Event) -> None:
+        if run != self._run:
+            return
+        state = self.query_one("#check-state", Static)
+        if isinstance(event, (BuildStep, StepCached, BuildOutput)):
+            self.query_one(BuildLog).show(event)
+            if isinstance(event, BuildStep):
+                state.update(f"Building: step {event.number} of {event.total}  {event.instruction}")
+        elif isinstance(event, BuildFinished):
+            state.update(f"Built in {event.seconds:.1f} s; checking…" if event.ok else f"Build failed: {event.error}")
+        elif isinstance(event, CheckStarted):
+            self.query_one(CheckResults).started(event.check_id, event.title)
+        elif isinstance(event, CheckFinished):
+            self.query_one(CheckResults).finished(event.result)
+
+    def _on_report(self, run: int, report: Report, cancelled: bool) -> None:
+        if run != self._run:
+            return
+        self.running = False
+        state = self.query_one("#check-state", Static)
+        if cancelled:
+            state.update("Cancelled. Nothing was recorded; ctrl+r checks again.")
+            return
+        self.report = report
+        results = self.query_one(CheckResults)
+        for result in report.checks:
+            results.finished(result)  # checks skipped before the build sent no events
+        passed = sum(1 for c in report.checks if c.passed)
+        if report.passed:
+            state.update(f"✔ Passed: {passed} of {len(report.checks)} checks in {report.seconds:.1f} s")
+        elif not report.build.ok:
+            hint = f"\n{report.build.hint}" if report.build.hint else ""
+            state.update(f"✘ The image did not build: {report.build.error}{hint}")
+        else:
+            state.update(f"✘ {len(report.checks) - passed} of {len(report.checks)} checks failed; see each hint below")
+        state.set_class(report.passed, "passed")
+        state.set_class(not report.passed, "failed")
+        self.query_one(LayerChart).show(report.build)
+        self._show_status()
+        self._show_solution()
+
+    def _on_failure(self, run: int, exc: TutorError, no_engine: bool) -> None:
+        if run != self._run:
+            return
+        self.running = False
+        self.query_one("#check-state", Static).update(f"✘ {exc.message}\n{exc.hint}".rstrip())
+        if no_engine and isinstance(exc, EngineUnavailable):
+            self.tutor.engine_unavailable(exc)
+
+    def action_cancel(self) -> None:
+        self._cancel.set()
+        self.query_one("#check-state", Static).update("Cancelling…")
+
+    def watch_running(self) -> None:
+        self.refresh_bindings()
+
+    # --- escape means: leave the editor, else cancel a running check, else go home -------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        editing = self.editor.has_focus if self.is_mounted else False
+        if action == "leave_editor":
+            return editing
+        if action == "cancel":
+            return self.running and not editing
+        if action == "home":
+            return not self.running and not editing
+        return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_bindings()
+
+    def action_leave_editor(self) -> None:
+        self.query_one(TabbedContent).query_one("Tabs").focus()
+
+    def action_home(self) -> None:
+        if self._dirty():
+            self._save()
+            self.notify(f"Saved {self.filename}", timeout=2)
+        self.tutor.go_home()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        if tab == "editor":
+            self.editor.focus()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "editor":
+            self.editor.focus()
+
+    # --- hints and solution --------------------------------------------------------------------
+    def action_hint(self) -> None:
+        if self.hints_shown < len(self.exercise.hints):
+            self.hints_shown += 1
+        elif self.exercise.hints:
+            self.notify("That was the last hint. The solution (s) opens after your first check.")
+        self._show_hints()
+        self.query_one(TabbedContent).active = "hints"
+
+    def _show_hints(self) -> None:
+        hints = self.exercise.hints
+        shown = "\n".join(f"{n}. {hint}" for n, hint in enumerate(hints[: self.hints_shown], start=1))
+        left = len(hints) - self.hints_shown
+        more = f"\n\n*{left} more hint{'s' if left != 1 else ''}: press h.*" if left else "\n\n*No more hints.*"
+        self.query_one("#hint-text", Markdown).update((shown or "*No hint shown yet.*") + (more if hints else ""))
+
+    def action_solution(self) -> None:
+        self._save()
+        self._show_solution()
+        self.query_one(TabbedContent).active = "solution"
+
+    def _show_solution(self) -> None:
+        attempts = self.tutor.progress.load()["exercises"].get(self.exercise.id, {}).get("attempts", 0)
+        self.query_one(SolutionDiff).show(self.exercise, self.folder, attempts)
+
+    # --- reset ---------------------------------------------------------------------------------
+    def action_reset(self) -> None:
+        question = (
+            f"Put the starter files back in {friendly_path(self.folder)} and forget this exercise's "
+            "checks? Your current files are kept aside in a hidden folder next to it."
+        )
+        self.app.push_screen(ConfirmDialog(question, confirm="Reset"), self._reset_confirmed)
+
+    def _reset_confirmed(self, confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        self._cancel.set()
+        self._run += 1
+        self.running = False
+        self.tutor.workspace.reset(self.exercise)
+        self.tutor.progress.reset(self.exercise.id)
+        self.editor.load_text(self._read(self.folder))
+        self.report = None
+        self.hints_shown = 0
+        self.query_one(CheckResults).clear()
+        self.query_one(BuildLog).clear()
+        self.query_one("#check-state", Static).update("Reset to the starter. Not checked yet.")
+        self.query_one(LayerChart).show(None)
+        self._show_hints()
+        self._show_solution()
+        self._show_status()
+        self._show_editor_file(dirty=False)
+        if self.watching:
+            self.watch_folder()  # the folder was replaced: watch the new one
+        self.notify("Exercise reset to the starter.")
+
+    # --- watch mode ----------------------------------------------------------------------------
+    def action_toggle_watch(self) -> None:
+        self.watching = not self.watching
+
+    def watch_watching(self, watching: bool) -> None:
+        self._show_status()
+        if watching:
+            self.watch_folder()
+            self.notify("Watch on: saving a file in any editor checks again.", timeout=3)
+        else:
+            self._watch_stop.set()
+
+    @work(thread=True, exclusive=True, group="watch")
+    def watch_folder(self) -> None:
+        from watchfiles import watch
+
+        self._watch_stop.set()
+        stop = self._watch_stop = threading.Event()
+        for _changes in watch(self.folder, stop_event=stop, debounce=400, raise_interrupt=False):
+            if stop.is_set():
+                break
+            self.app.call_from_thread(self._on_files_changed)
+
+    def _on_files_changed(self) -> None:
+        on_disk = self._read(self.folder)
+        if self.editor.text != on_disk:
+            self.editor.load_text(on_disk)  # the learner saved in another editor
+        self._show_editor_file(dirty=False)
+        self.start_check()

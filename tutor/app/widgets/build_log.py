@@ -1,0 +1,21 @@
+"""The live build log: steps as headings, cached steps marked, the engine's output below each."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from tutor.engine.events import BuildOutput, BuildStep, StepCached
+
+
+class BuildLog(RichLog):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(wrap=True, markup=False, highlight=False, id=id)
+
+    def show(self, event: BuildStep | StepCached | BuildOutput) -> None:
+        if isinstance(event, BuildStep):
+            self.write(Text(f"Step {event.number}/{event.total}  {event.instruction}", style="bold"))
+        elif isinstance(event, StepCached):
+            self.write(Text(f"  ↳ step {event.number} cached: nothing changed, layer reused", style="green"))
+        elif not event.line.startswith("Step ") and event.line.strip() != "---> Using cache":
+            self.write(Text(f"  {event.line}", style="dim"))

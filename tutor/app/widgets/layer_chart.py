@@ -1,0 +1,43 @@
+"""The image after a build: every layer's size as a bar, its instruction, cached or rebuilt."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from tutor.app.display import human_size
+from tutor.engine.report import BuildResult
+
+BAR_WIDTH = 16
+
+
+class LayerChart(Static):
+    def show(self, build: BuildResult | None) -> None:
+        if build is None or not build.ok or build.skipped or not build.layers:
+            self.update("No image yet. Check the exercise (ctrl+r) to build it and see its layers.")
+            return
+        largest = max(layer.size for layer in build.layers) or 1
+        lines = [
+            Content.from_markup(
+                "[b]$size[/b] in $count layers, $cached of $steps build steps reused from the cache\n",
+                size=human_size(build.image_size),
+                count=str(len(build.layers)),
+                cached=str(build.steps_cached),
+                steps=str(build.steps_total),
+            )
+        ]
+        for layer in build.layers:
+            filled = round(layer.size / largest * BAR_WIDTH) if layer.size else 0
+            bar = "█" * filled + "·" * (BAR_WIDTH - filled)
+            origin = "cached" if layer.cached else "rebuilt"
+            instruction = layer.instruction or "(base image)"
+            lines.append(
+                Content.from_markup(
+                    "[$accent]$bar[/] $size [$text-muted]$origin[/] $instruction",
+                    bar=bar,
+                    size=f"{human_size(layer.size):>8}",
+                    origin=f"{origin:<7}",
+                    instruction=instruction,
+                )
+            )
+        self.update(Content("\n").join(lines))
