@@ -16,7 +16,6 @@ class HomeScreen(TutorScreen):
         Binding("r", "resume", "Resume"),
         Binding("enter", "open", "Open", show=True),
         Binding("d", "app.doctor", "Doctor"),
-        Binding("ctrl+p", "app.command_palette", "Palette"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -26,8 +26,7 @@ class CurriculumList(OptionList):
         highlighted = self.highlighted_option.id if self.highlighted_option else None
         self.clear_options()
         self.add_options(_options(curriculum, progress))
-        if highlighted is not None:
-            self.highlighted = self.get_option_index(highlighted)
+        self.highlighted = self.get_option_index(highlighted) if highlighted is not None else 0
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_for_filename
 from pygments.token import Token
 from pygments.util import ClassNotFound
@@ -28,11 +29,12 @@ class DockerfileEditor(TextArea):
     """A TextArea that highlights with the Pygments lexer picked from the file name."""
 
     def __init__(self, text: str, *, filename: str, id: str | None = None) -> None:
-        super().__init__(text, soft_wrap=False, show_line_numbers=True, tab_behavior="focus", id=id)
         try:
-            self._lexer = get_lexer_for_filename(filename, stripnl=False, ensurenl=False)
+            self._lexer: Lexer | None = get_lexer_for_filename(filename, stripnl=False, ensurenl=False)
         except ClassNotFound:
             self._lexer = None
+        # Set before TextArea.__init__, which builds the first highlight map.
+        super().__init__(text, soft_wrap=False, show_line_numbers=True, tab_behavior="focus", id=id)
 
     def _build_highlight_map(self) -> None:
         super()._build_highlight_map()
