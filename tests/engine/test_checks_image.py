@@ -117,3 +117,15 @@ def test_independent_checks_all_report(host, tmp_path: Path) -> None:
     ], {"Dockerfile": 'FROM busybox\nCMD ["sh"]\n'})
     assert [c.id for c in report.checks] == ["user", "echo", "exec"]
     assert [c.passed for c in report.checks] == [False, True, True]
+
+
+def test_docker_run_command_is_validated_and_run_in_the_sandbox(host, tmp_path: Path) -> None:
+    check = {"kind": "docker-run", "flags": ["--rm"], "env": {"EPOCHS": "3"}, "expectedOutput": ["epochs=3"]}
+    dockerfile = 'FROM busybox\nCMD ["sh", "-c", "echo epochs=$EPOCHS"]\n'
+    good = {"Dockerfile": dockerfile, "run.sh": "docker run --rm -e EPOCHS=3 trainer\n"}
+    bad = {"Dockerfile": dockerfile, "run.sh": "docker run -e EPOCHS=3 trainer\n"}
+    both(host, tmp_path, check, good, bad, "does not use --rm")
+    wrong_env = grade_one(host, tmp_path / "env", check, {**good, "run.sh": "docker run --rm -e EPOCHS=5 trainer\n"})
+    assert not wrong_env.passed and "EPOCHS is set to '5', expected '3'" in wrong_env.message
+    escape = grade_one(host, tmp_path / "esc", check, {**good, "run.sh": "docker run --rm --privileged -e EPOCHS=3 trainer\n"})
+    assert not escape.passed and "--privileged is not allowed" in escape.message
