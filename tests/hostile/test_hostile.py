@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -167,3 +170,48 @@ def test_containers_of_a_killed_tutor_are_swept_on_next_start(host) -> None:
     )
     assert host.sweep_orphans() >= 1
     assert container.id not in [c["Id"] for c in host.api.containers(all=True)]
+
+
+def test_build_steps_have_no_network(host, tmp_path: Path) -> None:
+    report = grade_all(
+        host, tmp_path / "ctx",
+        [{"kind": "file", "path": "/links", "excludedContents": ["eth0"]}],
+        {"Dockerfile": f"FROM busybox\nRUN echo {time.time()} && ip -o link > /links\n"},
+    )
+    assert report.build.ok and report.checks[0].passed, report.checks[0].message
+
+
+def _sleeping_build_process(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+    marker = f"sleep 60{int(time.time() * 1000) % 1000:03d}"
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN {marker}\n"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tutor", "check", "04-first-dockerfile", "--dir", str(folder)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    return process, marker
+
+
+def _step_containers(host, marker: str) -> list[str]:
+    return [c["Id"] for c in host.api.containers(all=True) if marker in c.get("Command", "")]
+
+
+def _wait_for_step(host, marker: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while not _step_containers(host, marker):
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the build step never started"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "sigterm", "kill-9"])
+def test_interrupted_tutor_leaves_no_build_container(host, tmp_path: Path, how: signal.Signals) -> None:
+    process, marker = _sleeping_build_process(tmp_path)
+    _wait_for_step(host, marker, process)
+    process.send_signal(how)
+    _, stderr = process.communicate(timeout=20)
+    if how != signal.SIGKILL:
+        assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+    deadline = time.monotonic() + 10  # after kill -9 the engine notices the closed connection itself
+    while _step_containers(host, marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _step_containers(host, marker)
