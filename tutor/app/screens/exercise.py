@@ -6,6 +6,7 @@ The screen only calls `grade` in a thread worker and shows the events and the Re
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
@@ -65,6 +66,7 @@ class ExerciseScreen(TutorScreen):
         self._cancel = threading.Event()
         self._run = 0  # events of an older, cancelled run are ignored
         self._watch_stop = threading.Event()
+        self._saved = ""  # the file as last loaded or saved: edits made elsewhere are told apart from ours
 
     @property
     def folder(self) -> Path:
@@ -83,7 +85,8 @@ class ExerciseScreen(TutorScreen):
                 yield Markdown(self.exercise.task, id="task-text")
             with TabPane("Editor", id="editor"):
                 yield Static(id="editor-file")
-                yield DockerfileEditor(self._read(folder), filename=self.filename, id="dockerfile")
+                self._saved = self._read(folder)
+                yield DockerfileEditor(self._saved, filename=self.filename, id="dockerfile")
             with TabPane("Results", id="results"):
                 yield Static("Not checked yet. Press ctrl+r to build and check.", id="check-state")
                 yield CheckResults(id="checks")
@@ -110,6 +113,18 @@ class ExerciseScreen(TutorScreen):
         self._cancel.set()
         self._watch_stop.set()
 
+    def palette_commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        """This exercise's actions, offered by the command palette while it is open."""
+        return [
+            ("Check this exercise", self.action_check, "save, build and run every check"),
+            ("Cancel the check", self.action_cancel, "stop the build"),
+            ("Save", self.action_save, self.filename),
+            ("Next hint", self.action_hint, ""),
+            ("Show the solution", self.action_solution, "as a diff against your files"),
+            ("Toggle watch mode", self.action_toggle_watch, "check again whenever a file is saved"),
+            ("Reset to the starter", self.action_reset, "asks first"),
+        ]
+
     # --- files ---------------------------------------------------------------------------------
     def _read(self, folder: Path) -> str:
         path = folder / self.filename
@@ -120,7 +135,21 @@ class ExerciseScreen(TutorScreen):
         return self.query_one(DockerfileEditor)
 
     def _dirty(self) -> bool:
-        return self.editor.text != self._read(self.folder)
+        return self.editor.text != self._saved
+
+    def _load(self) -> None:
+        self._saved = self._read(self.folder)
+        self.editor.load_text(self._saved)
+        self._show_editor_file(dirty=False)
+
+    def _sync_from_disk(self) -> None:
+        """Take in a save made in another editor, unless there are unsaved edits here too."""
+        if self._read(self.folder) == self._saved:
+            return
+        if self._dirty():
+            self.notify(f"{self.filename} changed on disk too; ctrl+s keeps the version here.", severity="warning")
+        else:
+            self._load()
 
     def _show_editor_file(self, *, dirty: bool) -> None:
         mark = "  [modified: ctrl+s saves]" if dirty else ""
@@ -136,6 +165,7 @@ class ExerciseScreen(TutorScreen):
     def _save(self) -> None:
         if self._dirty():
             (self.folder / self.filename).write_text(self.editor.text, encoding="utf-8")
+            self._saved = self.editor.text
         self._show_editor_file(dirty=False)
 
     def _show_status(self) -> None:
@@ -150,6 +180,7 @@ class ExerciseScreen(TutorScreen):
 
     # --- checking ------------------------------------------------------------------------------
     def action_check(self) -> None:
+        self._sync_from_disk()
         if self.watching and self._dirty():
             self._save()  # the watcher sees the save and checks; a second run would only race it
             return
@@ -277,6 +308,7 @@ class ExerciseScreen(TutorScreen):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "editor":
+            self._sync_from_disk()
             self.editor.focus()
 
     # --- hints and solution --------------------------------------------------------------------
@@ -296,7 +328,7 @@ class ExerciseScreen(TutorScreen):
         self.query_one("#hint-text", Markdown).update((shown or "*No hint shown yet.*") + (more if hints else ""))
 
     def action_solution(self) -> None:
-        self._save()
+        self._sync_from_disk()
         self._show_solution()
         self.query_one(TabbedContent).active = "solution"
 
@@ -320,7 +352,7 @@ class ExerciseScreen(TutorScreen):
         self.running = False
         self.tutor.workspace.reset(self.exercise)
         self.tutor.progress.reset(self.exercise.id)
-        self.editor.load_text(self._read(self.folder))
+        self._load()
         self.report = None
         self.hints_shown = 0
         self.query_one(CheckResults).clear()
@@ -359,8 +391,5 @@ class ExerciseScreen(TutorScreen):
             self.app.call_from_thread(self._on_files_changed)
 
     def _on_files_changed(self) -> None:
-        on_disk = self._read(self.folder)
-        if self.editor.text != on_disk:
-            self.editor.load_text(on_disk)  # the learner saved in another editor
-        self._show_editor_file(dirty=False)
+        self._sync_from_disk()
         self.start_check()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from textual.content import Content
 from textual.widgets import Static
 
@@ -9,6 +11,7 @@ from tutor.app.display import human_size
 from tutor.engine.report import BuildResult
 
 BAR_WIDTH = 16
+_HASH = re.compile(r"\b((?:file|dir|sha256):[0-9a-f]{8})[0-9a-f]{24,}")
 
 
 class LayerChart(Static):
@@ -29,8 +32,9 @@ class LayerChart(Static):
         for layer in build.layers:
             filled = round(layer.size / largest * BAR_WIDTH) if layer.size else 0
             bar = "█" * filled + "·" * (BAR_WIDTH - filled)
-            origin = "cached" if layer.cached else "rebuilt"
-            instruction = layer.instruction or "(base image)"
+            origin = "base" if not layer.instruction else "cached" if layer.cached else "rebuilt"
+            # The engine records COPY sources by content hash; the first few digits are enough.
+            instruction = _HASH.sub(lambda m: m.group(1) + "…", layer.instruction) or "layers of the FROM image"
             lines.append(
                 Content.from_markup(
                     "[$accent]$bar[/] $size [$text-muted]$origin[/] $instruction",

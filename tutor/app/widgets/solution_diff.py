@@ -27,11 +27,14 @@ def solution_diff(exercise: Exercise, folder: Path) -> str:
 
 
 class SolutionDiff(Static):
+    diff = ""  # the diff on display, empty when there is none
+
     def show(self, exercise: Exercise, folder: Path, attempts: int) -> None:
         if attempts < 1:
+            self.diff = ""
             self.update("The reference solution opens after your first check. Try it yourself first: hints (h) help.")
             return
-        diff = solution_diff(exercise, folder)
+        diff = self.diff = solution_diff(exercise, folder)
         if not diff:
             self.update("Your files match the reference solution.")
             return

@@ -1,0 +1,180 @@
+"""The exercise screen: edit, save, check (static and on the real engine), cancel, reset, watch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from tutor.app.dialogs.confirm import ConfirmDialog
+from tutor.app.screens.doctor import DoctorScreen
+from tutor.app.screens.exercise import ExerciseScreen
+from tutor.app.screens.home import HomeScreen
+from tutor.app.tutor_app import TutorApp
+from tutor.app.widgets.dockerfile_editor import DockerfileEditor
+from tutor.app.widgets.solution_diff import SolutionDiff
+
+from conftest import Waiter
+
+HELLO_SOLUTION = 'FROM busybox\nCMD ["echo", "hello from a box"]\n'
+
+
+def _state(app: TutorApp) -> str:
+    return str(app.screen.query_one("#check-state", Static).render())
+
+
+def _status(app: TutorApp, exercise_id: str) -> str:
+    return app.progress.status(exercise_id)
+
+
+async def _open(app: TutorApp, pilot: object, exercise_id: str) -> ExerciseScreen:
+    exercise = app.curriculum.exercise(exercise_id)
+    assert exercise is not None
+    app.open_exercise(exercise)
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert isinstance(app.screen, ExerciseScreen)
+    return app.screen
+
+
+async def test_editor_saves_into_the_workspace_and_check_passes(
+    make_app: Callable[..., TutorApp], workspace: Path, wait_for: Waiter
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "01-hello-box")
+        assert (workspace / "01-hello-box" / "Dockerfile").read_text().startswith("FROM busybox\nCMD echo")
+        await pilot.press("e")
+        editor = screen.query_one(DockerfileEditor)
+        assert editor.has_focus
+        editor.load_text(HELLO_SOLUTION)
+        await pilot.press("ctrl+s")
+        assert (workspace / "01-hello-box" / "Dockerfile").read_text() == HELLO_SOLUTION
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "Passed" in _state(app))
+        assert _status(app, "01-hello-box") == "passed"
+        assert app.progress.load()["last"] == {"exercise": "01-hello-box"}
+
+
+async def test_hints_one_at_a_time_and_solution_only_after_an_attempt(
+    make_app: Callable[..., TutorApp], wait_for: Waiter
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "01-hello-box")
+        await pilot.press("h")
+        assert screen.hints_shown == 1
+        await pilot.press("s")
+        assert "opens after your first check" in str(screen.query_one(SolutionDiff).render())
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "checks failed" in _state(app))
+        await pilot.press("s")
+        assert '+CMD ["echo", "hello from a box"]' in screen.query_one(SolutionDiff).diff
+
+
+async def test_reset_asks_then_restores_the_starter_and_forgets_the_attempts(
+    make_app: Callable[..., TutorApp], workspace: Path, wait_for: Waiter
+) -> None:
+    app = make_app()
+    dockerfile = workspace / "01-hello-box" / "Dockerfile"
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "01-hello-box")
+        starter = dockerfile.read_text()
+        dockerfile.write_text(HELLO_SOLUTION)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: _status(app, "01-hello-box") == "passed")
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # keeping it changes nothing
+        await pilot.pause()
+        assert dockerfile.read_text() == HELLO_SOLUTION
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.screen is screen
+        assert dockerfile.read_text() == starter
+        assert screen.query_one(DockerfileEditor).text == starter
+        assert _status(app, "01-hello-box") == "not started"
+
+
+async def test_watch_mode_checks_again_when_a_file_is_saved_elsewhere(
+    make_app: Callable[..., TutorApp], workspace: Path, wait_for: Waiter
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "01-hello-box")
+        await pilot.press("w")
+        await pilot.pause(0.5)  # let the watcher start
+        (workspace / "01-hello-box" / "Dockerfile").write_text(HELLO_SOLUTION)
+        await wait_for(pilot, lambda: _status(app, "01-hello-box") == "passed")
+        assert screen.query_one(DockerfileEditor).text == HELLO_SOLUTION
+        await pilot.press("w")
+        assert not screen.watching
+
+
+async def test_no_engine_opens_the_doctor_and_lessons_stay_readable(
+    make_app: Callable[..., TutorApp], monkeypatch: pytest.MonkeyPatch, wait_for: Waiter
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # nothing listens there
+    app = make_app(check_engine=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
+        await wait_for(pilot, lambda: "Checks cannot run" in str(app.screen.query_one("#findings", Static).render()))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.query_one("#lesson") is not None
+
+
+@pytest.mark.docker
+async def test_real_engine_solution_passes_and_shows_layers(
+    make_app: Callable[..., TutorApp], content_04: Path, workspace: Path, wait_for: Waiter
+) -> None:
+    app = make_app([content_04])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "04-first-dockerfile")
+        solution = content_04 / "exercises" / "04-first-dockerfile" / "solution" / "Dockerfile"
+        (workspace / "04-first-dockerfile" / "Dockerfile").write_text(solution.read_text())
+        screen.query_one(DockerfileEditor).load_text(solution.read_text())
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "Passed" in _state(app), timeout=120)
+        assert _status(app, "04-first-dockerfile") == "passed"
+        await pilot.press("i")
+        layers = str(screen.query_one("#layers", Static).render())
+        assert "WORKDIR /app" in layers and "MB" in layers
+
+
+@pytest.mark.docker
+async def test_real_engine_starter_fails_with_a_hint(
+    make_app: Callable[..., TutorApp], content_04: Path, wait_for: Waiter
+) -> None:
+    app = make_app([content_04])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "04-first-dockerfile")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "checks failed" in _state(app), timeout=120)
+        assert _status(app, "04-first-dockerfile") == "failed"
+        failed = [str(line.render()) for line in screen.query(".check.failed")]
+        assert any("Works in /app" in line and "hint:" in line for line in failed)
+
+
+@pytest.mark.docker
+async def test_cancel_stops_a_running_build_and_records_nothing(
+    make_app: Callable[..., TutorApp], slow_content: Path, wait_for: Waiter
+) -> None:
+    app = make_app([slow_content])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "01-slow-build")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "sleep 30" in _state(app), timeout=60)
+        assert screen.running
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Cancelled" in _state(app), timeout=10)
+        assert not screen.running
+        assert _status(app, "01-slow-build") == "not started"
+        assert isinstance(app.screen, ExerciseScreen)  # escape cancelled; it did not leave

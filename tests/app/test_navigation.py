@@ -1,0 +1,112 @@
+"""Home, lessons, quizzes, palette, help, theme and resume, driven by keys at 80x24."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import Markdown, Static
+
+from tutor.app.screens.exercise import ExerciseScreen
+from tutor.app.screens.help import HelpScreen
+from tutor.app.screens.home import HomeScreen
+from tutor.app.screens.lesson import LessonScreen
+from tutor.app.screens.quiz import QuizScreen
+from tutor.app.tutor_app import TutorApp
+from tutor.app.widgets.curriculum_list import CurriculumList
+
+
+async def test_home_lists_lessons_quiz_and_exercise_status(make_app: Callable[..., TutorApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        ids = [option.id for option in app.screen.query_one(CurriculumList).options]
+        assert ids == ["lesson:01-first-box", "quiz:01-first-box", "exercise:01-hello-box", "lesson:02-second-box"]
+        assert "0/1 exercises passed" in str(app.screen.query_one("#summary", Static).render())
+
+
+async def test_open_lesson_records_it_and_moves_next_and_back(make_app: Callable[..., TutorApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "01-first-box"
+        assert "01-first-box" in app.progress.load()["lessons"]
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "02-second-box"
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.screen.lesson.id == "01-first-box"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert len(app.screen_stack) == 2  # the default screen and home: navigation never piles up
+
+
+async def test_quiz_records_answers_and_explains_the_chosen_option(make_app: Callable[..., TutorApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "enter")  # the quiz under lesson 01
+        await pilot.pause()
+        assert isinstance(app.screen, QuizScreen)
+        await pilot.press("enter")  # "One": wrong
+        await pilot.pause()
+        explanation = str(app.screen.query_one("#explanation", Static).render())
+        assert "Not quite" in explanation and "new container" in explanation
+        await pilot.press("down", "enter")  # "Three": right
+        await pilot.pause()
+        assert "fresh container" in str(app.screen.query_one("#explanation", Static).render())
+        assert app.progress.load()["quizzes"]["01-first-box"]["runs"] == {"attempts": 2, "correct": True}
+        await pilot.press("n")
+        await pilot.pause()
+        assert "What is frozen" in app.screen.query_one("#question", Markdown).source
+
+
+async def test_lessons_and_exercises_open_out_of_order(make_app: Callable[..., TutorApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "down", "down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "02-second-box"
+        await pilot.press("escape", "up", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExerciseScreen)
+
+
+async def test_command_palette_reaches_an_exercise(make_app: Callable[..., TutorApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"hello from")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ExerciseScreen) and app.screen.exercise.id == "01-hello-box"
+
+
+async def test_help_and_theme(make_app: Callable[..., TutorApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        dark = app.theme
+        await pilot.press("ctrl+t")
+        assert app.theme != dark
+
+
+async def test_resume_after_restart_opens_the_last_lesson(make_app: Callable[..., TutorApp]) -> None:
+    first = make_app()
+    async with first.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "down", "down", "enter")  # lesson 02
+        await pilot.pause()
+    again = make_app()
+    async with again.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(again.screen, LessonScreen) and again.screen.lesson.id == "02-second-box"
