@@ -51,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
 
     commands.add_parser("clean", help="remove every container and image docker-tutor made")
+
+    images = commands.add_parser("images", help="the base images the exercises build FROM: present? pull, save, load")
+    image_actions = images.add_subparsers(dest="images_action", metavar="ACTION")
+    pull = image_actions.add_parser("pull", help="pull the missing base images, showing each layer")
+    pull.add_argument("names", nargs="*", metavar="IMAGE", help="only these images")
+    save = image_actions.add_parser("save", help="write the base images into one tar, for machines without network")
+    save.add_argument("file", type=Path)
+    save.add_argument("names", nargs="*", metavar="IMAGE", help="only these images (default: every base image)")
+    load = image_actions.add_parser("load", help="load images from a tar written by 'images save'")
+    load.add_argument("file", type=Path)
     return parser
 
 
@@ -214,10 +224,65 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_images(args: argparse.Namespace) -> int:
+    from tutor.classroom import images
+    from tutor.doctor import base_images
+    from tutor.engine.dockerhost import connect
+
+    action = args.images_action
+    if action == "load":
+        host = connect()
+        for name in images.load(host, args.file):
+            print(f"loaded {name}")
+        return 0
+    names = getattr(args, "names", None) or base_images(_curriculum(args))
+    host = connect()
+    if action == "save":
+        size = images.save(host, names, args.file)
+        print(f"saved {len(names)} images ({size / 1e6:.0f} MB) to {args.file}: {', '.join(names)}")
+        print(f"  on the other machine: docker-tutor images load {args.file.name}")
+        return 0
+    statuses = images.statuses(host, names)
+    if action is None:
+        for status in statuses:
+            print(f"{'ok  ' if status.present else 'MISS'} {status.name:<32} {images.describe(status)}")
+        missing = sum(not s.present for s in statuses)
+        if missing:
+            print(f"{missing} missing: docker-tutor images pull (offline: docker-tutor images load FILE)")
+        return int(ExitCode.FAILED if missing else ExitCode.OK)
+    failures = 0
+    for status in statuses:
+        if status.present:
+            print(f"{status.name}: already here")
+            continue
+        print(f"{status.name}: pulling")
+        seen: dict[str, object] = {}
+
+        def show(update: images.PullProgress) -> None:
+            line = images.progress_line(update, seen)
+            if line:
+                print(line, flush=True)
+
+        try:
+            images.pull(host, status.name, show)
+            print(f"{status.name}: pulled")
+        except images.PullFailed as exc:
+            failures += 1
+            print(f"docker-tutor: {exc.message}", file=sys.stderr)
+    if failures:
+        print(
+            f"  {failures} image(s) not pulled. Is the network (or a registry mirror) reachable? "
+            "Offline: docker-tutor images load FILE, with a tar saved on a machine that has them.",
+            file=sys.stderr,
+        )
+    return int(ExitCode.FAILED if failures else ExitCode.OK)
+
+
 COMMANDS = {
     "list": cmd_list,
     "check": cmd_check,
     "verify": cmd_verify,
     "doctor": cmd_doctor,
     "clean": cmd_clean,
+    "images": cmd_images,
 }
