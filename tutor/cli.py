@@ -14,6 +14,7 @@ from tutor import __version__, locations
 from tutor.errors import ExitCode, TutorError, UsageError
 
 if TYPE_CHECKING:
+    from tutor.content.lint import Finding
     from tutor.content.model import Curriculum, Exercise
 
 
@@ -61,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     save.add_argument("names", nargs="*", metavar="IMAGE", help="only these images (default: every base image)")
     load = image_actions.add_parser("load", help="load images from a tar written by 'images save'")
     load.add_argument("file", type=Path)
+
+    lint = commands.add_parser("lint-content", help="validate a content pack: schema, checks, files, then solutions and starters")
+    lint.add_argument("pack", type=Path, metavar="DIR", help="folder holding lessons/ and exercises/")
+    lint.add_argument("--no-build", action="store_true", help="schema, checks and files only; no engine needed")
+    lint.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
     return parser
 
 
@@ -278,6 +284,34 @@ def cmd_images(args: argparse.Namespace) -> int:
     return int(ExitCode.FAILED if failures else ExitCode.OK)
 
 
+def cmd_lint_content(args: argparse.Namespace) -> int:
+    from tutor.content.lint import lint_grading, lint_static
+
+    curriculum, findings = lint_static(args.pack)
+    for finding in findings:
+        print(finding)
+    if curriculum is None or findings:
+        print(f"{len(findings)} content problem(s) in {args.pack}")
+        return int(ExitCode.USAGE)
+    summary = f"{len(curriculum.lessons)} lessons, {len(curriculum.exercises)} exercises"
+    if args.no_build:
+        print(f"ok: {summary} (not built: --no-build)")
+        return 0
+    from tutor.engine.dockerhost import connect
+
+    def show(exercise: Exercise, problems: list[Finding]) -> None:
+        print(f"{'ok  ' if not problems else 'FAIL'} {exercise.id}", flush=True)
+        for problem in problems:
+            print(f"     {problem}")
+
+    failures = lint_grading(curriculum, list(curriculum.exercises), connect, jobs=args.jobs, on_exercise=show)
+    if failures:
+        print(f"{len(failures)} grading problem(s): a solution must pass and a starter must fail")
+        return int(ExitCode.FAILED)
+    print(f"ok: {summary}; every solution passes and every starter fails")
+    return 0
+
+
 COMMANDS = {
     "list": cmd_list,
     "check": cmd_check,
@@ -285,4 +319,5 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "clean": cmd_clean,
     "images": cmd_images,
+    "lint-content": cmd_lint_content,
 }

@@ -1,0 +1,136 @@
+"""docker-tutor lint-content: file:field messages, exit 2 for content, 1 for grading, 0 when all is well."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.classroom.helpers import run
+from tests.conftest import write_context
+
+EXERCISE_TOML = '''
+title = "Say hello"
+lesson = "50-hello"
+task = "Print hello with CMD in exec form."
+hints = ["CMD [\\"echo\\", \\"hello\\"]"]
+files = ["Dockerfile"]
+
+[[checks]]
+id = "exec-form"
+kind = "dockerfile.exec-form"
+instructions = ["CMD"]
+
+[[checks]]
+id = "says-hello"
+kind = "command"
+expectedOutput = ["^hello$"]
+'''
+MISTAKES_TOML = '''
+[[mistakes]]
+name = "shell-form"
+fails = ["exec-form"]
+message = "shell form"
+[mistakes.files]
+Dockerfile = "FROM busybox:latest\\nCMD echo hello\\n"
+'''
+
+
+def make_pack(root: Path, **overrides: str) -> Path:
+    """A one-lesson, one-exercise pack on busybox; overrides replace files by relative path."""
+    files = {
+        "lessons/50-hello.md": '+++\ntitle = "Hello"\n+++\n# Hello\n',
+        "exercises/50-say-hello/exercise.toml": EXERCISE_TOML,
+        "exercises/50-say-hello/mistakes.toml": MISTAKES_TOML,
+        "exercises/50-say-hello/solution/Dockerfile": 'FROM busybox:latest\nCOPY greeting.txt /\nCMD ["echo", "hello"]\n',
+        "exercises/50-say-hello/solution/greeting.txt": "hello\n",
+        "exercises/50-say-hello/starter/Dockerfile": "FROM busybox:latest\nCMD echo hello\n",
+    }
+    files.update({name.replace("__", "/"): text for name, text in overrides.items()})
+    return write_context(root / "pack", files)
+
+
+def lint(pack: Path, *extra: str):
+    return run("lint-content", str(pack), *extra)
+
+
+def test_a_sound_pack_passes_without_building(tmp_path: Path) -> None:
+    result = lint(make_pack(tmp_path), "--no-build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 lessons, 1 exercises" in result.stdout
+
+
+def test_schema_errors_name_file_and_field(tmp_path: Path) -> None:
+    toml = EXERCISE_TOML.replace('title = "Say hello"', "title = 5")
+    result = lint(make_pack(tmp_path / "a", **{"exercises/50-say-hello/exercise.toml": toml}), "--no-build")
+    assert result.returncode == 2
+    assert "exercises/50-say-hello/exercise.toml: title: must be a str" in result.stdout
+    toml = EXERCISE_TOML.replace('lesson = "50-hello"', 'lesson = "49-gone"')
+    result = lint(make_pack(tmp_path / "b", **{"exercises/50-say-hello/exercise.toml": toml}), "--no-build")
+    assert "exercises/50-say-hello/exercise.toml: lesson: no lesson named '49-gone'" in result.stdout
+
+
+def test_a_check_that_does_not_compile_is_named(tmp_path: Path) -> None:
+    toml = EXERCISE_TOML.replace('expectedOutput = ["^hello$"]', 'expectedOutput = ["(unclosed"]\nexitcode = 0')
+    result = lint(make_pack(tmp_path, **{"exercises/50-say-hello/exercise.toml": toml}), "--no-build")
+    assert result.returncode == 2
+    assert "exercises/50-say-hello/exercise.toml: checks[1].exitcode: unknown field" in result.stdout
+
+
+def test_a_bad_regular_expression_is_named(tmp_path: Path) -> None:
+    toml = EXERCISE_TOML.replace('expectedOutput = ["^hello$"]', 'expectedOutput = ["(unclosed"]')
+    result = lint(make_pack(tmp_path, **{"exercises/50-say-hello/exercise.toml": toml}), "--no-build")
+    assert result.returncode == 2
+    assert "checks[1].expectedOutput: not a valid regular expression" in result.stdout
+
+
+def test_missing_referenced_files_are_named(tmp_path: Path) -> None:
+    pack = make_pack(tmp_path)
+    (pack / "exercises/50-say-hello/solution/greeting.txt").unlink()
+    (pack / "exercises/50-say-hello/starter/Dockerfile").unlink()
+    result = lint(pack, "--no-build")
+    assert result.returncode == 2
+    assert "exercises/50-say-hello/exercise.toml: files: starter/Dockerfile does not exist" in result.stdout
+    pack = make_pack(tmp_path / "again")
+    (pack / "exercises/50-say-hello/solution/greeting.txt").unlink()
+    result = lint(pack, "--no-build")
+    assert result.returncode == 2
+    assert "exercises/50-say-hello/solution/Dockerfile: line 2: COPY source 'greeting.txt' does not exist" in result.stdout
+
+
+def test_a_mistake_naming_an_unknown_check_is_named(tmp_path: Path) -> None:
+    mistakes = MISTAKES_TOML.replace('fails = ["exec-form"]', 'fails = ["exec-frm"]').replace('"shell form"', '"(shell"')
+    result = lint(make_pack(tmp_path, **{"exercises/50-say-hello/mistakes.toml": mistakes}), "--no-build")
+    assert result.returncode == 2
+    assert "exercises/50-say-hello/mistakes.toml: mistakes[0].fails: no check with id 'exec-frm'" in result.stdout
+    assert "mistakes[0].message: not a valid regular expression" in result.stdout
+
+
+def test_not_a_content_pack_is_exit_2(tmp_path: Path) -> None:
+    result = lint(tmp_path / "absent")
+    assert result.returncode == 2 and "is not a content pack" in result.stderr and "Traceback" not in result.stderr
+
+
+def _images_of(host, exercise_id: str) -> list[str]:
+    return [i["Id"] for i in host.api.images(filters={"label": f"org.docker-tutor.exercise={exercise_id}"})]
+
+
+@pytest.mark.docker
+def test_with_an_engine_the_solution_passes_and_the_starter_fails(tmp_path: Path, host) -> None:
+    before = _images_of(host, "50-say-hello")
+    result = lint(make_pack(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok   50-say-hello" in result.stdout
+    assert _images_of(host, "50-say-hello") == before  # lint leaves no image behind
+
+
+@pytest.mark.docker
+def test_a_failing_solution_or_passing_starter_is_exit_1(tmp_path: Path) -> None:
+    broken = make_pack(tmp_path / "a", **{"exercises/50-say-hello/solution/Dockerfile": 'FROM busybox:latest\nCOPY greeting.txt /\nCMD ["echo", "bye"]\n'})
+    result = lint(broken)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "exercises/50-say-hello/solution: fails check says-hello" in result.stdout
+    solved = make_pack(tmp_path / "b", **{"exercises/50-say-hello/starter/Dockerfile": 'FROM busybox:latest\nCMD ["echo", "hello"]\n'})
+    result = lint(solved)
+    assert result.returncode == 1
+    assert "exercises/50-say-hello/starter: passes every check" in result.stdout

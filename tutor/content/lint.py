@@ -1,0 +1,199 @@
+"""Lint a content pack the way CI should: schema, checks, referenced files, then real grading.
+
+Every finding names a file and field, so a typo in an exercise fails a pull request, never a
+learner's check. Grading uses the engine's own `grade`, so a pack is judged as learners are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import tomllib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tutor.content.loader import load_curriculum
+from tutor.content.model import Curriculum, Exercise
+from tutor.errors import ContentError, UsageError
+
+if TYPE_CHECKING:
+    from tutor.engine.dockerhost import DockerHost
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    where: str  # "exercises/04-x/exercise.toml: checks[2].matches"
+    message: str
+    content: bool = True  # False: the content loads, but a solution fails or a starter passes
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def lint_static(root: Path) -> tuple[Curriculum | None, list[Finding]]:
+    """Everything that needs no engine. The curriculum is None when the pack does not load."""
+    if not (root / "lessons").is_dir() and not (root / "exercises").is_dir():
+        raise UsageError(f"{root} is not a content pack", hint="A content pack is a folder holding lessons/ and exercises/.")
+    try:
+        curriculum = load_curriculum([root])
+    except ContentError as exc:
+        return None, list(_split(exc.message))
+    findings: list[Finding] = []
+    for exercise in curriculum.exercises:
+        findings += _compile_checks(exercise)
+        findings += _copied_files(exercise)
+        findings += _mistakes(exercise)
+    return curriculum, findings
+
+
+def lint_grading(
+    curriculum: Curriculum,
+    exercises: list[Exercise],
+    connect: Callable[[], DockerHost],
+    *,
+    jobs: int = 1,
+    on_exercise: Callable[[Exercise, list[Finding]], None] = lambda *_: None,
+) -> list[Finding]:
+    """Grade each solution (it must pass) and starter (it must fail), leaving no image behind."""
+    from tutor.engine.grader import grade
+
+    host = connect()
+
+    def judge(exercise: Exercise) -> list[Finding]:
+        findings = []
+        solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=False)
+        if not solution.build.ok:
+            findings.append(Finding(f"{_folder(exercise)}/solution", f"does not build: {solution.build.error}", content=False))
+        for check in solution.failed_checks:
+            if not check.skipped:
+                findings.append(Finding(f"{_folder(exercise)}/solution", f"fails check {check.id}: {check.message}", content=False))
+        starter = grade(exercise, exercise.starter_dir, lambda: host, keep_image=False)
+        if starter.passed:
+            findings.append(Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False))
+        return findings
+
+    found: list[Finding] = []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for exercise, findings in zip(exercises, pool.map(judge, exercises)):
+            on_exercise(exercise, findings)
+            found += findings
+    return found
+
+
+def _split(message: str) -> Iterator[Finding]:
+    """ContentError messages hold one 'file: field: problem' per line."""
+    for line in message.splitlines():
+        line = line.strip()
+        if not line or line == "content does not load:":
+            continue
+        where, _, problem = line.rpartition(": ")
+        yield Finding(where, problem) if where else Finding("content", line)
+
+
+def _folder(exercise: Exercise) -> str:
+    return f"exercises/{exercise.id}"
+
+
+def _compile_checks(exercise: Exercise) -> list[Finding]:
+    from tutor.engine.checks import compile_check
+
+    findings: list[Finding] = []
+    for spec in exercise.checks:
+        try:
+            compile_check(spec)
+        except ContentError as exc:
+            findings += _split(exc.message)
+            continue
+        if spec.kind == "cache":
+            change = spec.params.get("change", "")
+            if not (exercise.solution_dir / change).is_file():
+                findings.append(Finding(f"{spec.where}.change", f"solution/{change} does not exist"))
+    return findings
+
+
+def _copied_files(exercise: Exercise) -> list[Finding]:
+    """COPY/ADD sources of the reference solution exist in its folder (a starter may be broken on purpose)."""
+    from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
+
+    try:
+        dockerfile = read_dockerfile(exercise.solution_dir / "Dockerfile")
+    except DockerfileUnreadable:
+        return []  # the loader already named the missing file
+    findings = []
+    for instruction in dockerfile.instructions:
+        if instruction.name not in ("COPY", "ADD"):
+            continue
+        for source in _sources(instruction.value):
+            if not any(exercise.solution_dir.glob(source)):
+                where = f"{_folder(exercise)}/solution/Dockerfile: line {instruction.line}"
+                findings.append(Finding(where, f"{instruction.name} source {source!r} does not exist in solution/"))
+    return findings
+
+
+def _sources(value: str) -> list[str]:
+    """The local source paths of a COPY/ADD; none for --from, URLs, git and variables."""
+    if value.startswith("["):
+        try:
+            words = [str(w) for w in json.loads(value)]
+        except ValueError:
+            return []
+    else:
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            return []
+    if any(w.startswith("--from") for w in words):
+        return []
+    paths = [w for w in words if not w.startswith("--")][:-1]
+    return [p.lstrip("/") or "." for p in paths if "://" not in p and "$" not in p and not p.startswith("git@")]
+
+
+def _mistakes(exercise: Exercise) -> list[Finding]:
+    """mistakes.toml: each typical wrong attempt names real checks, a valid pattern and its files."""
+    path = exercise.path / "mistakes.toml"
+    where = f"{_folder(exercise)}/mistakes.toml"
+    if not path.exists():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return [Finding(where, f"not valid TOML: {exc}")]
+    entries = data.get("mistakes")
+    if not isinstance(entries, list) or not entries:
+        return [Finding(f"{where}: mistakes", "needs at least one [[mistakes]] entry")]
+    check_ids = {spec.id for spec in exercise.checks} | {"build"}
+    findings = []
+    for index, entry in enumerate(entries):
+        at = f"{where}: mistakes[{index}]"
+        if not isinstance(entry, dict):
+            findings.append(Finding(at, "must be a table"))
+            continue
+        findings += _mistake(entry, at, check_ids)
+    return findings
+
+
+def _mistake(entry: dict[str, Any], at: str, check_ids: set[str]) -> list[Finding]:
+    findings = []
+    if not isinstance(entry.get("name"), str):
+        findings.append(Finding(f"{at}.name", "required, a string"))
+    fails = entry.get("fails")
+    if not isinstance(fails, list) or not fails or not all(isinstance(f, str) for f in fails):
+        findings.append(Finding(f"{at}.fails", "required, a list of check ids"))
+    else:
+        findings += [Finding(f"{at}.fails", f"no check with id {f!r}") for f in fails if f not in check_ids]
+    message = entry.get("message")
+    if not isinstance(message, str):
+        findings.append(Finding(f"{at}.message", "required, a regular expression"))
+    else:
+        try:
+            re.compile(message)
+        except re.error as exc:
+            findings.append(Finding(f"{at}.message", f"not a valid regular expression: {exc}"))
+    files = entry.get("files")
+    if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
+        findings.append(Finding(f"{at}.files", "required, a table of file name = contents"))
+    return findings
