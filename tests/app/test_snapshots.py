@@ -1,0 +1,51 @@
+"""What the learner sees: home, lesson reader and exercise screen at 80x24 and 120x40."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from tutor.app.tutor_app import TutorApp
+from tutor.app.widgets.dockerfile_editor import DockerfileEditor
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_home(snap_compare: Callable[..., bool], make_app: Callable[..., TutorApp], size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_lesson_reader(
+    snap_compare: Callable[..., bool], make_app: Callable[..., TutorApp], size: tuple[int, int]
+) -> None:
+    async def open_lesson(pilot: Pilot[None]) -> None:
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=open_lesson)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_exercise_task(
+    snap_compare: Callable[..., bool], make_app: Callable[..., TutorApp], size: tuple[int, int]
+) -> None:
+    async def open_exercise(pilot: Pilot[None]) -> None:
+        await pilot.press("down", "down", "enter")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=open_exercise)
+
+
+def test_exercise_editor(snap_compare: Callable[..., bool], make_app: Callable[..., TutorApp]) -> None:
+    async def open_editor(pilot: Pilot[None]) -> None:
+        await pilot.press("down", "down", "enter")
+        await pilot.pause(0.3)
+        await pilot.press("h", "e")  # a hint, then the editor
+        pilot.app.screen.query_one(DockerfileEditor).cursor_blink = False  # a blinking cursor is not a stable picture
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=open_editor)
