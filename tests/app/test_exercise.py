@@ -13,6 +13,7 @@ from tutor.app.screens.doctor import DoctorScreen
 from tutor.app.screens.exercise import ExerciseScreen
 from tutor.app.screens.home import HomeScreen
 from tutor.app.tutor_app import TutorApp
+from tutor.app.widgets.check_results import CheckLine
 from tutor.app.widgets.dockerfile_editor import DockerfileEditor
 from tutor.app.widgets.solution_diff import SolutionDiff
 
@@ -159,7 +160,7 @@ async def test_real_engine_starter_fails_with_a_hint(
         await pilot.press("c")
         await wait_for(pilot, lambda: "checks failed" in _state(app), timeout=120)
         assert _status(app, "04-first-dockerfile") == "failed"
-        failed = [str(line.render()) for line in screen.query(".check.failed")]
+        failed = [line.plain for line in screen.query(CheckLine).filter(".failed")]
         assert any("Works in /app" in line and "hint:" in line for line in failed)
 
 

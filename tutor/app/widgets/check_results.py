@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from textual.containers import VerticalScroll
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
 from tutor.engine.report import CheckResult
+
+
+class CheckLine(Vertical):
+    """One check: a verdict line, and below it, indented, what was found and the hint."""
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(classes="check", id=id)
+        # Made here, not in compose, so a verdict can be shown before the line is mounted.
+        self._title = Static(classes="check-title")
+        self._detail = Static(classes="check-detail")
+        self.plain = ""  # the text on display
+
+    def compose(self) -> ComposeResult:
+        yield self._title
+        yield self._detail
+
+    def show(self, title: Content, detail: Content = Content("")) -> None:
+        self._title.update(title)
+        self._detail.update(detail)
+        self._detail.display = bool(detail)
+        self.plain = f"{title.plain}\n{detail.plain}".rstrip()
 
 
 class CheckResults(VerticalScroll, can_focus=True):
@@ -14,28 +36,27 @@ class CheckResults(VerticalScroll, can_focus=True):
         self.remove_children()
 
     def started(self, check_id: str, title: str) -> None:
-        self._line(check_id).update(Content.from_markup("[$text-muted]…[/] $title", title=title))
+        self._line(check_id).show(Content.from_markup("[$text-muted]…[/] $title", title=title))
 
     def finished(self, result: CheckResult) -> None:
         line = self._line(result.id)
         if result.passed:
-            line.update(Content.from_markup("[$success]✔[/] $title [$text-muted]$message[/]", title=result.title, message=result.message))
+            line.show(Content.from_markup("[$success]✔[/] $title  [$text-muted]$message[/]", title=result.title, message=result.message))
         elif result.skipped:
-            line.update(Content.from_markup("[$text-muted]- $title: $message[/]", title=result.title, message=result.message))
+            line.show(Content.from_markup("[$text-muted]- $title: $message[/]", title=result.title, message=result.message))
         else:
-            hint = Content.from_markup("\n  [$warning]hint:[/] $hint", hint=result.hint) if result.hint else Content("")
-            line.update(
-                Content.from_markup("[$error]✘[/] [b]$title[/b]\n  $message", title=result.title, message=result.message)
-                + hint
+            hint = Content.from_markup("\n[$warning]hint:[/] $hint", hint=result.hint) if result.hint else Content("")
+            line.show(
+                Content.from_markup("[$error]✘[/] [b]$title[/b]", title=result.title),
+                Content(result.message) + hint,
             )
         line.set_class(result.passed, "passed")
         line.set_class(not result.passed and not result.skipped, "failed")
 
-    def _line(self, check_id: str) -> Static:
-        widget_id = f"check-{check_id}"
-        found = self.query(f"#{widget_id}")
+    def _line(self, check_id: str) -> CheckLine:
+        found = self.query(f"#check-{check_id}")
         if found:
-            return found.first(Static)
-        line = Static(classes="check", id=widget_id)
+            return found.first(CheckLine)
+        line = CheckLine(id=f"check-{check_id}")
         self.mount(line)
         return line
