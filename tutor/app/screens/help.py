@@ -37,6 +37,7 @@ Your copy of each exercise is a plain folder: edit it here or in any editor.
 | Key | Does |
 |---|---|
 | `n` / `p` | next or previous lesson (question, in a quiz) |
+| `1`-`9` or `enter` | answer a quiz question |
 | `c` | table of contents |
 | `x` / `z` | the lesson's exercise / quiz |
 | `escape` | home |

@@ -20,6 +20,7 @@ class QuizScreen(TutorScreen):
         Binding("n,right", "move(1)", "Next question"),
         Binding("p,left", "move(-1)", "Previous question"),
         Binding("l", "lesson", "Lesson"),
+        *(Binding(str(number), f"choose({number})", f"Answer {number}", show=False) for number in range(1, 10)),
     ]
 
     index: reactive[int] = reactive(0, init=False)
@@ -65,12 +66,19 @@ class QuizScreen(TutorScreen):
         option = question.options[int(event.option.id or 0)]
         self.tutor.progress.record_quiz(self.lesson.id, question.id, option.correct)
         explanation = self.query_one("#explanation", Static)
-        verdict = "✔ Right." if option.correct else "✘ Not quite. Try another answer."
-        explanation.update(Content(f"{verdict}\n{option.explanation}"))
+        # Explanations often begin with their own "Right.", so the mark alone gives the verdict.
+        text = f"✔ {option.explanation}" if option.correct else f"✘ {option.explanation}\nTry another answer."
+        explanation.update(Content(text))
         explanation.set_class(option.correct, "right")
         explanation.set_class(not option.correct, "wrong")
         if option.correct and self.index == len(self.lesson.quiz) - 1:
             self.notify("Quiz complete.")
+
+    def action_choose(self, number: int) -> None:
+        answers = self.query_one("#answers", OptionList)
+        if number <= answers.option_count:
+            answers.highlighted = number - 1
+            answers.action_select()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "move":
