@@ -7,7 +7,9 @@ what was left behind. Prints a Markdown table (tests/hostile/README.md keeps the
 from __future__ import annotations
 
 import json
+import re
 import sys
+import time
 import tempfile
 from pathlib import Path
 
@@ -50,9 +52,16 @@ def verdict_of(output: str) -> str:
     return text.splitlines()[0][:110].replace("|", "/")
 
 
-def leftovers(client: docker.DockerClient, before: set[str]) -> int:
-    now = {c.id for c in client.containers.list(all=True)}
-    return len(now - before)
+def leftovers(client: docker.DockerClient, before: set[str], exercise_id: str, dockerfile: str) -> int:
+    """Containers this case made and left: labelled with its exercise, or running one of its steps."""
+    mine = [
+        c
+        for c in client.api.containers(all=True)
+        if c["Id"] not in before
+        and ((c.get("Labels") or {}).get("org.docker-tutor.exercise") == exercise_id
+             or any(part and part in c.get("Command", "") for part in re.findall(r"RUN (.+)", dockerfile)))
+    ]
+    return len(mine)
 
 
 def main() -> None:
@@ -62,14 +71,16 @@ def main() -> None:
         for index, (name, dockerfile, checks, build, limit) in enumerate(CASES):
             pack = Path(temp) / f"pack{index}"
             exercise_id = f"90-case-{index}"
+            # A fresh first step, so no case is served from an earlier run's build cache.
+            dockerfile = dockerfile.replace("FROM busybox\n", f"FROM busybox\nRUN echo {time.time_ns()}\n", 1)
             folder = write_pack(pack, exercise_id, checks, {"Dockerfile": dockerfile}, build)
             if "10 GB" in name:
                 with open(folder / "dataset.bin", "wb") as sparse:
                     sparse.truncate(10 * 10**9)
-            before = {c.id for c in client.containers.list(all=True)}
+            before = {c["Id"] for c in client.api.containers(all=True)}
             result = measure([*TUTOR, "--content", str(pack), "check", exercise_id, "--solution", "--format", "json"])
             rows.append((name, limit, f"{result.seconds:.1f}", f"{result.peak_mb:.0f}", str(result.exit_code),
-                         verdict_of(result.output), str(leftovers(client, before))))
+                         verdict_of(result.output), str(leftovers(client, before, exercise_id, dockerfile))))
             print(f"done: {name} in {result.seconds:.1f} s", file=sys.stderr)
     print("| case | limit that stops it | wall s | tutor peak MB | exit | verdict | containers left |")
     print("|---|---|---|---|---|---|---|")
