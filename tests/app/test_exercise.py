@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from tutor.app.widgets.check_results import CheckLine
 from tutor.app.widgets.dockerfile_editor import DockerfileEditor
 from tutor.app.widgets.solution_diff import SolutionDiff
 
-from conftest import Waiter
+from conftest import FIXTURE_CONTENT, Waiter
 
 HELLO_SOLUTION = 'FROM busybox\nCMD ["echo", "hello from a box"]\n'
 
@@ -114,6 +115,29 @@ async def test_watch_mode_checks_again_when_a_file_is_saved_elsewhere(
         assert screen.query_one(DockerfileEditor).text == HELLO_SOLUTION
         await pilot.press("w")
         assert not screen.watching
+
+
+async def test_exercises_with_several_files_edit_each(
+    make_app: Callable[..., TutorApp], tmp_path: Path, workspace: Path
+) -> None:
+    root = tmp_path / "content-two-files"
+    shutil.copytree(FIXTURE_CONTENT, root)
+    exercise = root / "exercises" / "01-hello-box"
+    toml = exercise / "exercise.toml"
+    toml.write_text('files = ["Dockerfile", "message.txt"]\n' + toml.read_text())
+    for sub in ("starter", "solution"):
+        (exercise / sub / "message.txt").write_text("hello\n")
+    app = make_app([root])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "01-hello-box")
+        editor = screen.query_one(DockerfileEditor)
+        assert editor.text.startswith("FROM busybox")
+        await pilot.press("f")
+        assert screen.filename == "message.txt" and editor.has_focus
+        editor.load_text("hello, box\n")
+        await pilot.press("escape", "f")  # leaving the editor, then the next file saves this one
+        assert (workspace / "01-hello-box" / "message.txt").read_text() == "hello, box\n"
+        assert screen.filename == "Dockerfile" and editor.text.startswith("FROM busybox")
 
 
 async def test_no_engine_opens_the_doctor_and_lessons_stay_readable(

@@ -49,6 +49,7 @@ class ExerciseScreen(TutorScreen):
         Binding("s", "solution", "Solution"),
         Binding("w", "toggle_watch", "Watch"),
         Binding("r", "reset", "Reset"),
+        Binding("f", "next_file", "Next file"),
         Binding("t", "tab('task')", "Task", show=False),
         Binding("e", "tab('editor')", "Editor", show=False),
         Binding("l", "tab('results')", "Results", show=False),
@@ -66,6 +67,7 @@ class ExerciseScreen(TutorScreen):
         self._cancel = threading.Event()
         self._run = 0  # events of an older, cancelled run are ignored
         self._watch_stop = threading.Event()
+        self._file_index = 0  # which of exercise.files is in the editor
         self._saved = ""  # the file as last loaded or saved: edits made elsewhere are told apart from ours
 
     @property
@@ -74,7 +76,7 @@ class ExerciseScreen(TutorScreen):
 
     @property
     def filename(self) -> str:
-        return self.exercise.files[0]
+        return self.exercise.files[self._file_index]
 
     def compose(self) -> ComposeResult:
         folder = self.tutor.workspace.ensure(self.exercise)
@@ -139,8 +141,16 @@ class ExerciseScreen(TutorScreen):
 
     def _load(self) -> None:
         self._saved = self._read(self.folder)
-        self.editor.load_text(self._saved)
+        self.editor.open(self._saved, self.filename)
         self._show_editor_file(dirty=False)
+
+    def action_next_file(self) -> None:
+        if self._dirty():
+            self._save()
+            self.notify(f"Saved {self.filename}", timeout=2)
+        self._file_index = (self._file_index + 1) % len(self.exercise.files)
+        self._load()
+        self.action_tab("editor")
 
     def _sync_from_disk(self) -> None:
         """Take in a save made in another editor, unless there are unsaved edits here too."""
@@ -153,7 +163,9 @@ class ExerciseScreen(TutorScreen):
 
     def _show_editor_file(self, *, dirty: bool) -> None:
         mark = "  [modified: ctrl+s saves]" if dirty else ""
-        self.query_one("#editor-file", Static).update(f"{friendly_path(self.folder / self.filename)}{mark}")
+        files = self.exercise.files
+        which = f"[{self._file_index + 1}/{len(files)}, f: next file] " if len(files) > 1 else ""
+        self.query_one("#editor-file", Static).update(f"{which}{friendly_path(self.folder / self.filename)}{mark}")
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._show_editor_file(dirty=self._dirty())
@@ -284,6 +296,8 @@ class ExerciseScreen(TutorScreen):
             return self.running and not editing
         if action == "home":
             return not self.running and not editing
+        if action == "next_file":
+            return len(self.exercise.files) > 1
         return True
 
     def on_descendant_focus(self) -> None:

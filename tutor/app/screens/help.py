@@ -52,6 +52,7 @@ Your copy of each exercise is a plain folder: edit it here or in any editor.
 | `t` `e` `l` `i` | Task, Editor, Results, Image tabs |
 | `h` | reveal the next hint |
 | `s` | the reference solution as a diff (after your first check) |
+| `f` | the next of the exercise's files, when it has several |
 | `w` | watch mode: saving in any editor checks again |
 | `r` | reset the exercise to its starter (asks first) |
 """

@@ -25,16 +25,25 @@ def _theme_name(token: object) -> str | None:
     return next((name for kind, name in _THEME_NAMES if token in kind), None)
 
 
+def _lexer_for(filename: str) -> Lexer | None:
+    try:
+        return get_lexer_for_filename(filename, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+
+
 class DockerfileEditor(TextArea):
     """A TextArea that highlights with the Pygments lexer picked from the file name."""
 
     def __init__(self, text: str, *, filename: str, id: str | None = None) -> None:
-        try:
-            self._lexer: Lexer | None = get_lexer_for_filename(filename, stripnl=False, ensurenl=False)
-        except ClassNotFound:
-            self._lexer = None
         # Set before TextArea.__init__, which builds the first highlight map.
+        self._lexer = _lexer_for(filename)
         super().__init__(text, soft_wrap=False, show_line_numbers=True, tab_behavior="focus", id=id)
+
+    def open(self, text: str, filename: str) -> None:
+        """Show another file, coloured for its own kind."""
+        self._lexer = _lexer_for(filename)
+        self.load_text(text)
 
     def _build_highlight_map(self) -> None:
         super()._build_highlight_map()
