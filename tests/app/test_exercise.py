@@ -156,6 +156,32 @@ async def test_no_engine_opens_the_doctor_and_lessons_stay_readable(
         assert app.screen.query_one("#lesson") is not None
 
 
+async def test_check_without_an_engine_says_so_and_opens_the_doctor(
+    make_app: Callable[..., TutorApp], content_04: Path, monkeypatch: pytest.MonkeyPatch, wait_for: Waiter
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
+    app = make_app([content_04])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "04-first-dockerfile")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
+        assert not screen.running
+        assert _status(app, "04-first-dockerfile") == "not started"  # no engine, no attempt
+
+
+async def test_palette_offers_the_open_exercise_actions(make_app: Callable[..., TutorApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "01-hello-box")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"watch mode")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen and screen.watching
+
+
 @pytest.mark.docker
 async def test_real_engine_solution_passes_and_shows_layers(
     make_app: Callable[..., TutorApp], content_04: Path, workspace: Path, wait_for: Waiter

@@ -14,7 +14,6 @@ from tutor.app.widgets.curriculum_list import CurriculumList
 class HomeScreen(TutorScreen):
     BINDINGS = [
         Binding("r", "resume", "Resume"),
-        Binding("enter", "open", "Open", show=True),
         Binding("d", "app.doctor", "Doctor"),
     ]
 
@@ -48,9 +47,6 @@ class HomeScreen(TutorScreen):
 
     def action_resume(self) -> None:
         self.tutor.resume()
-
-    def action_open(self) -> None:
-        self.query_one(CurriculumList).action_select()
 
     def on_curriculum_list_chosen(self, message: CurriculumList.Chosen) -> None:
         curriculum = self.tutor.curriculum

@@ -7,10 +7,12 @@ from textual.widgets import RichLog
 
 from tutor.engine.events import BuildOutput, BuildStep, StepCached
 
+MAX_LINES = 5000  # a pip install can print thousands; the start of it matters least
+
 
 class BuildLog(RichLog):
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(wrap=True, markup=False, highlight=False, id=id)
+        super().__init__(wrap=True, markup=False, highlight=False, max_lines=MAX_LINES, id=id)
 
     def show(self, event: BuildStep | StepCached | BuildOutput) -> None:
         if isinstance(event, BuildStep):
