@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("pack", type=Path, metavar="DIR", help="folder holding lessons/ and exercises/")
     lint.add_argument("--no-build", action="store_true", help="schema, checks and files only; no engine needed")
     lint.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
+
+    grade = commands.add_parser("grade", help="grade a class: one subfolder per learner, in parallel")
+    grade.add_argument("exercise", help="exercise id, e.g. 04-first-dockerfile")
+    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one subfolder per learner, named after them")
+    grade.add_argument("--jobs", type=int, default=4, help="submissions graded at once (default 4)")
+    grade.add_argument("--format", choices=["table", "csv", "junit", "json"], default="table")
     return parser
 
 
@@ -312,6 +318,26 @@ def cmd_lint_content(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grade(args: argparse.Namespace) -> int:
+    from tutor.classroom import grading
+    from tutor.engine.dockerhost import connect
+
+    exercise = _exercise(_curriculum(args), args.exercise)
+    folders = grading.submission_folders(args.submissions)
+
+    def show(submission: grading.Submission, done: int, total: int) -> None:
+        print(grading.progress_line(submission, done, total), file=sys.stderr, flush=True)
+
+    submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show)
+    if args.format == "table":
+        print(grading.as_table(submissions))
+    else:
+        output = {"csv": grading.as_csv, "junit": grading.as_junit}.get(args.format)
+        print(output(submissions) if output else grading.as_json(exercise, submissions))
+        print(grading.summarize(submissions), file=sys.stderr)
+    return int(ExitCode.OK if all(s.passed for s in submissions) else ExitCode.FAILED)
+
+
 COMMANDS = {
     "list": cmd_list,
     "check": cmd_check,
@@ -320,4 +346,5 @@ COMMANDS = {
     "clean": cmd_clean,
     "images": cmd_images,
     "lint-content": cmd_lint_content,
+    "grade": cmd_grade,
 }

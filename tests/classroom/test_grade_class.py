@@ -1,0 +1,87 @@
+"""docker-tutor grade EXERCISE SUBMISSIONS_DIR: a class graded in parallel, leaving no image behind."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.classroom.helpers import assert_clear_failure, run
+from tutor import locations
+from tutor.content.loader import load_curriculum
+from tutor.engine.grader import image_tag
+
+EXERCISE = "04-first-dockerfile"
+
+
+@pytest.fixture(scope="module")
+def exercise():
+    return load_curriculum([locations.content_root()]).exercise(EXERCISE)
+
+
+def make_class(root: Path, exercise, passing: list[str], failing: list[str], empty: list[str] = ()) -> Path:
+    for learner in passing:
+        shutil.copytree(exercise.solution_dir, root / learner)
+    for learner in failing:
+        shutil.copytree(exercise.starter_dir, root / learner)
+    for learner in empty:
+        (root / learner).mkdir(parents=True)
+        (root / learner / "notes.txt").write_text("I did not get to it\n")
+    return root
+
+
+@pytest.mark.docker
+def test_a_class_is_graded_in_parallel_with_progress_and_a_summary(tmp_path: Path, exercise, host) -> None:
+    submissions = make_class(tmp_path / "class", exercise, ["alice"], ["bob"], empty=["carol"])
+    (submissions / ".git").mkdir()  # not a learner
+    result = run("grade", EXERCISE, str(submissions), "--jobs", "3")
+    assert result.returncode == 1, result.stderr
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert sorted(line[:5] for line in progress) == ["[1/3]", "[2/3]", "[3/3]"]
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:4]}
+    assert set(rows) == {"alice", "bob", "carol"}
+    assert "passed" in rows["alice"]
+    assert "FAILED" in rows["bob"] and "exec-form" in rows["bob"]
+    assert "FAILED" in rows["carol"] and "no Dockerfile" in rows["carol"]
+    assert "1 passed, 2 failed of 3; most failed:" in result.stdout
+    for learner in ("alice", "bob"):
+        assert host.image_attrs(image_tag(exercise, (submissions / learner).resolve())) is None
+
+
+@pytest.mark.docker
+def test_every_machine_format_and_exit_0_when_all_pass(tmp_path: Path, exercise) -> None:
+    submissions = make_class(tmp_path / "class", exercise, ["ann", "ben"], [])
+    as_csv = run("grade", EXERCISE, str(submissions), "--format", "csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [(r["learner"], r["passed"]) for r in rows] == [("ann", "true"), ("ben", "true")]
+    assert "2 passed, 0 failed of 2" in as_csv.stderr
+
+    (submissions / "cy").mkdir()
+    shutil.copytree(exercise.starter_dir, submissions / "cy", dirs_exist_ok=True)
+    as_junit = run("grade", EXERCISE, str(submissions), "--format", "junit")
+    assert as_junit.returncode == 1
+    suites = {s.get("name"): s for s in ET.fromstring(as_junit.stdout.split("\n", 1)[1])}
+    assert set(suites) == {"ann", "ben", "cy"}
+    assert suites["cy"].get("failures") != "0" and suites["ann"].get("failures") == "0"
+
+    result = run("grade", EXERCISE, str(submissions), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    as_json = json.loads(result.stdout)
+    assert as_json["exercise"] == EXERCISE and (as_json["passed"], as_json["failed"]) == (2, 1)
+    assert as_json["most_failed"][0]["learners"] == 1
+    assert [s["learner"] for s in as_json["submissions"]] == ["ann", "ben", "cy"]
+
+
+def test_bad_input_is_a_clear_usage_error(tmp_path: Path) -> None:
+    assert_clear_failure(run("grade", EXERCISE, str(tmp_path / "absent")), 2, "is not a folder")
+    (tmp_path / "empty").mkdir()
+    assert_clear_failure(run("grade", EXERCISE, str(tmp_path / "empty")), 2, "holds no submissions")
+    (tmp_path / "empty" / "dan").mkdir()
+    assert_clear_failure(run("grade", EXERCISE, str(tmp_path / "empty"), "--jobs", "0"), 2, "--jobs must be at least 1")
+    assert_clear_failure(run("grade", "04-first-dockerfil", str(tmp_path / "empty")), 2, "Did you mean")
