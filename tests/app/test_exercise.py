@@ -229,3 +229,18 @@ async def test_cancel_stops_a_running_build_and_records_nothing(
         assert not screen.running
         assert _status(app, "01-slow-build") == "not started"
         assert isinstance(app.screen, ExerciseScreen)  # escape cancelled; it did not leave
+
+
+@pytest.mark.docker
+async def test_leaving_during_a_build_cancels_it_quietly(
+    make_app: Callable[..., TutorApp], slow_content: Path, wait_for: Waiter
+) -> None:
+    app = make_app([slow_content])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open(app, pilot, "01-slow-build")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "sleep 30" in _state(app), timeout=60)
+        app.go_home()
+        await pilot.pause(1.5)  # the cancelled grade returns to a screen that is gone: nothing may break
+        assert isinstance(app.screen, HomeScreen)
+        assert _status(app, "01-slow-build") == "not started"

@@ -18,23 +18,12 @@ from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, Tab
 from tutor.app.dialogs.confirm import ConfirmDialog
 from tutor.app.display import friendly_path
 from tutor.app.screens.base import TutorScreen
-from tutor.app.widgets.build_log import BuildLog
-from tutor.app.widgets.check_results import CheckResults
+from tutor.app.widgets.check_panel import CheckPanel
 from tutor.app.widgets.dockerfile_editor import DockerfileEditor
 from tutor.app.widgets.layer_chart import LayerChart
 from tutor.app.widgets.solution_diff import SolutionDiff
 from tutor.content.model import Exercise
-from tutor.engine.events import (
-    BuildFinished,
-    BuildOutput,
-    BuildStep,
-    CheckFinished,
-    CheckStarted,
-    Event,
-    StepCached,
-)
-from tutor.engine.report import Report
-from tutor.errors import EngineUnavailable, TutorError
+from tutor.errors import EngineUnavailable
 
 
 class ExerciseScreen(TutorScreen):
@@ -56,16 +45,12 @@ class ExerciseScreen(TutorScreen):
         Binding("i", "tab('image')", "Image", show=False),
     ]
 
-    running: reactive[bool] = reactive(False, init=False)
     watching: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, exercise: Exercise) -> None:
         super().__init__()
         self.exercise = exercise
         self.hints_shown = 0
-        self.report: Report | None = None
-        self._cancel = threading.Event()
-        self._run = 0  # events of an older, cancelled run are ignored
         self._watch_stop = threading.Event()
         self._file_index = 0  # which of exercise.files is in the editor
         self._saved = ""  # the file as last loaded or saved: edits made elsewhere are told apart from ours
@@ -90,9 +75,7 @@ class ExerciseScreen(TutorScreen):
                 self._saved = self._read(folder)
                 yield DockerfileEditor(self._saved, filename=self.filename, id="dockerfile")
             with TabPane("Results", id="results"):
-                yield Static("Not checked yet. Press ctrl+r to build and check.", id="check-state")
-                yield CheckResults(id="checks")
-                yield BuildLog(id="build-log")
+                yield CheckPanel(id="check-panel")
             with TabPane("Image", id="image"):
                 yield LayerChart(id="layers")
             with TabPane("Hints", id="hints"):
@@ -109,11 +92,10 @@ class ExerciseScreen(TutorScreen):
         self._show_solution()
         self._show_status()
         self._show_editor_file(dirty=False)
+        self.watch(self.query_one(CheckPanel), "running", lambda _running: self.refresh_bindings(), init=False)
 
     def on_unmount(self) -> None:
-        # Leaving the exercise must not leave a build or a watcher running behind it.
-        self._cancel.set()
-        self._watch_stop.set()
+        self._watch_stop.set()  # no watcher outlives its exercise; the panel cancels its own check
 
     def palette_commands(self) -> list[tuple[str, Callable[[], object], str]]:
         """This exercise's actions, offered by the command palette while it is open."""
@@ -200,92 +182,25 @@ class ExerciseScreen(TutorScreen):
         self.start_check()
 
     def start_check(self) -> None:
-        self._cancel.set()  # an older run still building stops within a moment
-        self._cancel = threading.Event()
-        self._run += 1
-        self.report = None
-        self.query_one(CheckResults).clear()
-        self.query_one(BuildLog).clear()
-        self.query_one("#check-state", Static).update("Starting the build…")
         self.query_one(TabbedContent).active = "results"
-        self.running = True
-        self.grade_in_background(self._run, self._cancel)
+        self.query_one(CheckPanel).start(self.exercise, self.folder)
 
-    @work(thread=True, exclusive=True, group="grade")
-    def grade_in_background(self, run: int, cancel: threading.Event) -> None:
-        from tutor.engine.dockerhost import connect
-        from tutor.engine.grader import grade
-
-        def on_event(event: Event) -> None:
-            self.app.call_from_thread(self._on_event, run, event)
-
-        try:
-            report = grade(self.exercise, self.folder, connect, on_event=on_event, cancel=cancel)
-        except EngineUnavailable as exc:
-            self.app.call_from_thread(self._on_failure, run, exc, True)
-            return
-        except TutorError as exc:
-            self.app.call_from_thread(self._on_failure, run, exc, False)
-            return
-        if not cancel.is_set():
-            self.tutor.progress.record_report(report)  # a cancelled run is not an attempt
-        self.app.call_from_thread(self._on_report, run, report, cancel.is_set())
-
-    def _on_event(self, run: int, event: Event) -> None:
-        if run != self._run:
-            return
-        state = self.query_one("#check-state", Static)
-        if isinstance(event, (BuildStep, StepCached, BuildOutput)):
-            self.query_one(BuildLog).show(event)
-            if isinstance(event, BuildStep):
-                state.update(f"Building: step {event.number} of {event.total}  {event.instruction}")
-        elif isinstance(event, BuildFinished):
-            state.update(f"Built in {event.seconds:.1f} s; checking…" if event.ok else f"Build failed: {event.error}")
-        elif isinstance(event, CheckStarted):
-            self.query_one(CheckResults).started(event.check_id, event.title)
-        elif isinstance(event, CheckFinished):
-            self.query_one(CheckResults).finished(event.result)
-
-    def _on_report(self, run: int, report: Report, cancelled: bool) -> None:
-        if run != self._run:
-            return
-        self.running = False
-        state = self.query_one("#check-state", Static)
-        if cancelled:
-            state.update("Cancelled. Nothing was recorded; ctrl+r checks again.")
-            return
-        self.report = report
-        results = self.query_one(CheckResults)
-        for result in report.checks:
-            results.finished(result)  # checks skipped before the build sent no events
-        passed = sum(1 for c in report.checks if c.passed)
-        if report.passed:
-            state.update(f"✔ Passed: {passed} of {len(report.checks)} checks in {report.seconds:.1f} s")
-        elif not report.build.ok:
-            hint = f"\n{report.build.hint}" if report.build.hint else ""
-            state.update(f"✘ The image did not build: {report.build.error}{hint}")
-        else:
-            state.update(f"✘ {len(report.checks) - passed} of {len(report.checks)} checks failed; see each hint below")
-        state.set_class(report.passed, "passed")
-        state.set_class(not report.passed, "failed")
-        self.query_one(LayerChart).show(report.build)
+    def on_check_panel_finished(self, message: CheckPanel.Finished) -> None:
+        self.tutor.progress.record_report(message.report)
+        self.query_one(LayerChart).show(message.report.build)
         self._show_status()
         self._show_solution()
 
-    def _on_failure(self, run: int, exc: TutorError, no_engine: bool) -> None:
-        if run != self._run:
-            return
-        self.running = False
-        self.query_one("#check-state", Static).update(f"✘ {exc.message}\n{exc.hint}".rstrip())
-        if no_engine and isinstance(exc, EngineUnavailable):
-            self.tutor.engine_unavailable(exc)
+    def on_check_panel_failed(self, message: CheckPanel.Failed) -> None:
+        if isinstance(message.error, EngineUnavailable):
+            self.tutor.engine_unavailable(message.error)
 
     def action_cancel(self) -> None:
-        self._cancel.set()
-        self.query_one("#check-state", Static).update("Cancelling…")
+        self.query_one(CheckPanel).cancel()
 
-    def watch_running(self) -> None:
-        self.refresh_bindings()
+    @property
+    def running(self) -> bool:
+        return self.query_one(CheckPanel).running
 
     # --- escape means: leave the editor, else cancel a running check, else go home -------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -361,17 +276,11 @@ class ExerciseScreen(TutorScreen):
     def _reset_confirmed(self, confirmed: bool | None) -> None:
         if not confirmed:
             return
-        self._cancel.set()
-        self._run += 1
-        self.running = False
+        self.query_one(CheckPanel).clear("Reset to the starter. Not checked yet.")
         self.tutor.workspace.reset(self.exercise)
         self.tutor.progress.reset(self.exercise.id)
         self._load()
-        self.report = None
         self.hints_shown = 0
-        self.query_one(CheckResults).clear()
-        self.query_one(BuildLog).clear()
-        self.query_one("#check-state", Static).update("Reset to the starter. Not checked yet.")
         self.query_one(LayerChart).show(None)
         self._show_hints()
         self._show_solution()

@@ -1,0 +1,142 @@
+"""The Results tab: runs `grade` in a thread worker and shows its events live, then the verdict.
+
+It only calls the engine and displays what comes back; the screen records the Report.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from tutor.app.widgets.build_log import BuildLog
+from tutor.app.widgets.check_results import CheckResults
+from tutor.content.model import Exercise
+from tutor.engine.events import BuildFinished, BuildOutput, BuildStep, CheckFinished, CheckStarted, Event, StepCached
+from tutor.engine.report import Report
+from tutor.errors import TutorError
+
+
+class CheckPanel(Vertical):
+    class Finished(Message):
+        """A check ran to its end (not cancelled)."""
+
+        def __init__(self, report: Report) -> None:
+            super().__init__()
+            self.report = report
+
+    class Failed(Message):
+        """The check could not run at all, e.g. no Docker engine."""
+
+        def __init__(self, error: TutorError) -> None:
+            super().__init__()
+            self.error = error
+
+    running: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._cancel = threading.Event()
+        self._run = 0  # events of an older, cancelled run are ignored
+
+    def compose(self) -> ComposeResult:
+        yield Static("Not checked yet. Press ctrl+r to build and check.", id="check-state")
+        yield CheckResults(id="checks")
+        yield BuildLog(id="build-log")
+
+    @property
+    def state(self) -> Static:
+        return self.query_one("#check-state", Static)
+
+    def on_unmount(self) -> None:
+        # Leaving the exercise must not leave a build running behind it, nor deliver to a gone screen.
+        self._cancel.set()
+        self._run += 1
+
+    def start(self, exercise: Exercise, folder: Path) -> None:
+        self._cancel.set()  # an older run still building stops within a moment
+        self._cancel = threading.Event()
+        self._run += 1
+        self.clear("Starting the build…")
+        self.running = True
+        self._grade(exercise, folder, self._run, self._cancel)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self.state.update("Cancelling…")
+
+    def clear(self, message: str) -> None:
+        """Forget the last run, e.g. after a reset."""
+        if self.running:
+            self._cancel.set()
+            self._run += 1
+            self.running = False
+        self.query_one(CheckResults).clear()
+        self.query_one(BuildLog).clear()
+        self.state.update(message)
+        self.state.remove_class("passed", "failed")
+
+    @work(thread=True, exclusive=True, group="grade")
+    def _grade(self, exercise: Exercise, folder: Path, run: int, cancel: threading.Event) -> None:
+        from tutor.engine.dockerhost import connect
+        from tutor.engine.grader import grade
+
+        def on_event(event: Event) -> None:
+            self.app.call_from_thread(self._on_event, run, event)
+
+        try:
+            report = grade(exercise, folder, connect, on_event=on_event, cancel=cancel)
+        except TutorError as exc:
+            self.app.call_from_thread(self._on_failure, run, exc)
+            return
+        self.app.call_from_thread(self._on_report, run, report, cancel.is_set())
+
+    def _on_event(self, run: int, event: Event) -> None:
+        if run != self._run:
+            return
+        if isinstance(event, (BuildStep, StepCached, BuildOutput)):
+            self.query_one(BuildLog).show(event)
+            if isinstance(event, BuildStep):
+                self.state.update(f"Building: step {event.number} of {event.total}  {event.instruction}")
+        elif isinstance(event, BuildFinished):
+            self.state.update(f"Built in {event.seconds:.1f} s; checking…" if event.ok else f"Build failed: {event.error}")
+        elif isinstance(event, CheckStarted):
+            self.query_one(CheckResults).started(event.check_id, event.title)
+        elif isinstance(event, CheckFinished):
+            self.query_one(CheckResults).finished(event.result)
+
+    def _on_report(self, run: int, report: Report, cancelled: bool) -> None:
+        if run != self._run:
+            return
+        self.running = False
+        if cancelled:
+            self.state.update("Cancelled. Nothing was recorded; ctrl+r checks again.")
+            return
+        results = self.query_one(CheckResults)
+        for result in report.checks:
+            results.finished(result)  # checks skipped before the build sent no events
+        passed = sum(1 for c in report.checks if c.passed)
+        if report.passed:
+            self.state.update(f"✔ Passed: {passed} of {len(report.checks)} checks in {report.seconds:.1f} s")
+        elif not report.build.ok:
+            hint = f"\n{report.build.hint}" if report.build.hint else ""
+            self.state.update(f"✘ The image did not build: {report.build.error}{hint}")
+        else:
+            self.state.update(f"✘ {len(report.checks) - passed} of {len(report.checks)} checks failed; see each hint below")
+        self.state.set_class(report.passed, "passed")
+        self.state.set_class(not report.passed, "failed")
+        self.post_message(self.Finished(report))
+
+    def _on_failure(self, run: int, error: TutorError) -> None:
+        if run != self._run:
+            return
+        self.running = False
+        self.state.update(f"✘ {error.message}\n{error.hint}".rstrip())
+        self.state.add_class("failed")
+        self.post_message(self.Failed(error))
