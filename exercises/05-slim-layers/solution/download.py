@@ -1,4 +1,4 @@
-"""Stand-in for downloading a raw dataset dump: writes 100 MB of records to a folder, no network needed.
+"""Stand-in for downloading a raw dataset dump: writes 150 MB of records to a folder, no network needed.
 
 Usage: python download.py FOLDER
 """
@@ -9,7 +9,7 @@ import sys
 folder = sys.argv[1]
 os.makedirs(folder, exist_ok=True)
 record = b"".join(b"%d,%d\n" % (i, (i * 37) % 101) for i in range(1000))  # about 8 KB of "x,y" lines
-target = 100_000_000
+target = 150_000_000
 with open(os.path.join(folder, "dump.csv"), "wb") as out:
     written = 0
     while written < target:
