@@ -230,8 +230,9 @@ class DockerHost:
                     path=str(context),
                     dockerfile=dockerfile,
                     tag=tag or None,
-                    # No session label on images: a build that changed nothing keeps its image id.
-                    labels={MANAGED_LABEL: "true", EXERCISE_LABEL: exercise_id},
+                    # One label: the classic builder adds a step per label. No session label either,
+                    # so a build that changed nothing keeps its image id.
+                    labels={EXERCISE_LABEL: exercise_id},
                     rm=True,
                     forcerm=True,  # remove the container of a failed step too
                     pull=False,
@@ -417,9 +418,12 @@ class DockerHost:
                     self.api.remove_container(container["Id"], force=True, v=True)
                     removed_containers += 1
             if images:
-                for image in self.api.images(filters={"label": f"{MANAGED_LABEL}=true"}):
+                ours = self.api.images(filters={"label": EXERCISE_LABEL}) + self.api.images(
+                    filters={"label": f"{MANAGED_LABEL}=true"}
+                )
+                for image_id in {image["Id"] for image in ours}:
                     with contextlib.suppress(docker.errors.APIError):
-                        self.api.remove_image(image["Id"], force=True)
+                        self.api.remove_image(image_id, force=True)
                         removed_images += 1
         return removed_containers, removed_images
 
