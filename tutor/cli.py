@@ -73,6 +73,17 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one subfolder per learner, named after them")
     grade.add_argument("--jobs", type=int, default=4, help="submissions graded at once (default 4)")
     grade.add_argument("--format", choices=["table", "csv", "junit", "json"], default="table")
+
+    progress = commands.add_parser("progress", help="your progress, to hand in to an instructor")
+    progress_actions = progress.add_subparsers(dest="progress_action", metavar="ACTION", required=True)
+    export = progress_actions.add_parser("export", help="write your progress as JSON")
+    export.add_argument("--output", type=Path, metavar="FILE", help="write here instead of to the terminal")
+    export.add_argument("--learner", help="your name in the class report (default: your login name)")
+
+    report = commands.add_parser("report", help="a class report from learners' progress exports")
+    report.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files written by 'progress export'")
+    report.add_argument("--format", choices=["table", "html"], default="table")
+    report.add_argument("--output", type=Path, metavar="FILE", help="write here instead of to the terminal")
     return parser
 
 
@@ -338,6 +349,44 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return int(ExitCode.OK if all(s.passed for s in submissions) else ExitCode.FAILED)
 
 
+def cmd_progress(args: argparse.Namespace) -> int:
+    import getpass
+
+    from tutor.classroom.reports import export
+    from tutor.progress import Progress
+
+    try:
+        learner = args.learner or getpass.getuser()
+    except (KeyError, OSError) as exc:
+        raise UsageError("cannot tell your login name", hint="Give it: --learner NAME") from exc
+    if not learner.strip():
+        raise UsageError("--learner must not be empty")
+    text = json.dumps(export(Progress(locations.progress_file()).load(), learner), indent=2)
+    _write(text, args.output)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tutor.classroom import reports
+
+    exports = reports.read_exports(args.files)
+    summaries = reports.summarize(exports)
+    render = reports.as_html if args.format == "html" else reports.as_table
+    _write(render(exports, summaries), args.output)
+    return 0
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        print(text)
+        return
+    try:
+        output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    print(f"wrote {output}", file=sys.stderr)
+
+
 COMMANDS = {
     "list": cmd_list,
     "check": cmd_check,
@@ -347,4 +396,6 @@ COMMANDS = {
     "images": cmd_images,
     "lint-content": cmd_lint_content,
     "grade": cmd_grade,
+    "progress": cmd_progress,
+    "report": cmd_report,
 }
