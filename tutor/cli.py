@@ -175,7 +175,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise UsageError(f"{directory} is not a folder", hint="--dir takes the folder that holds your Dockerfile.")
     else:
         directory = Workspace(workspace_root(args)).ensure(exercise)
-    report = grade(exercise, directory.resolve(), connect)
+    from tutor.engine.verdicts import VerdictStore
+
+    report = grade(exercise, directory.resolve(), connect, verdicts=VerdictStore(locations.data_dir() / "verdicts"))
     if not args.solution and not args.dir:
         Progress(locations.progress_file()).record_report(report)
     if args.format == "json":

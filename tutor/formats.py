@@ -15,6 +15,8 @@ def as_text(report: Report) -> str:
     build = report.build
     if build.skipped:
         lines.append(f"  build  {build.hint}")
+    elif build.reused:
+        lines.append("  build  unchanged since the last check: nothing was rebuilt")
     elif build.ok:
         cached = f", {build.steps_cached}/{build.steps_total} steps from cache" if build.steps_total else ""
         lines.append(f"  build  ok in {build.seconds:.1f} s{cached}, image {build.image_size / 1e6:.1f} MB")

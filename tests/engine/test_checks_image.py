@@ -129,3 +129,24 @@ def test_docker_run_command_is_validated_and_run_in_the_sandbox(host, tmp_path: 
     assert not wrong_env.passed and "EPOCHS is set to '5', expected '3'" in wrong_env.message
     escape = grade_one(host, tmp_path / "esc", check, {**good, "run.sh": "docker run --rm --privileged -e EPOCHS=3 trainer\n"})
     assert not escape.passed and "--privileged is not allowed" in escape.message
+
+
+def test_unchanged_folder_is_not_rebuilt_and_a_change_is_noticed(host, tmp_path: Path) -> None:
+    from tests.engine.helpers import context, exercise
+    from tutor.engine.grader import grade
+    from tutor.engine.verdicts import VerdictStore
+
+    store = VerdictStore(tmp_path / "verdicts")
+    folder = context(tmp_path / "ctx", {"Dockerfile": 'FROM busybox\nCOPY msg /msg\nCMD ["cat", "/msg"]\n', "msg": "hello\n"})
+    passing = exercise([{"kind": "command", "expectedOutput": ["hello"]}])
+    first = grade(passing, folder, lambda: host, verdicts=store)
+    assert first.passed and not first.build.reused
+    again = grade(passing, folder, lambda: host, verdicts=store)
+    assert again.passed and again.build.reused and again.build.seconds == 0.0
+    (folder / "msg").write_text("bye\n")
+    changed = grade(passing, folder, lambda: host, verdicts=store)
+    assert not changed.passed and not changed.build.reused
+    # A failing verdict is never reused: the checks run again on the same image.
+    failing_again = grade(passing, folder, lambda: host, verdicts=store)
+    assert failing_again.build.reused and not failing_again.passed and "bye" in failing_again.checks[0].message
+    host.remove_image(changed.build.image_id)

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from tutor.content.model import Exercise
@@ -17,6 +18,7 @@ from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
 from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, ignore
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
+from tutor.engine.verdicts import VerdictStore, fingerprint
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
 PARALLEL_CHECKS = 3
@@ -36,6 +38,7 @@ def grade(
     on_event: EventSink = ignore,
     cancel: threading.Event | None = None,
     keep_image: bool = True,
+    verdicts: VerdictStore | None = None,
 ) -> Report:
     """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only."""
     started = time.monotonic()
@@ -80,6 +83,18 @@ def grade(
     tag = image_tag(exercise, directory)
     previous = host.image_attrs(tag)
     made_images: list[str] = []
+    print_ = remembered = None
+    if verdicts is not None and keep_image:
+        aliases = {s.alias for s in dockerfile.stages}
+        bases = [(host.image_attrs(s.base) or {}).get("Id", "") for s in dockerfile.stages if s.base not in aliases]
+        print_ = fingerprint(exercise, directory, bases)
+        remembered = verdicts.recall(tag)
+        if remembered and (remembered.fingerprint != print_ or not previous or previous["Id"] != remembered.image_id):
+            remembered = None
+    if remembered and remembered.report:
+        # Same files, same checks, same base images, same image: the verdict still holds.
+        reused = Report.from_dict(remembered.report)
+        return report(replace(reused.build, reused=True, seconds=0.0), reused.checks)
 
     def build(path: Path, tag: str | None) -> BuildOutcome:
         return host.build(
@@ -93,13 +108,16 @@ def grade(
             cancel=cancel,
         )
 
-    outcome = build(directory, tag)
+    if remembered:
+        outcome = BuildOutcome(ok=True, seconds=0.0, image_id=remembered.image_id)
+    else:
+        outcome = build(directory, tag)
     if PULL_FAILED.search(outcome.error):
         aliases = {s.alias for s in dockerfile.stages}
         missing = [s.base for s in dockerfile.stages if s.base not in aliases and host.image_attrs(s.base) is None]
         if missing:
             outcome.error = f"the base image {missing[0]} is not on this machine and could not be pulled ({outcome.error})"
-    build_result = _build_result(host, outcome)
+    build_result = replace(_build_result(host, outcome), reused=remembered is not None)
     if not outcome.ok:
         return report(build_result, [results.get(c.id) or _skip(c, "the image did not build") for c in checks])
     if previous and previous["Id"] != outcome.image_id:
@@ -124,7 +142,10 @@ def grade(
             host.remove_image(image)
         if not keep_image:
             host.remove_image(outcome.image_id)
-    return report(build_result, [results[c.id] for c in checks])
+    final = report(build_result, [results[c.id] for c in checks])
+    if verdicts is not None and print_ is not None and not cancel.is_set():
+        verdicts.remember(tag, print_, outcome.image_id, final)
+    return final
 
 
 def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResult:

@@ -38,6 +38,7 @@ class BuildResult:
     layers: list[LayerInfo] = field(default_factory=list)
     image_size: int = 0
     skipped: bool = False  # every check is static, so nothing was built
+    reused: bool = False  # nothing changed since the last check: its image was used again
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +58,16 @@ class Report:
         data = asdict(self)
         data["exercise"] = data.pop("exercise_id")
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        build = dict(data["build"])
+        build["layers"] = [LayerInfo(**layer) for layer in build.get("layers", [])]
+        return cls(
+            exercise_id=data["exercise"],
+            passed=data["passed"],
+            build=BuildResult(**build),
+            checks=[CheckResult(**check) for check in data["checks"]],
+            seconds=data["seconds"],
+            directory=data.get("directory", ""),
+        )

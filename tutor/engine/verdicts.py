@@ -1,0 +1,69 @@
+"""Remember what the last check of a folder proved, so an unchanged folder is not built again.
+
+The fingerprint covers every file the build would send (after .dockerignore), the exercise's
+declared checks and build settings, the base images' ids and the tutor's version: if none of
+them changed, the image the last check built is still right, and a passed verdict still holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tutor import __version__
+from tutor.content.model import Exercise
+from tutor.engine.context import summarize
+from tutor.engine.report import Report
+
+
+def fingerprint(exercise: Exercise, directory: Path, base_ids: list[str]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([__version__, exercise.id, repr(exercise.checks), repr(exercise.build), base_ids]).encode())
+    root = directory.resolve()
+    for relative in sorted(summarize(root).included):
+        path = root / relative
+        if path.is_file() and not path.is_symlink():
+            digest.update(f"\0{relative}\0{path.stat().st_mode & 0o777}\0".encode())
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        elif path.is_symlink():
+            digest.update(f"\0{relative}->{os.readlink(path)}".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    fingerprint: str
+    image_id: str
+    report: dict[str, Any] | None  # kept only when every check passed
+
+
+class VerdictStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, tag: str) -> Path:
+        return self.folder / (hashlib.sha256(tag.encode()).hexdigest()[:24] + ".json")
+
+    def recall(self, tag: str) -> Remembered | None:
+        try:
+            data = json.loads(self._path(tag).read_text(encoding="utf-8"))
+            return Remembered(data["fingerprint"], data["image_id"], data.get("report"))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def remember(self, tag: str, print_: str, image_id: str, report: Report) -> None:
+        data = {"fingerprint": print_, "image_id": image_id, "report": report.to_dict() if report.passed else None}
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+            os.replace(temp, self._path(tag))
