@@ -133,11 +133,11 @@ async def test_exercises_with_several_files_edit_each(
         editor = screen.query_one(DockerfileEditor)
         assert editor.text.startswith("FROM busybox")
         await pilot.press("f")
-        assert screen.filename == "message.txt" and editor.has_focus
+        assert screen.pane.filename == "message.txt" and editor.has_focus
         editor.load_text("hello, box\n")
         await pilot.press("escape", "f")  # leaving the editor, then the next file saves this one
         assert (workspace / "01-hello-box" / "message.txt").read_text() == "hello, box\n"
-        assert screen.filename == "Dockerfile" and editor.text.startswith("FROM busybox")
+        assert screen.pane.filename == "Dockerfile" and editor.text.startswith("FROM busybox")
 
 
 async def test_no_engine_opens_the_doctor_and_lessons_stay_readable(

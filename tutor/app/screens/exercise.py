@@ -13,13 +13,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, TabPane
 
 from tutor.app.dialogs.confirm import ConfirmDialog
 from tutor.app.display import friendly_path
 from tutor.app.screens.base import TutorScreen
 from tutor.app.widgets.check_panel import CheckPanel
 from tutor.app.widgets.dockerfile_editor import DockerfileEditor
+from tutor.app.widgets.editor_pane import EditorPane
 from tutor.app.widgets.layer_chart import LayerChart
 from tutor.app.widgets.solution_diff import SolutionDiff
 from tutor.content.model import Exercise
@@ -52,16 +53,10 @@ class ExerciseScreen(TutorScreen):
         self.exercise = exercise
         self.hints_shown = 0
         self._watch_stop = threading.Event()
-        self._file_index = 0  # which of exercise.files is in the editor
-        self._saved = ""  # the file as last loaded or saved: edits made elsewhere are told apart from ours
 
     @property
     def folder(self) -> Path:
         return self.tutor.workspace.folder(self.exercise)
-
-    @property
-    def filename(self) -> str:
-        return self.exercise.files[self._file_index]
 
     def compose(self) -> ComposeResult:
         folder = self.tutor.workspace.ensure(self.exercise)
@@ -71,9 +66,7 @@ class ExerciseScreen(TutorScreen):
             with TabPane("Task", id="task"):
                 yield Markdown(self.exercise.task, id="task-text")
             with TabPane("Editor", id="editor"):
-                yield Static(id="editor-file")
-                self._saved = self._read(folder)
-                yield DockerfileEditor(self._saved, filename=self.filename, id="dockerfile")
+                yield EditorPane(folder, self.exercise.files, id="editor-pane")
             with TabPane("Results", id="results"):
                 yield CheckPanel(id="check-panel")
             with TabPane("Image", id="image"):
@@ -91,7 +84,6 @@ class ExerciseScreen(TutorScreen):
         self._show_hints()
         self._show_solution()
         self._show_status()
-        self._show_editor_file(dirty=False)
         self.watch(self.query_one(CheckPanel), "running", lambda _running: self.refresh_bindings(), init=False)
 
     def on_unmount(self) -> None:
@@ -102,7 +94,7 @@ class ExerciseScreen(TutorScreen):
         return [
             ("Check this exercise", self.action_check, "save, build and run every check"),
             ("Cancel the check", self.action_cancel, "stop the build"),
-            ("Save", self.action_save, self.filename),
+            ("Save", self.action_save, "the file in the editor"),
             ("Next hint", self.action_hint, ""),
             ("Show the solution", self.action_solution, "as a diff against your files"),
             ("Toggle watch mode", self.action_toggle_watch, "check again whenever a file is saved"),
@@ -110,57 +102,21 @@ class ExerciseScreen(TutorScreen):
         ]
 
     # --- files ---------------------------------------------------------------------------------
-    def _read(self, folder: Path) -> str:
-        path = folder / self.filename
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
+    @property
+    def pane(self) -> EditorPane:
+        return self.query_one(EditorPane)
 
     @property
     def editor(self) -> DockerfileEditor:
-        return self.query_one(DockerfileEditor)
-
-    def _dirty(self) -> bool:
-        return self.editor.text != self._saved
-
-    def _load(self) -> None:
-        self._saved = self._read(self.folder)
-        self.editor.open(self._saved, self.filename)
-        self._show_editor_file(dirty=False)
-
-    def action_next_file(self) -> None:
-        if self._dirty():
-            self._save()
-            self.notify(f"Saved {self.filename}", timeout=2)
-        self._file_index = (self._file_index + 1) % len(self.exercise.files)
-        self._load()
-        self.action_tab("editor")
-
-    def _sync_from_disk(self) -> None:
-        """Take in a save made in another editor, unless there are unsaved edits here too."""
-        if self._read(self.folder) == self._saved:
-            return
-        if self._dirty():
-            self.notify(f"{self.filename} changed on disk too; ctrl+s keeps the version here.", severity="warning")
-        else:
-            self._load()
-
-    def _show_editor_file(self, *, dirty: bool) -> None:
-        mark = "  [modified: ctrl+s saves]" if dirty else ""
-        files = self.exercise.files
-        which = f"[{self._file_index + 1}/{len(files)}, f: next file] " if len(files) > 1 else ""
-        self.query_one("#editor-file", Static).update(f"{which}{friendly_path(self.folder / self.filename)}{mark}")
-
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        self._show_editor_file(dirty=self._dirty())
+        return self.pane.editor
 
     def action_save(self) -> None:
-        self._save()
-        self.notify(f"Saved {self.filename}", timeout=2)
+        self.pane.save()
+        self.notify(f"Saved {self.pane.filename}", timeout=2)
 
-    def _save(self) -> None:
-        if self._dirty():
-            (self.folder / self.filename).write_text(self.editor.text, encoding="utf-8")
-            self._saved = self.editor.text
-        self._show_editor_file(dirty=False)
+    def action_next_file(self) -> None:
+        self.pane.next_file()
+        self.action_tab("editor")
 
     def _show_status(self) -> None:
         entry = self.tutor.progress.load()["exercises"].get(self.exercise.id, {})
@@ -174,11 +130,9 @@ class ExerciseScreen(TutorScreen):
 
     # --- checking ------------------------------------------------------------------------------
     def action_check(self) -> None:
-        self._sync_from_disk()
-        if self.watching and self._dirty():
-            self._save()  # the watcher sees the save and checks; a second run would only race it
-            return
-        self._save()
+        self.pane.sync_from_disk()
+        if self.pane.save() and self.watching:
+            return  # the watcher sees the save and checks; a second run would only race it
         self.start_check()
 
     def start_check(self) -> None:
@@ -225,9 +179,8 @@ class ExerciseScreen(TutorScreen):
         self.query_one(TabbedContent).query_one("Tabs").focus()
 
     def action_home(self) -> None:
-        if self._dirty():
-            self._save()
-            self.notify(f"Saved {self.filename}", timeout=2)
+        if self.pane.save():
+            self.notify(f"Saved {self.pane.filename}", timeout=2)
         self.tutor.go_home()
 
     def action_tab(self, tab: str) -> None:
@@ -237,7 +190,7 @@ class ExerciseScreen(TutorScreen):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "editor":
-            self._sync_from_disk()
+            self.pane.sync_from_disk()
             self.editor.focus()
 
     # --- hints and solution --------------------------------------------------------------------
@@ -257,7 +210,7 @@ class ExerciseScreen(TutorScreen):
         self.query_one("#hint-text", Markdown).update((shown or "*No hint shown yet.*") + (more if hints else ""))
 
     def action_solution(self) -> None:
-        self._sync_from_disk()
+        self.pane.sync_from_disk()
         self._show_solution()
         self.query_one(TabbedContent).active = "solution"
 
@@ -279,13 +232,12 @@ class ExerciseScreen(TutorScreen):
         self.query_one(CheckPanel).clear("Reset to the starter. Not checked yet.")
         self.tutor.workspace.reset(self.exercise)
         self.tutor.progress.reset(self.exercise.id)
-        self._load()
+        self.pane.load()
         self.hints_shown = 0
         self.query_one(LayerChart).show(None)
         self._show_hints()
         self._show_solution()
         self._show_status()
-        self._show_editor_file(dirty=False)
         if self.watching:
             self.watch_folder()  # the folder was replaced: watch the new one
         self.notify("Exercise reset to the starter.")
@@ -314,5 +266,5 @@ class ExerciseScreen(TutorScreen):
             self.app.call_from_thread(self._on_files_changed)
 
     def _on_files_changed(self) -> None:
-        self._sync_from_disk()
+        self.pane.sync_from_disk()
         self.start_check()
