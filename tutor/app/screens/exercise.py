@@ -239,7 +239,7 @@ class ExerciseScreen(TutorScreen):
         self._show_solution()
         self._show_status()
         if self.watching:
-            self.watch_folder()  # the folder was replaced: watch the new one
+            self.follow_saves()  # the folder was replaced: watch the new one
         self.notify("Exercise reset to the starter.")
 
     # --- watch mode ----------------------------------------------------------------------------
@@ -249,13 +249,13 @@ class ExerciseScreen(TutorScreen):
     def watch_watching(self, watching: bool) -> None:
         self._show_status()
         if watching:
-            self.watch_folder()
+            self.follow_saves()
             self.notify("Watch on: saving a file in any editor checks again.", timeout=3)
         else:
             self._watch_stop.set()
 
     @work(thread=True, exclusive=True, group="watch")
-    def watch_folder(self) -> None:
+    def follow_saves(self) -> None:
         from watchfiles import watch
 
         self._watch_stop.set()
