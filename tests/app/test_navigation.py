@@ -14,6 +14,8 @@ from tutor.app.screens.quiz import QuizScreen
 from tutor.app.tutor_app import TutorApp
 from tutor.app.widgets.curriculum_list import CurriculumList
 
+from conftest import Waiter
+
 
 async def test_home_lists_lessons_quiz_and_exercise_status(make_app: Callable[..., TutorApp]) -> None:
     app = make_app()
@@ -110,3 +112,20 @@ async def test_resume_after_restart_opens_the_last_lesson(make_app: Callable[...
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(again.screen, LessonScreen) and again.screen.lesson.id == "02-second-box"
+
+
+async def test_resume_after_restart_opens_the_last_checked_exercise(
+    make_app: Callable[..., TutorApp], wait_for: Waiter
+) -> None:
+    first = make_app()
+    async with first.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "down", "enter")  # the exercise of lesson 01
+        await pilot.pause()
+        await pilot.press("c")
+        await wait_for(pilot, lambda: first.progress.status("01-hello-box") == "failed")
+    again = make_app()
+    async with again.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(again.screen, ExerciseScreen) and again.screen.exercise.id == "01-hello-box"
+        assert "failed, 1 check" in str(again.screen.query_one("#exercise-status", Static).render())
