@@ -12,6 +12,7 @@ from pathlib import Path
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, TabPane
 
@@ -63,17 +64,17 @@ class ExerciseScreen(TutorScreen):
         yield Header()
         yield Static(id="exercise-status")
         with TabbedContent(id="tabs", initial="task"):
-            with TabPane("Task", id="task"):
+            with TabPane("Task", id="task"), VerticalScroll(classes="pane-scroll"):
                 yield Markdown(self.exercise.task, id="task-text")
             with TabPane("Editor", id="editor"):
                 yield EditorPane(folder, self.exercise.files, id="editor-pane")
             with TabPane("Results", id="results"):
                 yield CheckPanel(id="check-panel")
-            with TabPane("Image", id="image"):
+            with TabPane("Image", id="image"), VerticalScroll(classes="pane-scroll"):
                 yield LayerChart(id="layers")
-            with TabPane("Hints", id="hints"):
+            with TabPane("Hints", id="hints"), VerticalScroll(classes="pane-scroll"):
                 yield Markdown(id="hint-text")
-            with TabPane("Solution", id="solution"):
+            with TabPane("Solution", id="solution"), VerticalScroll(classes="pane-scroll"):
                 yield SolutionDiff(id="solution-diff")
         yield Footer()
 
@@ -184,9 +185,16 @@ class ExerciseScreen(TutorScreen):
         self.tutor.go_home()
 
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        """Show a tab and focus what is in it, so the arrow keys scroll it at once."""
+        tabs = self.query_one(TabbedContent)
+        tabs.active = tab
         if tab == "editor":
             self.editor.focus()
+        else:
+            pane = tabs.get_pane(tab)
+            target = pane.query(".pane-scroll") or pane.query("#checks")
+            if target:
+                target.first().focus()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "editor":
@@ -200,7 +208,7 @@ class ExerciseScreen(TutorScreen):
         elif self.exercise.hints:
             self.notify("That was the last hint. The solution (s) opens after your first check.")
         self._show_hints()
-        self.query_one(TabbedContent).active = "hints"
+        self.action_tab("hints")
 
     def _show_hints(self) -> None:
         hints = self.exercise.hints
@@ -212,7 +220,7 @@ class ExerciseScreen(TutorScreen):
     def action_solution(self) -> None:
         self.pane.sync_from_disk()
         self._show_solution()
-        self.query_one(TabbedContent).active = "solution"
+        self.action_tab("solution")
 
     def _show_solution(self) -> None:
         attempts = self.tutor.progress.load()["exercises"].get(self.exercise.id, {}).get("attempts", 0)
@@ -230,6 +238,7 @@ class ExerciseScreen(TutorScreen):
         if not confirmed:
             return
         self.query_one(CheckPanel).clear("Reset to the starter. Not checked yet.")
+        self._watch_stop.set()  # replacing the folder is not a save to check
         self.tutor.workspace.reset(self.exercise)
         self.tutor.progress.reset(self.exercise.id)
         self.pane.load()
