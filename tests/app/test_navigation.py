@@ -109,6 +109,8 @@ async def test_resume_after_restart_opens_the_last_lesson(make_app: Callable[...
         await pilot.pause()
     again = make_app()
     async with again.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert again.screen.sub_title == "r resumes: A second box"
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(again.screen, LessonScreen) and again.screen.lesson.id == "02-second-box"

@@ -26,7 +26,6 @@ class HomeScreen(TutorScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "Learn Docker by building real images"
         self.refresh_status()
         self.query_one(CurriculumList).focus()
 
@@ -44,6 +43,13 @@ class HomeScreen(TutorScreen):
         )
         self.query_one(ProgressBar).update(total=max(total, 1), progress=passed)
         self.query_one(CurriculumList).show(curriculum, data)
+        self.sub_title = self._resume_title(data.get("last") or {}) or "Learn Docker by building real images"
+
+    def _resume_title(self, last: dict[str, str]) -> str:
+        """What r would open, so the key's promise is visible before it is pressed."""
+        curriculum = self.tutor.curriculum
+        target = curriculum.exercise(last.get("exercise", "")) or curriculum.lesson(last.get("lesson", ""))
+        return f"r resumes: {target.title}" if target else ""
 
     def action_resume(self) -> None:
         self.tutor.resume()
