@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="extra lessons/ and exercises/ to load after the built-in ones (also DOCKER_TUTOR_CONTENT)",
     )
+    parser.add_argument("--session-root", type=Path, help=argparse.SUPPRESS)  # set by `serve` for each browser tab
     parser.add_argument("--workspace", type=Path, help="folder of your exercise copies (default ~/docker-tutor, or DOCKER_TUTOR_WORKSPACE)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -52,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
 
     commands.add_parser("clean", help="remove every container and image docker-tutor made")
+
+    serve = commands.add_parser("serve", help="the tutor in a web browser, one session per tab")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--sessions", type=Path, help="where each tab's workspace and progress go (default: a folder in your data dir)")
 
     images = commands.add_parser("images", help="the base images the exercises build FROM: present? pull, save, load")
     image_actions = images.add_subparsers(dest="images_action", metavar="ACTION")
@@ -92,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so builds are cancelled and containers removed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
+        if args.session_root:
+            _enter_session(args)
         if args.command is None:
             from tutor.app import run_app
 
@@ -389,12 +397,29 @@ def _write(text: str, output: Path | None) -> None:
     print(f"wrote {output}", file=sys.stderr)
 
 
+def _enter_session(args: argparse.Namespace) -> None:
+    """A served browser tab: its own workspace and progress, inside the serving session root."""
+    from tutor.serve import new_session
+
+    folder = new_session(args.session_root)
+    os.environ["DOCKER_TUTOR_DATA"] = str(folder / "data")
+    args.workspace = folder / "workspace"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tutor.serve import serve
+
+    sessions = args.sessions or locations.data_dir() / "served-sessions"
+    return serve(args.host, args.port, sessions, args.content)
+
+
 COMMANDS = {
     "list": cmd_list,
     "check": cmd_check,
     "verify": cmd_verify,
     "doctor": cmd_doctor,
     "clean": cmd_clean,
+    "serve": cmd_serve,
     "images": cmd_images,
     "lint-content": cmd_lint_content,
     "grade": cmd_grade,
