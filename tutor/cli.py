@@ -268,14 +268,20 @@ def cmd_images(args: argparse.Namespace) -> int:
         for name in images.load(host, args.file):
             print(f"loaded {name}")
         return 0
-    names = getattr(args, "names", None) or base_images(_curriculum(args))
+    chosen = getattr(args, "names", None)
+    names = chosen or base_images(_curriculum(args))
     host = connect()
+    statuses = images.statuses(host, names)
     if action == "save":
+        if not chosen:  # every base image that is here; name a missing one to be told it is missing
+            names = [s.name for s in statuses if s.present]
+            for status in statuses:
+                if not status.present:
+                    print(f"not here, so not saved: {status.name}", file=sys.stderr)
         size = images.save(host, names, args.file)
         print(f"saved {len(names)} images ({size / 1e6:.0f} MB) to {args.file}: {', '.join(names)}")
         print(f"  on the other machine: docker-tutor images load {args.file.name}")
         return 0
-    statuses = images.statuses(host, names)
     if action is None:
         for status in statuses:
             print(f"{'ok  ' if status.present else 'MISS'} {status.name:<32} {images.describe(status)}")

@@ -87,3 +87,17 @@ def test_save_refuses_images_that_are_not_here_and_unwritable_files(tmp_path: Pa
     assert_clear_failure(run("images", "save", str(tmp_path / "x.tar"), "docker-tutor-test/absent:1"), 2, "not on this machine")
     assert not (tmp_path / "x.tar").exists()
     assert_clear_failure(run("images", "save", str(tmp_path / "no" / "x.tar"), "busybox:latest"), 2, "cannot write")
+
+
+def test_save_with_no_names_writes_every_base_image_that_is_here(tmp_path: Path) -> None:
+    listing = run("images").stdout.splitlines()
+    present = [line.split()[1] for line in listing if line.startswith("ok")]
+    missing = [line.split()[1] for line in listing if line.startswith("MISS")]
+    archive = tmp_path / "class.tar"
+    result = run("images", "save", str(archive))
+    assert result.returncode == 0, result.stderr
+    with tarfile.open(archive) as tar:
+        manifest = tar.extractfile("manifest.json").read().decode()
+    assert all(name in manifest for name in present)
+    assert all(f"not here, so not saved: {name}" in result.stderr for name in missing)
+
