@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,9 @@ from textual.pilot import Pilot
 
 from tutor import locations
 from tutor.app.tutor_app import TutorApp
+from tutor.content.model import Exercise
+from tutor.engine.dockerhost import DockerHost
+from tutor.engine.grader import image_tag
 
 FIXTURE_CONTENT = Path(__file__).parent / "content"
 
@@ -62,6 +65,15 @@ def content_04(tmp_path: Path) -> Path:
     shutil.copy(shipped / "lessons" / "04-dockerfile-recipe.md", root / "lessons")
     shutil.copytree(shipped / "exercises" / "04-first-dockerfile", root / "exercises" / "04-first-dockerfile")
     return root
+
+
+@pytest.fixture
+def clean_images(workspace: Path, host: DockerHost) -> Iterator[Callable[[Exercise], None]]:
+    """Remove, after the test, the image each named exercise's check tagged for the test's workspace."""
+    made: list[str] = []
+    yield lambda exercise: made.append(image_tag(exercise, workspace / exercise.id))
+    for tag in made:
+        host.remove_image(tag)
 
 
 @pytest.fixture

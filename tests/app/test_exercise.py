@@ -17,6 +17,7 @@ from tutor.app.tutor_app import TutorApp
 from tutor.app.widgets.check_results import CheckLine
 from tutor.app.widgets.dockerfile_editor import DockerfileEditor
 from tutor.app.widgets.solution_diff import SolutionDiff
+from tutor.content.model import Exercise
 
 from conftest import FIXTURE_CONTENT, Waiter
 
@@ -184,11 +185,16 @@ async def test_palette_offers_the_open_exercise_actions(make_app: Callable[..., 
 
 @pytest.mark.docker
 async def test_real_engine_solution_passes_and_shows_layers(
-    make_app: Callable[..., TutorApp], content_04: Path, workspace: Path, wait_for: Waiter
+    make_app: Callable[..., TutorApp],
+    content_04: Path,
+    workspace: Path,
+    wait_for: Waiter,
+    clean_images: Callable[[Exercise], None],
 ) -> None:
     app = make_app([content_04])
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open(app, pilot, "04-first-dockerfile")
+        clean_images(screen.exercise)
         solution = content_04 / "exercises" / "04-first-dockerfile" / "solution" / "Dockerfile"
         (workspace / "04-first-dockerfile" / "Dockerfile").write_text(solution.read_text())
         screen.query_one(DockerfileEditor).load_text(solution.read_text())
@@ -202,11 +208,12 @@ async def test_real_engine_solution_passes_and_shows_layers(
 
 @pytest.mark.docker
 async def test_real_engine_starter_fails_with_a_hint(
-    make_app: Callable[..., TutorApp], content_04: Path, wait_for: Waiter
+    make_app: Callable[..., TutorApp], content_04: Path, wait_for: Waiter, clean_images: Callable[[Exercise], None]
 ) -> None:
     app = make_app([content_04])
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open(app, pilot, "04-first-dockerfile")
+        clean_images(screen.exercise)
         await pilot.press("c")
         await wait_for(pilot, lambda: "checks failed" in _state(app), timeout=120)
         assert _status(app, "04-first-dockerfile") == "failed"
