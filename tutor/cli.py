@@ -337,7 +337,7 @@ def cmd_lint_content(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"     {problem}")
 
-    failures = lint_grading(curriculum, list(curriculum.exercises), connect, jobs=args.jobs, on_exercise=show)
+    failures = lint_grading(list(curriculum.exercises), connect, jobs=args.jobs, on_exercise=show)
     if failures:
         print(f"{len(failures)} grading problem(s): a solution must pass and a starter must fail")
         return int(ExitCode.FAILED)

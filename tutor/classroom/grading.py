@@ -41,7 +41,9 @@ class Submission:
 
     @property
     def note(self) -> str:
-        return "" if self.report.build.ok else self.report.build.error.splitlines()[0] if self.report.build.error else ""
+        """Why it did not build, in one line ('there is no Dockerfile in ...')."""
+        error = "" if self.report.build.ok else self.report.build.error
+        return error.splitlines()[0] if error else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,6 @@ def lint_static(root: Path) -> tuple[Curriculum | None, list[Finding]]:
 
 
 def lint_grading(
-    curriculum: Curriculum,
     exercises: list[Exercise],
     connect: Callable[[], DockerHost],
     *,
@@ -135,7 +134,7 @@ def _copied_files(exercise: Exercise) -> list[Finding]:
 
 
 def _sources(value: str) -> list[str]:
-    """The local source paths of a COPY/ADD; none for --from, URLs, git and variables."""
+    """The local source paths of a COPY/ADD; none for --from, URLs, git, heredocs and variables."""
     if value.startswith("["):
         try:
             words = [str(w) for w in json.loads(value)]
@@ -149,7 +148,8 @@ def _sources(value: str) -> list[str]:
     if any(w.startswith("--from") for w in words):
         return []
     paths = [w for w in words if not w.startswith("--")][:-1]
-    return [p.lstrip("/") or "." for p in paths if "://" not in p and "$" not in p and not p.startswith("git@")]
+    local = [p for p in paths if "://" not in p and "$" not in p and not p.startswith(("git@", "<<"))]
+    return [p.lstrip("/") or "." for p in local]
 
 
 def _mistakes(exercise: Exercise) -> list[Finding]:
