@@ -6,6 +6,11 @@ import csv
 import io
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -85,3 +90,33 @@ def test_bad_input_is_a_clear_usage_error(tmp_path: Path) -> None:
     (tmp_path / "empty" / "dan").mkdir()
     assert_clear_failure(run("grade", EXERCISE, str(tmp_path / "empty"), "--jobs", "0"), 2, "--jobs must be at least 1")
     assert_clear_failure(run("grade", "04-first-dockerfil", str(tmp_path / "empty")), 2, "Did you mean")
+
+
+@pytest.mark.docker
+def test_ctrl_c_stops_the_class_and_leaves_no_container(tmp_path: Path, exercise, host) -> None:
+    token = uuid.uuid4().hex
+    learners = ["slow1", "slow2"]
+    for learner in learners:
+        (tmp_path / "class" / learner).mkdir(parents=True)
+        (tmp_path / "class" / learner / "Dockerfile").write_text(f"FROM busybox:latest\nRUN echo {token} && sleep 60\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tutor", "grade", EXERCISE, str(tmp_path / "class"), "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _containers_running(host, token):
+        time.sleep(0.2)
+    assert _containers_running(host, token), "the builds never started"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not _containers_running(host, token, all=True)
+    for learner in learners:
+        assert host.image_attrs(image_tag(exercise, (tmp_path / "class" / learner).resolve())) is None
+
+
+def _containers_running(host, token: str, all: bool = False) -> list[dict]:
+    return [c for c in host.api.containers(all=all) if token in c.get("Command", "")]
