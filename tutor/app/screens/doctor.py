@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Footer, Header, Static
 
@@ -20,7 +21,7 @@ class DoctorScreen(TutorScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Asking the Docker engine…", id="findings")
+        yield VerticalScroll(Static("Asking the Docker engine…"), id="findings")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -28,7 +29,9 @@ class DoctorScreen(TutorScreen):
         self.action_diagnose()
 
     def action_diagnose(self) -> None:
-        self.query_one("#findings", Static).update("Asking the Docker engine…")
+        findings = self.query_one("#findings", VerticalScroll)
+        findings.remove_children()
+        findings.mount(Static("Asking the Docker engine…"))
         self.diagnose()
 
     @work(thread=True, exclusive=True)
@@ -39,17 +42,19 @@ class DoctorScreen(TutorScreen):
         self.app.call_from_thread(self.show, findings)
 
     def show(self, findings: list[Finding]) -> None:
-        lines = []
+        lines: list[Static] = []
         for finding in findings:
             mark = "[$success]✔[/]" if finding.ok else ("[$error]✘[/]" if finding.blocking else "[$warning]![/]")
-            fix = "\n    [$text-muted]fix:[/] $fix" if finding.fix and not finding.ok else ""
-            lines.append(
-                Content.from_markup(f"{mark} [b]$title[/b]  $detail{fix}", title=finding.title, detail=finding.detail, fix=finding.fix)
-            )
+            lines.append(Static(Content.from_markup(f"{mark} [b]$title[/b]  $detail", title=finding.title, detail=finding.detail)))
+            if finding.fix and not finding.ok:
+                lines.append(Static(Content.from_markup("[$text-muted]fix:[/] $fix", fix=finding.fix), classes="fix"))
         blocking = any(f.blocking and not f.ok for f in findings)
         verdict = (
             "Checks cannot run until the problems marked ✘ are fixed. Lessons and quizzes work as usual."
             if blocking
             else "Everything a check needs is here."
         )
-        self.query_one("#findings", Static).update(Content("\n").join([*lines, Content(""), Content(verdict)]))
+        lines.append(Static(verdict, id="verdict"))
+        container = self.query_one("#findings", VerticalScroll)
+        container.remove_children()
+        container.mount_all(lines)
