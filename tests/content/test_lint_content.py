@@ -134,3 +134,20 @@ def test_a_failing_solution_or_passing_starter_is_exit_1(tmp_path: Path) -> None
     result = lint(solved)
     assert result.returncode == 1
     assert "exercises/50-say-hello/starter: passes every check" in result.stdout
+
+
+def test_copy_forms_that_name_no_local_file_are_not_reported(tmp_path: Path) -> None:
+    dockerfile = (
+        "FROM busybox:latest AS build\nRUN echo hi > /built\n"
+        "FROM busybox:latest\nCOPY . /src\nCOPY *.txt /app/\nCOPY --from=build /built /built\n"
+        'COPY ["greeting.txt", "/g.txt"]\nADD https://example.org/x.tar.gz /x\nCMD ["echo", "hello"]\n'
+    )
+    result = lint(make_pack(tmp_path, **{"exercises/50-say-hello/solution/Dockerfile": dockerfile}), "--no-build")
+    assert result.returncode == 0, result.stdout
+
+
+def test_the_built_in_curriculum_lints_clean_without_building() -> None:
+    from tutor import locations
+
+    result = lint(locations.content_root(), "--no-build")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -127,10 +127,16 @@ def _copied_files(exercise: Exercise) -> list[Finding]:
         if instruction.name not in ("COPY", "ADD"):
             continue
         for source in _sources(instruction.value):
-            if not any(exercise.solution_dir.glob(source)):
+            if not _exists(exercise.solution_dir, source):
                 where = f"{_folder(exercise)}/solution/Dockerfile: line {instruction.line}"
                 findings.append(Finding(where, f"{instruction.name} source {source!r} does not exist in solution/"))
     return findings
+
+
+def _exists(folder: Path, source: str) -> bool:
+    if any(ch in source for ch in "*?["):
+        return any(folder.glob(source))  # COPY accepts the same wildcards
+    return (folder / source).exists()
 
 
 def _sources(value: str) -> list[str]:
