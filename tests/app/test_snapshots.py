@@ -49,3 +49,11 @@ def test_exercise_editor(snap_compare: Callable[..., bool], make_app: Callable[.
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=open_editor)
+
+
+def test_quiz_after_an_answer(snap_compare: Callable[..., bool], make_app: Callable[..., TutorApp]) -> None:
+    async def answer(pilot: Pilot[None]) -> None:
+        await pilot.press("down", "enter", "2")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=answer)
