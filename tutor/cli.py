@@ -63,9 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     image_actions = images.add_subparsers(dest="images_action", metavar="ACTION")
     pull = image_actions.add_parser("pull", help="pull the missing base images, showing each layer")
     pull.add_argument("names", nargs="*", metavar="IMAGE", help="only these images")
+    pull.add_argument("--exercise", help="only the base images of this exercise (e.g. in CI)")
     save = image_actions.add_parser("save", help="write the base images into one tar, for machines without network")
     save.add_argument("file", type=Path)
     save.add_argument("names", nargs="*", metavar="IMAGE", help="only these images (default: every base image)")
+    save.add_argument("--exercise", help="only the base images of this exercise")
     load = image_actions.add_parser("load", help="load images from a tar written by 'images save'")
     load.add_argument("file", type=Path)
 
@@ -259,7 +261,6 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_images(args: argparse.Namespace) -> int:
     from tutor.classroom import images
-    from tutor.doctor import base_images
     from tutor.engine.dockerhost import connect
 
     action = args.images_action
@@ -269,7 +270,7 @@ def cmd_images(args: argparse.Namespace) -> int:
             print(f"loaded {name}")
         return 0
     chosen = getattr(args, "names", None)
-    names = chosen or base_images(_curriculum(args))
+    names = chosen or _base_images(args)
     host = connect()
     statuses = images.statuses(host, names)
     if action == "save":
@@ -315,6 +316,16 @@ def cmd_images(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return int(ExitCode.FAILED if failures else ExitCode.OK)
+
+
+def _base_images(args: argparse.Namespace) -> list[str]:
+    from tutor.content.model import Curriculum
+    from tutor.doctor import base_images
+
+    curriculum = _curriculum(args)
+    if getattr(args, "exercise", None):
+        curriculum = Curriculum(lessons=(), exercises=(_exercise(curriculum, args.exercise),))
+    return base_images(curriculum)
 
 
 def cmd_lint_content(args: argparse.Namespace) -> int:

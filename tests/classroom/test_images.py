@@ -101,3 +101,18 @@ def test_save_with_no_names_writes_every_base_image_that_is_here(tmp_path: Path)
     assert all(name in manifest for name in present)
     assert all(f"not here, so not saved: {name}" in result.stderr for name in missing)
 
+
+
+def test_pull_for_one_exercise_names_only_its_base_images(host) -> None:
+    from tutor import locations
+    from tutor.content.loader import load_curriculum
+    from tutor.content.model import Curriculum
+    from tutor.doctor import base_images
+
+    exercise = load_curriculum([locations.content_root()]).exercise("04-first-dockerfile")
+    expected = base_images(Curriculum(lessons=(), exercises=(exercise,)))
+    assert all(host.image_attrs(name) for name in expected)  # the test machine has them
+    result = run("images", "pull", "--exercise", "04-first-dockerfile")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{name}: already here" for name in expected]
+    assert_clear_failure(run("images", "pull", "--exercise", "04-first"), 2, "Did you mean 04-first-dockerfile")
