@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import tarfile
 import uuid
@@ -60,6 +61,13 @@ def test_save_then_load_gives_back_the_same_image(own_image, host, tmp_path: Pat
     loaded = run("images", "load", str(archive))
     assert loaded.returncode == 0, loaded.stderr
     assert f"loaded {tag}" in loaded.stdout
+    assert host.image_attrs(tag)["Id"] == image_id
+
+    # docker save | gzip is accepted too
+    gzipped = tmp_path / "images.tar.gz"
+    gzipped.write_bytes(gzip.compress(archive.read_bytes()))
+    host.api.remove_image(tag)
+    assert run("images", "load", str(gzipped)).returncode == 0
     assert host.image_attrs(tag)["Id"] == image_id
 
 
