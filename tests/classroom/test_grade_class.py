@@ -78,7 +78,8 @@ def test_every_machine_format_and_exit_0_when_all_pass(tmp_path: Path, exercise)
     result = run("grade", EXERCISE, str(submissions), "--format", "json")
     assert result.returncode == 1, result.stderr
     as_json = json.loads(result.stdout)
-    assert as_json["exercise"] == EXERCISE and (as_json["passed"], as_json["failed"]) == (2, 1)
+    why = {s["learner"]: (s["failing_checks"], s["report"]["build"]["error"]) for s in as_json["submissions"]}
+    assert as_json["exercise"] == EXERCISE and (as_json["passed"], as_json["failed"]) == (2, 1), why
     assert as_json["most_failed"][0]["learners"] == 1
     assert [s["learner"] for s in as_json["submissions"]] == ["ann", "ben", "cy"]
 
@@ -120,3 +121,16 @@ def test_ctrl_c_stops_the_class_and_leaves_no_container(tmp_path: Path, exercise
 
 def _containers_running(host, token: str, all: bool = False) -> list[dict]:
     return [c for c in host.api.containers(all=all) if token in c.get("Command", "")]
+
+
+@pytest.mark.docker
+def test_identical_submissions_graded_at_once_all_pass(tmp_path: Path, exercise, host) -> None:
+    # Identical folders build identical image ids: removing one learner's image must not pull it
+    # from under another learner's checks.
+    learners = [f"twin{n}" for n in range(6)]
+    submissions = make_class(tmp_path / "class", exercise, learners, [])
+    result = run("grade", EXERCISE, str(submissions), "--jobs", "6", "--format", "json")
+    data = json.loads(result.stdout)
+    assert result.returncode == 0, {s["learner"]: s["failing_checks"] for s in data["submissions"]}
+    for learner in learners:
+        assert host.image_attrs(image_tag(exercise, (submissions / learner).resolve())) is None

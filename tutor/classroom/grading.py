@@ -1,11 +1,12 @@
 """Grade a whole class: one folder per learner, graded in parallel, summarized for the instructor.
 
-Each learner's image is removed once graded (keep_image=False), so a class of thirty leaves
-nothing behind on the instructor's engine.
+Each learner's image tag is removed once graded, so a class of thirty leaves nothing behind on
+the instructor's engine.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+
+import docker.errors
 
 from tutor import formats
 from tutor.content.model import Exercise
@@ -77,8 +80,6 @@ def grade_class(
     on_graded: Callable[[Submission, int, int], None] = lambda *_: None,
 ) -> list[Submission]:
     """Grade every folder; on_graded(submission, done, total) as each finishes. Ordered by learner."""
-    from tutor.engine.grader import grade
-
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
     host = connect()
@@ -86,7 +87,7 @@ def grade_class(
 
     def one(folder: Path) -> Submission:
         try:
-            report = grade(exercise, folder.resolve(), lambda: host, cancel=cancel, keep_image=False)
+            report = grade_leaving_no_image(exercise, folder.resolve(), host, cancel=cancel)
         except EngineUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - one learner's trouble must not lose the class's results
@@ -108,6 +109,21 @@ def grade_class(
         raise
     pool.shutdown(wait=True)
     return sorted(done, key=lambda s: s.learner)
+
+
+def grade_leaving_no_image(exercise: Exercise, folder: Path, host: DockerHost, *, cancel: threading.Event | None = None) -> Report:
+    """Grade, then remove the folder's image tag (the image goes with its last tag).
+
+    Not keep_image=False: that removes the image by id, with force, and identical submissions
+    build identical image ids, so it would pull the image from under a parallel grading.
+    """
+    from tutor.engine.grader import grade, image_tag
+
+    try:
+        return grade(exercise, folder, lambda: host, cancel=cancel)
+    finally:
+        with contextlib.suppress(docker.errors.APIError):
+            host.api.remove_image(image_tag(exercise, folder))
 
 
 def summarize(submissions: list[Submission]) -> Summary:
