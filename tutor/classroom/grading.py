@@ -18,11 +18,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker.errors
-
 from tutor import formats
 from tutor.content.model import Exercise
-from tutor.engine.dockerhost import DockerHost
+from tutor.engine.dockerhost import DockerHost, engine_errors
 from tutor.engine.report import BuildResult, Report
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
@@ -122,7 +120,8 @@ def grade_leaving_no_image(exercise: Exercise, folder: Path, host: DockerHost, *
     try:
         return grade(exercise, folder, lambda: host, cancel=cancel)
     finally:
-        with contextlib.suppress(docker.errors.APIError):
+        # Outer suppress: a tag already gone, or an engine gone mid-grade, must not hide the grade's outcome.
+        with contextlib.suppress(TutorError), engine_errors("removing an image tag"):
             host.api.remove_image(image_tag(exercise, folder))
 
 
