@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tutor.classroom import authoring
-from tutor.classroom.grading import grade_leaving_no_image
+from tutor.engine.grader import grade
 from tutor.content.lint import lint_grading, lint_static
 from tutor.content.loader import STRUCTURE_TEST_SECTIONS
 from tutor.content.model import CheckSpec
@@ -84,7 +84,7 @@ def test_the_example_solution_passes_and_its_starter_fails(tmp_path: Path, host)
         shutil.copytree(exercise.solution_dir, attempt)
         for name, content in mistake["files"].items():
             (attempt / name).write_text(content)
-        report = grade_leaving_no_image(exercise, attempt, host)
+        report = grade(exercise, attempt, lambda: host, keep_image=False)
         failing = {c.id: c.message for c in report.checks if not c.passed and not c.skipped}
         assert set(mistake["fails"]) <= set(failing), (mistake["name"], failing)
         assert re.search(mistake["message"], "\n".join(failing[c] for c in mistake["fails"]), re.IGNORECASE)

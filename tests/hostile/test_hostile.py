@@ -68,12 +68,13 @@ def test_base_image_that_cannot_be_pulled(host, tmp_path: Path) -> None:
 
 def test_hanging_run_step_is_cut_at_the_build_deadline(host, tmp_path: Path) -> None:
     started = time.monotonic()
-    build = build_fails(host, tmp_path, {"Dockerfile": f"FROM busybox\nRUN echo {time.time()} && sleep 600\n"}, timeout=3)
+    nonce = str(time.time_ns())
+    build = build_fails(host, tmp_path, {"Dockerfile": f"FROM busybox\nRUN echo {nonce} && sleep 600\n"}, timeout=3)
     assert time.monotonic() - started < 10
     assert "did not finish within 3 s" in build.error
     assert not leftovers(host)
     time.sleep(0.5)
-    assert not [c for c in host.api.containers(all=True) if "sleep 600" in c.get("Command", "")]
+    assert not [c for c in host.api.containers(all=True) if nonce in c.get("Command", "")]
 
 
 def test_cancelled_build_stops_at_once(host, tmp_path: Path) -> None:
@@ -160,13 +161,11 @@ def test_learner_container_privileges(host, tmp_path: Path) -> None:
 
 
 def test_containers_of_a_killed_tutor_are_swept_on_next_start(host) -> None:
-    from tutor.engine.dockerhost import HOST_LABEL, MANAGED_LABEL
-
-    import socket
+    from tutor.engine.dockerhost import HOST_LABEL, MANAGED_LABEL, _process_space
 
     dead_pid = 2**22 + 12345  # above the default pid_max: no such process
     container = host.client.containers.create(
-        "busybox", ["sleep", "60"], labels={MANAGED_LABEL: "true", SESSION_LABEL: f"{dead_pid}-x", HOST_LABEL: socket.gethostname()}
+        "busybox", ["sleep", "60"], labels={MANAGED_LABEL: "true", SESSION_LABEL: f"{dead_pid}-x", HOST_LABEL: _process_space()}
     )
     assert host.sweep_orphans() >= 1
     assert container.id not in [c["Id"] for c in host.api.containers(all=True)]

@@ -6,7 +6,6 @@ the instructor's engine.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import io
@@ -20,7 +19,8 @@ from pathlib import Path
 
 from tutor import formats
 from tutor.content.model import Exercise
-from tutor.engine.dockerhost import DockerHost, engine_errors
+from tutor.engine.dockerhost import DockerHost
+from tutor.engine.grader import grade
 from tutor.engine.report import BuildResult, Report
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
@@ -85,7 +85,7 @@ def grade_class(
 
     def one(folder: Path) -> Submission:
         try:
-            report = grade_leaving_no_image(exercise, folder.resolve(), host, cancel=cancel)
+            report = grade(exercise, folder.resolve(), lambda: host, cancel=cancel, keep_image=False)
         except EngineUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - one learner's trouble must not lose the class's results
@@ -107,22 +107,6 @@ def grade_class(
         raise
     pool.shutdown(wait=True)
     return sorted(done, key=lambda s: s.learner)
-
-
-def grade_leaving_no_image(exercise: Exercise, folder: Path, host: DockerHost, *, cancel: threading.Event | None = None) -> Report:
-    """Grade, then remove the folder's image tag (the image goes with its last tag).
-
-    Not keep_image=False: that removes the image by id, with force, and identical submissions
-    build identical image ids, so it would pull the image from under a parallel grading.
-    """
-    from tutor.engine.grader import grade, image_tag
-
-    try:
-        return grade(exercise, folder, lambda: host, cancel=cancel)
-    finally:
-        # Outer suppress: a tag already gone, or an engine gone mid-grade, must not hide the grade's outcome.
-        with contextlib.suppress(TutorError), engine_errors("removing an image tag"):
-            host.api.remove_image(image_tag(exercise, folder))
 
 
 def summarize(submissions: list[Submission]) -> Summary:

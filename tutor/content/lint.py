@@ -58,19 +58,19 @@ def lint_grading(
     on_exercise: Callable[[Exercise, list[Finding]], None] = lambda *_: None,
 ) -> list[Finding]:
     """Grade each solution (it must pass) and starter (it must fail), leaving no image behind."""
-    from tutor.classroom.grading import grade_leaving_no_image
+    from tutor.engine.grader import grade
 
     host = connect()
 
     def judge(exercise: Exercise) -> list[Finding]:
         findings = []
-        solution = grade_leaving_no_image(exercise, exercise.solution_dir, host)
+        solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=False)
         if not solution.build.ok:
             findings.append(Finding(f"{_folder(exercise)}/solution", f"does not build: {solution.build.error}", content=False))
         for check in solution.failed_checks:
             if not check.skipped:
                 findings.append(Finding(f"{_folder(exercise)}/solution", f"fails check {check.id}: {check.message}", content=False))
-        starter = grade_leaving_no_image(exercise, exercise.starter_dir, host)
+        starter = grade(exercise, exercise.starter_dir, lambda: host, keep_image=False)
         if starter.passed:
             findings.append(Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False))
         return findings

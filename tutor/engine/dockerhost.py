@@ -53,7 +53,7 @@ _STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
 
 
 def _labels(exercise_id: str = "") -> dict[str, str]:
-    labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: socket.gethostname()}
+    labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space()}
     if exercise_id:
         labels[EXERCISE_LABEL] = exercise_id
     return labels
@@ -304,8 +304,10 @@ class DockerHost:
                 self.api.remove_image(layer, force=False, noprune=False)
 
     def remove_image(self, ref: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError), engine_errors("removing an image"):
-            self.api.remove_image(ref, force=True, noprune=False)
+        """Remove a tag or an image and its unused layers. Never forced: an image that a running
+        check (this one or a parallel one with identical layers) still uses is left alone."""
+        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+            self.api.remove_image(ref, force=False, noprune=False)
 
     # --- run -------------------------------------------------------------------------------
     def run(
@@ -402,7 +404,7 @@ class DockerHost:
             for container in self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
                 labels = container.get("Labels") or {}
                 pid = labels.get(SESSION_LABEL, "").split("-")[0]
-                if labels.get(HOST_LABEL) != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+                if labels.get(HOST_LABEL) != _process_space() or not pid.isdigit() or _alive(int(pid)):
                     continue
                 with contextlib.suppress(docker.errors.APIError):
                     self.api.remove_container(container["Id"], force=True, v=True)
@@ -426,6 +428,16 @@ class DockerHost:
                         self.api.remove_image(image_id, force=True)
                         removed_images += 1
         return removed_containers, removed_images
+
+
+def _process_space() -> str:
+    """Where a pid means something: this host and this pid namespace (containers sharing one
+    engine and one hostname still have namespaces of their own)."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()}/{namespace}"
 
 
 def _alive(pid: int) -> bool:

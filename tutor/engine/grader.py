@@ -141,7 +141,7 @@ def grade(
         for image in made_images:
             host.remove_image(image)
         if not keep_image:
-            host.remove_image(outcome.image_id)
+            host.remove_image(tag)  # by tag: identical images of parallel checks share an id
     final = report(build_result, [results[c.id] for c in checks])
     if verdicts is not None and print_ is not None and not cancel.is_set():
         verdicts.remember(tag, print_, outcome.image_id, final)
