@@ -19,7 +19,7 @@ from tutor.app.widgets.dockerfile_editor import DockerfileEditor
 from tutor.app.widgets.solution_diff import SolutionDiff
 from tutor.content.model import Exercise
 
-from conftest import FIXTURE_CONTENT, Waiter
+from tui_support import FIXTURE_CONTENT, Waiter
 
 HELLO_SOLUTION = 'FROM busybox\nCMD ["echo", "hello from a box"]\n'
 

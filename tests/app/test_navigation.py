@@ -14,7 +14,7 @@ from tutor.app.screens.quiz import QuizScreen
 from tutor.app.tutor_app import TutorApp
 from tutor.app.widgets.curriculum_list import CurriculumList
 
-from conftest import Waiter
+from tui_support import Waiter
 
 
 async def test_home_lists_lessons_quiz_and_exercise_status(make_app: Callable[..., TutorApp]) -> None:

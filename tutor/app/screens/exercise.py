@@ -138,10 +138,9 @@ class ExerciseScreen(TutorScreen):
 
     def start_check(self) -> None:
         self.query_one(TabbedContent).active = "results"
-        self.query_one(CheckPanel).start(self.exercise, self.folder)
+        self.query_one(CheckPanel).start(self.exercise, self.folder, self.tutor.progress.record_report)
 
     def on_check_panel_finished(self, message: CheckPanel.Finished) -> None:
-        self.tutor.progress.record_report(message.report)
         self.query_one(LayerChart).show(message.report.build)
         self._show_status()
         self._show_solution()

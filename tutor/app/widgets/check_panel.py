@@ -1,11 +1,12 @@
 """The Results tab: runs `grade` in a thread worker and shows its events live, then the verdict.
 
-It only calls the engine and displays what comes back; the screen records the Report.
+It only calls the engine and displays what comes back; the caller says how to record a Report.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
@@ -25,7 +26,7 @@ from tutor.errors import TutorError
 
 class CheckPanel(Vertical):
     class Finished(Message):
-        """A check ran to its end (not cancelled)."""
+        """A check ran to its end (not cancelled) and its Report is recorded."""
 
         def __init__(self, report: Report) -> None:
             super().__init__()
@@ -59,13 +60,14 @@ class CheckPanel(Vertical):
         self._cancel.set()
         self._run += 1
 
-    def start(self, exercise: Exercise, folder: Path) -> None:
+    def start(self, exercise: Exercise, folder: Path, record: Callable[[Report], object]) -> None:
+        """Grade in a thread; `record` runs there too, before the verdict shows, so what shows is saved."""
         self._cancel.set()  # an older run still building stops within a moment
         self._cancel = threading.Event()
         self._run += 1
         self.clear("Starting the build…")
         self.running = True
-        self._grade(exercise, folder, self._run, self._cancel)
+        self._grade(exercise, folder, record, self._run, self._cancel)
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -83,7 +85,9 @@ class CheckPanel(Vertical):
         self.state.remove_class("passed", "failed")
 
     @work(thread=True, exclusive=True, group="grade")
-    def _grade(self, exercise: Exercise, folder: Path, run: int, cancel: threading.Event) -> None:
+    def _grade(
+        self, exercise: Exercise, folder: Path, record: Callable[[Report], object], run: int, cancel: threading.Event
+    ) -> None:
         from tutor.engine.dockerhost import connect
         from tutor.engine.grader import grade
 
@@ -95,6 +99,8 @@ class CheckPanel(Vertical):
         except TutorError as exc:
             self.app.call_from_thread(self._on_failure, run, exc)
             return
+        if not cancel.is_set():
+            record(report)  # a cancelled run is not an attempt
         self.app.call_from_thread(self._on_report, run, report, cancel.is_set())
 
     def _on_event(self, run: int, event: Event) -> None:
