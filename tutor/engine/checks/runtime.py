@@ -48,6 +48,10 @@ def _listening(container: Any, port: int) -> list[str]:
     return found
 
 
+def _loopback_only(addresses: list[str]) -> bool:
+    return bool(addresses) and all(a.startswith("127.") or a == "::1" for a in addresses)
+
+
 def _address(hex_address: str) -> str:
     if len(hex_address) == 8:
         return ".".join(str(int(hex_address[i : i + 2], 16)) for i in (6, 4, 2, 0))
@@ -99,9 +103,12 @@ class Http(Check):
                     return self._judge(status, text)
                 except (urllib.error.URLError, ConnectionError, OSError) as exc:
                     last_error = str(getattr(exc, "reason", exc))
+                    # A server that is up but bound to loopback will never answer: say so at once.
+                    if _loopback_only(_listening(container, port)):
+                        break
                     time.sleep(POLL)
             listening = _listening(container, port)
-            if listening and all(a.startswith("127.") or a == "::1" for a in listening):
+            if _loopback_only(listening):
                 return failed(
                     f"the server listens on {listening[0]}:{port} inside the container, which only the container "
                     "itself can reach: bind to 0.0.0.0 instead (e.g. --host 0.0.0.0)"
