@@ -104,3 +104,10 @@ def test_verify_selected_exercises() -> None:
     result = run("verify", "04-first-dockerfile", "12-non-root", "--jobs", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed, 0 failed" in result.stdout
+
+
+def test_closed_pipe_is_not_a_traceback() -> None:
+    result = subprocess.run(
+        f"{sys.executable} -m tutor list | head -n 1", shell=True, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() and "Traceback" not in result.stderr
