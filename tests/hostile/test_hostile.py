@@ -3,6 +3,7 @@ nothing the check made is left behind. The figures are summarised in tests/hosti
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -211,6 +212,30 @@ def test_interrupted_tutor_leaves_no_build_container(host, tmp_path: Path, how: 
     if how != signal.SIGKILL:
         assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
     deadline = time.monotonic() + 10  # after kill -9 the engine notices the closed connection itself
+    while _step_containers(host, marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _step_containers(host, marker)
+
+
+def test_engine_that_stops_mid_build_is_exit_3_and_progress_survives(host, tmp_path: Path) -> None:
+    from tests.hostile.engine_proxy import EngineProxy
+
+    proxy = EngineProxy(tmp_path / "engine.sock")
+    marker = f"sleep 70{time.time_ns() % 1000:03d}"
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN {marker}\n"})
+    env = {**os.environ, "DOCKER_HOST": f"unix://{proxy.path}"}
+    progress = Path(os.environ["DOCKER_TUTOR_DATA"]) / "progress.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tutor", "check", "04-first-dockerfile", "--dir", str(folder)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    _wait_for_step(host, marker, process)
+    proxy.stop()
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 3, stderr
+    assert "No Docker engine answers" in stderr and "Traceback" not in stderr
+    assert not progress.exists() or json.loads(progress.read_text())  # never half-written
+    deadline = time.monotonic() + 10  # the real engine saw the connection close and cancels the step
     while _step_containers(host, marker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _step_containers(host, marker)

@@ -169,6 +169,11 @@ class DockerHost:
         self._client_kwargs = client_kwargs  # to open a separate connection per build stream
 
     # --- facts -----------------------------------------------------------------------------
+    def ping(self) -> None:
+        """Raise EngineUnavailable unless the engine answers now."""
+        with engine_errors("reaching the engine"):
+            self.api.ping()
+
     def version(self) -> dict[str, Any]:
         with engine_errors("reading the engine version"):
             return self.api.version()
@@ -279,6 +284,8 @@ class DockerHost:
                 outcome.error = f"the build stream broke off: {exc}"
         finally:
             finished.set()
+        if outcome.error.startswith("the build stream broke off"):
+            self.ping()  # the engine went away mid-build: that is exit 3, not a learner's mistake
             _close(api)
         if reason:
             outcome.error = (
