@@ -239,3 +239,32 @@ def test_engine_that_stops_mid_build_is_exit_3_and_progress_survives(host, tmp_p
     while _step_containers(host, marker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _step_containers(host, marker)
+
+
+def test_engine_that_stops_while_a_container_runs_is_exit_3(host, tmp_path: Path) -> None:
+    from tests.hostile.engine_proxy import EngineProxy
+
+    proxy = EngineProxy(tmp_path / "engine.sock")
+    pack = tmp_path / "pack"
+    (pack / "lessons").mkdir(parents=True)
+    (pack / "lessons" / "90-t.md").write_text('+++\ntitle = "t"\n+++\n')
+    exercise_dir = pack / "exercises" / "90-sleeper"
+    for sub in ("starter", "solution"):
+        context(exercise_dir / sub, {"Dockerfile": f'FROM busybox\nCMD ["sleep", "7{time.time_ns() % 1000:03d}"]\n'})
+    (exercise_dir / "exercise.toml").write_text(
+        'title = "t"\nlesson = "90-t"\ntask = "t"\n[[checks]]\nkind = "command"\ntimeout = 60\n'
+    )
+    env = {**os.environ, "DOCKER_HOST": f"unix://{proxy.path}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tutor", "--content", str(pack), "check", "90-sleeper", "--solution"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    deadline = time.monotonic() + 30
+    while not host.api.containers(filters={"label": "org.docker-tutor.exercise=90-sleeper"}):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    proxy.stop()
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 3 and "No Docker engine answers" in stderr, stderr
+    for container in host.api.containers(all=True, filters={"label": "org.docker-tutor.exercise=90-sleeper"}):
+        host.api.remove_container(container["Id"], force=True)  # the engine came back: what the next start sweeps

@@ -125,7 +125,7 @@ def engine_errors(action: str) -> Iterator[None]:
         raise TutorError(f"{action}: image not found ({exc.explanation})") from exc
     except docker.errors.APIError as exc:
         raise TutorError(f"{action}: the engine refused: {exc.explanation or exc}") from exc
-    except requests.exceptions.ConnectionError as exc:
+    except requests.exceptions.RequestException as exc:
         raise _unavailable(exc) from exc
     except docker.errors.DockerException as exc:
         if "Error while fetching server API version" in str(exc) or "Connection" in str(exc):
@@ -344,7 +344,8 @@ class DockerHost:
             exit_code: int | None = None
             try:
                 exit_code = container.wait(timeout=timeout)["StatusCode"]
-            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            except requests.exceptions.RequestException:
+                self.ping()  # a dead engine also breaks the wait: that is not the container's fault
                 timed_out = True
                 with contextlib.suppress(docker.errors.APIError):
                     container.kill()
