@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import shutil
 from collections.abc import Callable, Iterator
@@ -17,7 +16,6 @@ from tutor.app.tutor_app import TutorApp
 from tutor.content.model import Exercise
 from tutor.engine.dockerhost import DockerHost
 from tutor.engine.grader import image_tag
-from tutor.errors import TutorError
 
 from tui_support import FIXTURE_CONTENT, Waiter
 
@@ -73,9 +71,7 @@ def clean_images(workspace: Path, host: DockerHost) -> Iterator[Callable[[Exerci
     made: list[str] = []
     yield lambda exercise: made.append(image_tag(exercise, workspace / exercise.id))
     for tag in made:
-        # The engine may already have removed it: an image shared by several tags goes with any of them.
-        with contextlib.suppress(TutorError):
-            host.remove_image(tag)
+        host.remove_image(tag)
 
 
 @pytest.fixture
