@@ -45,3 +45,26 @@ def test_corrupt_file_is_kept_aside_with_a_warning(tmp_path: Path) -> None:
     assert progress.load()["exercises"] == {}
     assert progress.warnings and "kept as" in progress.warnings[0]
     assert list(tmp_path.glob("progress.json.corrupt-*"))
+
+
+def test_full_disk_keeps_the_old_file_and_says_so(tmp_path: Path, monkeypatch) -> None:
+    import errno
+    import os
+
+    import pytest
+
+    from tutor.progress import ProgressNotSaved
+
+    path = tmp_path / "progress.json"
+    progress = Progress(path)
+    progress.record_report(_report(True))
+    before = path.read_text()
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(ProgressNotSaved, match="No space left on device"):
+        progress.record_report(_report(False))
+    assert path.read_text() == before
+    assert not list(tmp_path.glob(".progress-*"))  # no temp file left behind

@@ -177,7 +177,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from tutor import formats
     from tutor.engine.dockerhost import connect
     from tutor.engine.grader import grade
-    from tutor.progress import Progress
+    from tutor.progress import Progress, ProgressNotSaved
     from tutor.workspace import Workspace
 
     exercise = _exercise(_curriculum(args), args.exercise)
@@ -193,7 +193,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     report = grade(exercise, directory.resolve(), connect, verdicts=VerdictStore(locations.data_dir() / "verdicts"))
     if not args.solution and not args.dir:
-        Progress(locations.progress_file()).record_report(report)
+        try:
+            Progress(locations.progress_file()).record_report(report)
+        except ProgressNotSaved as exc:
+            print(f"docker-tutor: warning: {exc.message}", file=sys.stderr)
     if args.format == "json":
         print(formats.as_json(report))
     elif args.format == "junit":

@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from tutor.engine.report import Report
+from tutor.errors import TutorError
 
 Data = dict[str, Any]
+
+
+class ProgressNotSaved(TutorError):
+    """The grade stands; only remembering it failed."""
 VERSION = 1
 
 
@@ -61,11 +66,14 @@ class Progress:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def update(self, change: Callable[[Data], None]) -> Data:
-        with self._locked():
-            data = self.load()
-            change(data)
-            self._write(data)
-            return data
+        try:
+            with self._locked():
+                data = self.load()
+                change(data)
+                self._write(data)
+                return data
+        except OSError as exc:  # a full disk or a read-only home: the old file is still whole
+            raise ProgressNotSaved(f"progress could not be saved to {self.path}: {exc.strerror or exc}") from exc
 
     def _write(self, data: Data) -> None:
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".progress-", suffix=".tmp")
