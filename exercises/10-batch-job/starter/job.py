@@ -8,7 +8,7 @@ import os
 import sys
 
 WEIGHTS = {"w": 3.0, "b": 2.0}
-LOG_FILE = "/tmp/job.log"
+LOG_FILE = "job.log"
 
 
 def log(message: str) -> None:

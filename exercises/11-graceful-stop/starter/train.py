@@ -15,7 +15,7 @@ from pathlib import Path
 
 STEPS_PER_EPOCH = 20
 STEP_SECONDS = 0.1
-CHECKPOINT = Path("/tmp/checkpoint.json")
+CHECKPOINT = Path("checkpoint.json")
 
 stop_requested = False
 
