@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ class Workspace:
         """Put the starter back. Callers must have asked the learner first; the old copy is kept aside."""
         folder = self.folder(exercise)
         if folder.exists():
-            backup = folder.with_name(f".{folder.name}.before-reset")
-            shutil.rmtree(backup, ignore_errors=True)
+            # Every reset keeps its own copy: a second reset never loses the first one's.
+            backup = folder.with_name(f".{folder.name}.before-reset-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6}")
             folder.rename(backup)
         return self.ensure(exercise)

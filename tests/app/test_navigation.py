@@ -131,3 +131,21 @@ async def test_resume_after_restart_opens_the_last_checked_exercise(
         await pilot.pause()
         assert isinstance(again.screen, ExerciseScreen) and again.screen.exercise.id == "01-hello-box"
         assert "failed, 1 check" in str(again.screen.query_one("#exercise-status", Static).render())
+
+
+async def test_progress_that_cannot_be_saved_is_a_notification_not_a_crash(
+    make_app: Callable[..., TutorApp], monkeypatch
+) -> None:
+    import errno
+    import os
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        monkeypatch.setattr(os, "fsync", full)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, LessonScreen)
+        assert any("No space left on device" in str(n.message) for n in app._notifications)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,23 @@ def test_unchanged_folder_is_not_rebuilt_and_a_change_is_noticed(host, tmp_path:
     failing_again = grade(passing, folder, lambda: host, verdicts=store)
     assert failing_again.build.reused and not failing_again.passed and "bye" in failing_again.checks[0].message
     host.remove_image(changed.build.image_id)
+
+
+def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Path) -> None:
+    from tests.engine.helpers import context, exercise
+    from tutor.engine.grader import grade, image_tag
+
+    files = {"Dockerfile": f'FROM busybox\nCOPY msg /msg\nRUN cat /msg > /copy\nCMD ["cat", "/copy"]\n', "msg": f"{time.time_ns()}\n"}
+    checked = exercise([{"kind": "user"}])
+    folders = [context(tmp_path / name, files) for name in ("a", "b")]
+    try:
+        first = grade(checked, folders[0], lambda: host)
+        again = grade(checked, folders[1], lambda: host)  # another folder, same files: every step cached
+    finally:
+        for folder in folders:
+            host.remove_image(image_tag(checked, folder))
+    steps = ["COPY msg /msg", "RUN cat /msg > /copy", 'CMD ["cat", "/copy"]']
+    for report, cached in ((first, False), (again, True)):
+        ours = [layer for layer in report.build.layers if layer.instruction in steps]
+        assert [layer.instruction for layer in ours] == steps
+        assert all(layer.cached is cached for layer in ours), ours

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
@@ -13,7 +14,7 @@ from tutor import locations
 from tutor.content.loader import load_curriculum
 from tutor.content.model import Curriculum, Exercise, Lesson
 from tutor.errors import EngineUnavailable
-from tutor.progress import Progress
+from tutor.progress import Data, Progress, ProgressNotSaved
 from tutor.workspace import Workspace
 
 from tutor.app.commands import TutorCommands
@@ -26,6 +27,21 @@ from tutor.app.screens.quiz import QuizScreen
 
 DARK, LIGHT = "textual-dark", "textual-light"
 
+
+
+class NotifyingProgress(Progress):
+    """In the app a progress file that cannot be written is a notification; the learner keeps working."""
+
+    def __init__(self, path: Path, notify: Callable[..., None]) -> None:
+        super().__init__(path)
+        self._notify = notify
+
+    def update(self, change: Callable[[Data], None]) -> Data:
+        try:
+            return super().update(change)
+        except ProgressNotSaved as exc:
+            self._notify(exc.message, severity="error", timeout=10)  # thread-safe in Textual
+            return self.load()
 
 class TutorApp(App[None]):
     """Home, lessons, quizzes and exercises. Grading happens in the engine; this only shows it."""
@@ -42,7 +58,7 @@ class TutorApp(App[None]):
     def __init__(self, *, content_roots: list[Path], workspace: Path, check_engine: bool = True) -> None:
         super().__init__()
         self.curriculum: Curriculum = load_curriculum(content_roots)
-        self.progress = Progress(locations.progress_file())
+        self.progress = NotifyingProgress(locations.progress_file(), self.notify)
         self.workspace = Workspace(workspace)
         self._check_engine = check_engine
         self.theme = DARK

@@ -211,10 +211,7 @@ def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
     if outcome.ok:
         attrs = host.image_attrs(outcome.image_id) or {}
         size = attrs.get("Size", 0)
-        cached_steps = {outcome.steps[n] for n in outcome.cached if n in outcome.steps}
-        for entry in reversed(host.history(outcome.image_id)):
-            instruction = _instruction_of(entry.get("CreatedBy", ""))
-            layers.append(LayerInfo(instruction, entry.get("Size", 0), instruction in cached_steps))
+        layers = _layers(host.history(outcome.image_id), outcome)
     return BuildResult(
         ok=outcome.ok,
         seconds=round(outcome.seconds, 3),
@@ -227,6 +224,27 @@ def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
         layers=layers,
         image_size=size,
     )
+
+
+def _layers(history: list[dict], outcome: BuildOutcome) -> list[LayerInfo]:
+    """Pair the image's history with the build's steps, oldest first.
+
+    Each step of the final stage made one history entry, so they pair by position; the text of
+    history is written differently (COPY file:<hash> in .), so the step's own text is shown.
+    Entries before them belong to the base image, which this build did not make (nor a reused one).
+    """
+    entries = list(reversed(history))
+    last_from = max((n for n, text in outcome.steps.items() if text.upper().startswith("FROM")), default=0)
+    final = [n for n in sorted(outcome.steps) if n > last_from]
+    base = len(entries) - len(final)
+    layers = []
+    for index, entry in enumerate(entries):
+        if index < base:
+            layers.append(LayerInfo(_instruction_of(entry.get("CreatedBy", "")), entry.get("Size", 0), True))
+        else:
+            step = final[index - base]
+            layers.append(LayerInfo(outcome.steps[step], entry.get("Size", 0), step in outcome.cached))
+    return layers
 
 
 def _instruction_of(created_by: str) -> str:

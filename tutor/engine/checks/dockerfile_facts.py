@@ -177,8 +177,9 @@ class ExecForm(_DockerfileCheck):
 
     kind = "dockerfile.exec-form"
     default_hint = (
-        'Write CMD ["python", "app.py"] instead of CMD python app.py: the shell form runs your program '
-        "under /bin/sh -c, which does not pass SIGTERM on, so docker stop waits and then kills it."
+        'Write the command as a JSON array, one word per item in double quotes: CMD ["program", "arg"]. '
+        "The shell form (CMD program arg) runs it under /bin/sh -c, which does not pass signals such as "
+        "docker stop's SIGTERM on to your program."
     )
     instructions: tuple[str, ...] = ("CMD", "ENTRYPOINT")
 
