@@ -171,3 +171,31 @@ def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Pa
         ours = [layer for layer in report.build.layers if layer.instruction in steps]
         assert [layer.instruction for layer in ours] == steps
         assert all(layer.cached is cached for layer in ours), ours
+
+
+def test_command_args_alone_replace_cmd_and_keep_the_entrypoint(host, tmp_path: Path) -> None:
+    files = {"Dockerfile": 'FROM busybox\nENTRYPOINT ["echo", "hello"]\nCMD ["world"]\n'}
+    result = grade_one(host, tmp_path / "a", {"kind": "command", "args": ["there"], "expectedOutput": ["^hello there$"]}, files)
+    assert result.passed, result.message
+
+
+def test_cache_check_gives_the_same_verdict_every_time_on_a_multi_stage_build(host, tmp_path: Path) -> None:
+    from tests.engine.helpers import context, exercise
+    from tutor.engine.grader import grade, image_tag
+
+    check = exercise([{"kind": "cache", "change": "train.py", "cached": ["requirements"]}])
+    nonce = time.time_ns()
+    folder = context(tmp_path / "ctx", {
+        "requirements.txt": f"numpy=={nonce}\n", "train.py": "print(1)\n",
+        "Dockerfile": "FROM busybox AS build\nCOPY train.py .\nCOPY requirements.txt .\nRUN cat requirements.txt > /deps\n"
+                      "FROM busybox\nCOPY --from=build /deps /deps\n",
+    })
+    before = {image["Id"] for image in host.api.images(all=True)}
+    try:
+        verdicts = [grade(check, folder, lambda: host).checks[0] for _ in range(2)]
+    finally:
+        host.remove_image(image_tag(check, folder))
+    assert [v.passed for v in verdicts] == [False, False], [v.message for v in verdicts]
+    time.sleep(0.5)
+    left = {image["Id"] for image in host.api.images(all=True)} - before
+    assert len(left) <= 3, left  # at most the builder stage's layers stay, as the next check's cache; rebuilds leave none

@@ -125,8 +125,11 @@ def grade(
 
     def rebuild(path: Path) -> BuildOutcome:
         again = build(path, None)
+        # Everything this rebuild made goes afterwards, the layers of earlier stages included:
+        # left behind, they would serve a later rebuild from cache and hide a badly ordered file.
+        made_images.extend(reversed(again.created_layers))
         if again.ok and again.image_id != outcome.image_id:
-            made_images.append(again.image_id)
+            made_images.insert(0, again.image_id)
         return again
 
     context.image = outcome.image_id

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,9 @@ class CacheBehaviour(Check):
             _link_tree(ctx.directory, copy)
             edited = copy / self.change
             edited.unlink()
-            edited.write_bytes(source.read_bytes() + b"\n# edited by docker-tutor to test the build cache\n")
+            # A new edit every time, so no earlier check's layers can answer for this one.
+            stamp = f"\n# edited by docker-tutor to test the build cache ({time.time_ns()})\n"
+            edited.write_bytes(source.read_bytes() + stamp.encode())
             outcome = ctx.rebuild(copy)
         if not outcome.ok:
             return failed(f"the rebuild after editing {self.change} failed: {outcome.error}")

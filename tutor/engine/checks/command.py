@@ -17,7 +17,7 @@ class Command(Check):
     """container-structure-test's commandTests, plus: no command runs the image's own CMD."""
 
     kind = "command"
-    command: str | tuple[str, ...] = ()  # empty: run what the image runs by default
+    command: str | tuple[str, ...] = ()  # empty: run the image's ENTRYPOINT (with args as its CMD, if given)
     args: tuple[str, ...] = ()
     exitCode: int = 0
     expectedOutput: tuple[str, ...] = ()
@@ -43,12 +43,14 @@ class Command(Check):
 
     def run(self, ctx: CheckContext) -> Verdict:
         assert ctx.host is not None
+        # As container-structure-test does, a command replaces the entrypoint; args alone replace
+        # only CMD, as `docker run IMAGE ARGS` does, so ENTRYPOINT + CMD exercises can be judged.
         argv = self.argv
+        replaces_entrypoint = bool(self.command)
         outcome = ctx.host.run(
             ctx.image,
-            argv[1:] if argv else None,
-            # As container-structure-test does: the command replaces the entrypoint.
-            entrypoint=argv[:1] or None,
+            (argv[1:] if replaces_entrypoint else argv) or None,
+            entrypoint=argv[:1] if replaces_entrypoint else None,
             environment=_pairs(self.envVars) or None,
             timeout=self.timeout,
             sandbox=Sandbox(memory_mb=self.memory_mb, network=self.network),

@@ -51,7 +51,7 @@ class FileInImage(Check):
                 return failed(f"{self.path} does not exist in the image")
             return passed(f"{self.path} is not in the image")
         if not self.shouldExist:
-            return failed(f"{self.path} is in the image but should not be (keep it out with .dockerignore)")
+            return failed(f"{self.path} is in the image but should not be")
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             member = tar.next()
             assert member is not None
