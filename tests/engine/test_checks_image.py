@@ -157,7 +157,7 @@ def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Pa
     from tests.engine.helpers import context, exercise
     from tutor.engine.grader import grade, image_tag
 
-    files = {"Dockerfile": f'FROM busybox\nCOPY msg /msg\nRUN cat /msg > /copy\nCMD ["cat", "/copy"]\n', "msg": f"{time.time_ns()}\n"}
+    files = {"Dockerfile": 'FROM busybox\nCOPY msg /msg\nRUN cat /msg > /copy\nCMD ["cat", "/copy"]\n', "msg": f"{time.time_ns()}\n"}
     checked = exercise([{"kind": "user"}])
     folders = [context(tmp_path / name, files) for name in ("a", "b")]
     try:
