@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="extra lessons/ and exercises/ to load after the built-in ones (also DOCKER_TUTOR_CONTENT)",
     )
+    parser.add_argument(
+        "--content-only",
+        action="store_true",
+        default=bool(os.environ.get("DOCKER_TUTOR_CONTENT_ONLY")),
+        help="load only the --content folders, not the built-in curriculum (also DOCKER_TUTOR_CONTENT_ONLY=1)",
+    )
     parser.add_argument("--session-root", type=Path, help=argparse.SUPPRESS)  # set by `serve` for each browser tab
     parser.add_argument("--workspace", type=Path, help="folder of your exercise copies (default ~/docker-tutor, or DOCKER_TUTOR_WORKSPACE)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -123,7 +129,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def content_roots(args: argparse.Namespace) -> list[Path]:
     extra = [Path(p) for p in os.environ.get("DOCKER_TUTOR_CONTENT", "").split(os.pathsep) if p]
-    return [locations.content_root(), *extra, *args.content]
+    own = [*extra, *args.content]
+    if args.content_only:
+        if not own:
+            raise UsageError("--content-only needs at least one --content DIR (or DOCKER_TUTOR_CONTENT)")
+        return own
+    return [locations.content_root(), *own]
 
 
 def workspace_root(args: argparse.Namespace) -> Path:
@@ -434,7 +445,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tutor.serve import serve
 
     sessions = args.sessions or locations.data_dir() / "served-sessions"
-    return serve(args.host, args.port, sessions, args.content)
+    return serve(args.host, args.port, sessions, args.content, content_only=args.content_only)
 
 
 COMMANDS = {

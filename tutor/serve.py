@@ -27,12 +27,13 @@ def ensure_port_free(host: str, port: int) -> None:
             ) from exc
 
 
-def serve(host: str, port: int, sessions: Path, content: list[Path]) -> int:
+def serve(host: str, port: int, sessions: Path, content: list[Path], *, content_only: bool = False) -> int:
     from textual_serve.server import Server
 
     ensure_port_free(host, port)
     sessions.mkdir(parents=True, exist_ok=True)
     extra = [arg for path in content for arg in ("--content", str(path.resolve()))]
+    extra += ["--content-only"] if content_only else []
     command = shlex.join([sys.executable, "-m", "tutor", *extra, "--session-root", str(sessions.resolve())])
     print(f"docker-tutor: serving on http://{host}:{port} (Ctrl-C to stop)")
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -114,3 +114,21 @@ def test_closed_pipe_is_not_a_traceback() -> None:
     stderr = process.stderr.read()
     process.wait(60)
     assert process.returncode == 1 and "Traceback" not in stderr
+
+
+def test_a_pack_alone_or_added_to_the_built_in_curriculum(tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    (pack / "lessons").mkdir(parents=True)
+    (pack / "lessons" / "50-workshop.md").write_text('+++\ntitle = "Our workshop"\n+++\n# Hi\n')
+    exercise = pack / "exercises" / "50-our-image"
+    for sub in ("starter", "solution"):
+        (exercise / sub).mkdir(parents=True)
+        (exercise / sub / "Dockerfile").write_text("FROM busybox\n")
+    (exercise / "exercise.toml").write_text(
+        'title = "Ours"\nlesson = "50-workshop"\ntask = "t"\n[[checks]]\nkind = "dockerfile.base"\nimage = "busybox"\n'
+    )
+    added = json.loads(run("--content", str(pack), "list", "--format", "json").stdout)
+    alone = json.loads(run("--content", str(pack), "--content-only", "list", "--format", "json").stdout)
+    assert "50-our-image" in [r["id"] for r in added] and len(added) > 1
+    assert [r["id"] for r in alone] == ["50-our-image"]
+    assert run("--content-only", "list").returncode == 2
