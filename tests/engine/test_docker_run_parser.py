@@ -27,6 +27,8 @@ def test_script_with_comments_and_continuations() -> None:
         ("docker run --privileged trainer", "not allowed here"),
         ("docker run -v /etc:/host trainer", "mounts a folder of your machine"),
         ("docker run -v $(pwd)/data:/data trainer", "mounts a folder of your machine"),
+        ("docker run -v $(pwd):/app trainer", "mounts a folder of your machine"),
+        ("docker run -v .:/app trainer", "mounts a folder of your machine"),
         ("docker run --network host trainer", "only none or bridge"),
         ("docker run -e EPOCHS trainer", "KEY=VALUE"),
         ("docker run -p eighty trainer", "HOST_PORT:CONTAINER_PORT"),

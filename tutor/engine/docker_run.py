@@ -134,7 +134,8 @@ def _apply(run: DockerRun, kind: str, flag: str, value: str) -> None:
         source, _, target = value.partition(":")
         if not target:
             raise DockerRunError(f"{flag} {value}: write VOLUME_NAME:/path/in/container")
-        if "/" in source or source.startswith(".") or source.startswith("~"):
+        # A volume name is a plain word; anything else ($(pwd), ./data, ~/x, /abs) is a host path.
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", source):
             raise DockerRunError(
                 f"{flag} {value} mounts a folder of your machine; the tutor's sandbox mounts no host folders, "
                 "so use a named volume here (e.g. -v models:/models)"
