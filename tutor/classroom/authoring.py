@@ -35,8 +35,8 @@ COMMON_MEANINGS = {
 FIELD_NOTES = {
     "args": "arguments after `command`",
     "exitCode": "the exit code the command must end with",
-    "expectedOutput": "each must match somewhere in stdout (multi-line); `{engine_kernel}` stands for the engine's kernel",
-    "excludedOutput": "none may match stdout",
+    "expectedOutput": "each must match somewhere in the output, stdout and stderr together (multi-line); `{engine_kernel}` stands for the engine's kernel",
+    "excludedOutput": "none may match the output (stdout and stderr)",
     "expectedError": "each must match somewhere in stderr",
     "excludedError": "none may match stderr",
     "envVars": "environment for the run: `[{key, value}]` or a table",
@@ -205,7 +205,7 @@ def main(argv: list[str]) -> int:
     fresh = text.replace(generated_part(text), render())
     if "--check" in argv:
         if fresh != text:
-            print(f"{DOC.name} is out of date: run python -m {__name__}", file=sys.stderr)
+            print(f"{DOC.name} is out of date: run python -m tutor.classroom.authoring", file=sys.stderr)
             return 1
         return 0
     DOC.write_text(fresh, encoding="utf-8")
