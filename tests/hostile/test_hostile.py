@@ -268,3 +268,29 @@ def test_engine_that_stops_while_a_container_runs_is_exit_3(host, tmp_path: Path
     assert process.returncode == 3 and "No Docker engine answers" in stderr, stderr
     for container in host.api.containers(all=True, filters={"label": "org.docker-tutor.exercise=90-sleeper"}):
         host.api.remove_container(container["Id"], force=True)  # the engine came back: what the next start sweeps
+
+
+def test_fork_bomb_in_a_build_step_ends_and_the_engine_stays_responsive(host, tmp_path: Path) -> None:
+    # Build steps take no pids limit: the build's memory limit and deadline must end a fork bomb.
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def probe() -> None:
+        while not done.is_set():
+            started = time.monotonic()
+            host.api.ping()
+            latencies.append(time.monotonic() - started)
+            time.sleep(0.05)
+
+    threading.Thread(target=probe, daemon=True).start()
+    nonce = time.time_ns()
+    started = time.monotonic()
+    build = build_fails(
+        host, tmp_path, {"Dockerfile": f"FROM busybox\nRUN echo {nonce} && bomb() {{ bomb | bomb & }}; bomb; sleep 100\n"},
+        timeout=20, memory_mb=256,
+    )
+    done.set()
+    assert time.monotonic() - started < 25
+    assert "137" in build.error or "did not finish" in build.error
+    assert max(latencies) < 2.0, max(latencies)
+    assert not [c for c in host.api.containers(all=True) if str(nonce) in c.get("Command", "")]
