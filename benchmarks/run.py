@@ -82,9 +82,14 @@ def _cli_for(check: Check, image: str, folder: Path) -> list[str]:
 
 
 def forget(exercise: Exercise, folder: Path) -> None:
-    """Make the next build cold: remove both images and the layers only they use."""
-    for tag in (image_tag(exercise, folder), PLAIN_TAG):
-        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
+    """Make the next build cold: remove every image of the exercise (any folder's) and the CLI's,
+    with the layers only they use."""
+    listed = subprocess.run(
+        ["docker", "images", "-q", "--filter", f"label=org.docker-tutor.exercise={exercise.id}"],
+        capture_output=True, text=True,
+    ).stdout.split()
+    for ref in [*set(listed), image_tag(exercise, folder), PLAIN_TAG]:
+        subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
 
 
 def check_overhead(exercises: list[Exercise], repeat: int) -> list[str]:
