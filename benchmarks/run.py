@@ -199,7 +199,7 @@ def main() -> None:
     docker = subprocess.run(["docker", "version", "-f", "{{.Server.Version}}"], capture_output=True, text=True).stdout.strip()
     print(f"# Benchmark results\n\nMachine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, "
           f"Docker engine {docker}, {args.repeat} runs each (median (min–max)).\n")
-    print("## 1. Check overhead: `docker-tutor check --solution` against the plain docker CLI\n")
+    print("## 1. Check overhead: `docker-tutor check` of a reference solution against the plain docker CLI\n")
     print("\n".join(check_overhead(chosen, args.repeat)))
     cache_exercise = next((e for e in curriculum.exercises if any(s.kind == "cache" for s in e.checks)), None)
     if cache_exercise:
