@@ -317,29 +317,12 @@ class DockerHost:
             self.api.remove_image(ref, force=False, noprune=False)
 
     # --- run -------------------------------------------------------------------------------
-    def run(
-        self,
-        image: str,
-        command: list[str] | str | None = None,
-        *,
-        entrypoint: list[str] | None = None,
-        environment: dict[str, str] | None = None,
-        user: str | None = None,
-        timeout: float = 20.0,
-        sandbox: Sandbox = Sandbox(),
-        exercise_id: str = "",
-    ) -> RunOutcome:
-        """Run a container to completion (or kill it at the deadline) and collect its output."""
+    def run(self, image: str, command: list[str] | str | None = None, *, timeout: float = 20.0, **options: Any) -> RunOutcome:
+        """Run a container to completion (or kill it at the deadline) and collect its output.
+
+        `options` are those of `container()`: entrypoint, environment, user, sandbox, exercise_id."""
         started = time.monotonic()
-        with self.container(
-            image,
-            command,
-            entrypoint=entrypoint,
-            environment=environment,
-            user=user,
-            sandbox=sandbox,
-            exercise_id=exercise_id,
-        ) as container:
+        with self.container(image, command, **options) as container:
             timed_out = False
             exit_code: int | None = None
             try:

@@ -81,20 +81,19 @@ class CacheBehaviour(Check):
             outcome = ctx.rebuild(copy)
         if not outcome.ok:
             return failed(f"the rebuild after editing {self.change} failed: {outcome.error}")
-        for pattern in self.cached:
+        expectations = [(pattern, True) for pattern in self.cached] + [(pattern, False) for pattern in self.rebuilt]
+        for pattern, want_cached in expectations:
             steps = [(n, text) for n, text in outcome.steps.items() if re.search(pattern, text)]
             if not steps:
                 return failed(f"no build step matches {pattern!r}")
             for number, text in steps:
-                if number not in outcome.cached:
-                    return failed(f"after editing {self.change}, step {number} ({text}) ran again instead of coming from cache")
-        for pattern in self.rebuilt:
-            steps = [(n, text) for n, text in outcome.steps.items() if re.search(pattern, text)]
-            if not steps:
-                return failed(f"no build step matches {pattern!r}")
-            for number, text in steps:
-                if number in outcome.cached:
-                    return failed(f"after editing {self.change}, step {number} ({text}) came from cache: the edit never reached the image")
+                if (number in outcome.cached) != want_cached:
+                    what = (
+                        "ran again instead of coming from cache"
+                        if want_cached
+                        else "came from cache: the edit never reached the image"
+                    )
+                    return failed(f"after editing {self.change}, step {number} ({text}) {what}")
         rebuilt = outcome.total_steps - len(outcome.cached)
         return passed(f"after editing {self.change}: {len(outcome.cached)} steps from cache, {rebuilt} rebuilt")
 
