@@ -150,6 +150,55 @@ def _unavailable(exc: BaseException) -> EngineUnavailable:
     )
 
 
+class BuildLog:
+    """Reads the classic builder's stream into a BuildOutcome, emitting events as it goes."""
+
+    def __init__(self, outcome: BuildOutcome, on_event: EventSink) -> None:
+        self.outcome = outcome
+        self.on_event = on_event
+        self.tail: deque[str] = deque(maxlen=60)  # all that is kept of a build's output
+        self.step = 0
+        self._pull_states: set[str] = set()
+
+    def feed(self, chunk: dict[str, Any]) -> None:
+        if "stream" in chunk:
+            for raw in str(chunk["stream"]).splitlines():
+                self._line(clean_line(raw))
+        elif "error" in chunk:
+            self.outcome.error = clean_text(str(chunk["error"]), limit=2000).strip()
+        elif "status" in chunk:
+            # A missing base image is being pulled: say so once per layer and state, not per tick.
+            line = clean_line(f"{chunk['status']} {chunk.get('id', '')}".strip())
+            if line not in self._pull_states:
+                self._pull_states.add(line)
+                self._show(line)
+        elif isinstance(chunk.get("aux"), dict) and "ID" in chunk["aux"]:
+            self.outcome.image_id = chunk["aux"]["ID"]
+
+    def _line(self, line: str) -> None:
+        outcome = self.outcome
+        if step := _STEP.match(line):
+            self.step = int(step.group(1))
+            outcome.total_steps = int(step.group(2))
+            outcome.steps[self.step] = step.group(3)
+            self.on_event(BuildStep(self.step, outcome.total_steps, step.group(3)))
+        elif line.strip() == "---> Using cache":
+            outcome.cached.add(self.step)
+            self.on_event(StepCached(self.step))
+        elif running := _STEP_CONTAINER.match(line):
+            outcome.step_containers.append(running.group(1))
+        elif layer := _LAYER_ID.match(line):
+            made_here = self.step not in outcome.cached
+            if made_here and not outcome.steps.get(self.step, "").upper().startswith("FROM"):
+                outcome.created_layers.append(layer.group(1))
+        if line.strip():
+            self._show(line)
+
+    def _show(self, line: str) -> None:
+        self.tail.append(line)
+        self.on_event(BuildOutput(line))
+
+
 class _StreamClient(docker.APIClient):
     """An APIClient that keeps the build's HTTP response, so a deadline can cut it off."""
 
@@ -210,7 +259,6 @@ class DockerHost:
         """Build with the classic builder, streaming per-step events, within a wall-clock limit."""
         started = time.monotonic()
         outcome = BuildOutcome(ok=False, seconds=0.0)
-        tail: deque[str] = deque(maxlen=60)
         stop = cancel or threading.Event()
         finished = threading.Event()
         api = _StreamClient(**self._client_kwargs, version=self.api._version, timeout=None)
@@ -225,10 +273,9 @@ class DockerHost:
                     _shutdown(api)
                     return
 
+        log = BuildLog(outcome, on_event)
         guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
         guard.start()
-        last_layer = ""
-        current_step = 0
         try:
             with engine_errors("building the image"):
                 stream = api.build(
@@ -246,34 +293,7 @@ class DockerHost:
                     container_limits={"memory": memory_mb * 2**20, "memswap": memory_mb * 2**20},
                 )
                 for chunk in stream:
-                    if "stream" in chunk:
-                        for raw in str(chunk["stream"]).splitlines():
-                            line = clean_line(raw)
-                            step = _STEP.match(line)
-                            if step:
-                                current_step = int(step.group(1))
-                                outcome.total_steps = int(step.group(2))
-                                outcome.steps[current_step] = step.group(3)
-                                on_event(BuildStep(current_step, outcome.total_steps, step.group(3)))
-                            elif line.strip() == "---> Using cache":
-                                outcome.cached.add(current_step)
-                                on_event(StepCached(current_step))
-                            elif running := _STEP_CONTAINER.match(line):
-                                outcome.step_containers.append(running.group(1))
-                            else:
-                                layer = _LAYER_ID.match(line)
-                                if layer:
-                                    last_layer = layer.group(1)
-                                    instruction = outcome.steps.get(current_step, "")
-                                    if current_step not in outcome.cached and not instruction.upper().startswith("FROM"):
-                                        outcome.created_layers.append(last_layer)
-                            if line.strip():
-                                tail.append(line)
-                                on_event(BuildOutput(line))
-                    elif "error" in chunk:
-                        outcome.error = clean_text(str(chunk["error"]), limit=2000).strip()
-                    elif "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
-                        outcome.image_id = chunk["aux"]["ID"]
+                    log.feed(chunk)
         except EngineUnavailable:
             if not reason:
                 raise
@@ -284,9 +304,9 @@ class DockerHost:
                 outcome.error = f"the build stream broke off: {exc}"
         finally:
             finished.set()
+            _close(api)
         if outcome.error.startswith("the build stream broke off"):
             self.ping()  # the engine went away mid-build: that is exit 3, not a learner's mistake
-            _close(api)
         if reason:
             outcome.error = (
                 "the build was cancelled"
@@ -294,7 +314,7 @@ class DockerHost:
                 else f"the build did not finish within {timeout:g} s and was stopped"
             )
         outcome.ok = bool(outcome.image_id) and not outcome.error
-        outcome.log_tail = list(tail)
+        outcome.log_tail = list(log.tail)
         outcome.seconds = time.monotonic() - started
         if not outcome.ok:
             self._remove_build_leftovers(outcome)

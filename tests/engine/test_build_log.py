@@ -1,0 +1,46 @@
+"""Reading the builder's stream: pure logic, fed the chunks the engine sends."""
+
+from __future__ import annotations
+
+from tutor.engine.dockerhost import BuildLog, BuildOutcome
+from tutor.engine.events import BuildOutput, BuildStep, StepCached
+
+
+def test_steps_cache_containers_layers_and_a_pull() -> None:
+    events: list[object] = []
+    outcome = BuildOutcome(ok=False, seconds=0.0)
+    log = BuildLog(outcome, events.append)
+    for chunk in [
+        {"stream": "Step 1/3 : FROM python:3.11-slim\n"},
+        {"status": "Pulling from library/python", "id": "3.11-slim"},
+        *[{"status": "Downloading", "id": "abc123", "progressDetail": {"current": n}} for n in range(50)],
+        {"status": "Pull complete", "id": "abc123"},
+        {"stream": " ---> 1111aaaa2222\n"},
+        {"stream": "Step 2/3 : COPY train.py .\n"},
+        {"stream": " ---> Using cache\n ---> 3333bbbb4444\n"},
+        {"stream": "Step 3/3 : RUN python train.py\n"},
+        {"stream": " ---> Running in 5555cccc6666\n\x1b[31mloss=0.1\x1b[0m\n"},
+        {"stream": " ---> 7777dddd8888\n"},
+        {"aux": {"ID": "sha256:7777dddd8888"}},
+    ]:
+        log.feed(chunk)
+    assert outcome.steps == {1: "FROM python:3.11-slim", 2: "COPY train.py .", 3: "RUN python train.py"}
+    assert outcome.cached == {2} and outcome.total_steps == 3
+    assert outcome.step_containers == ["5555cccc6666"]
+    assert outcome.created_layers == ["7777dddd8888"]  # not the base (FROM), not the cached step
+    assert outcome.image_id == "sha256:7777dddd8888"
+    lines = [e.line for e in events if isinstance(e, BuildOutput)]
+    assert lines.count("Downloading abc123") == 1  # a pull says each state once, not every tick
+    assert "loss=0.1" in lines  # escapes stripped
+    assert [e.number for e in events if isinstance(e, BuildStep)] == [1, 2, 3]
+    assert [e.number for e in events if isinstance(e, StepCached)] == [2]
+
+
+def test_the_tail_is_bounded_and_errors_are_kept() -> None:
+    outcome = BuildOutcome(ok=False, seconds=0.0)
+    log = BuildLog(outcome, lambda _event: None)
+    for n in range(10_000):
+        log.feed({"stream": f"line {n}\n"})
+    log.feed({"error": "The command '/bin/sh -c false' returned a non-zero code: 1"})
+    assert len(log.tail) == 60 and log.tail[-1] == "line 9999"
+    assert "non-zero code: 1" in outcome.error
