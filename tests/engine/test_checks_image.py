@@ -199,3 +199,18 @@ def test_cache_check_gives_the_same_verdict_every_time_on_a_multi_stage_build(ho
     time.sleep(0.5)
     left = {image["Id"] for image in host.api.images(all=True)} - before
     assert len(left) <= 3, left  # at most the builder stage's layers stay, as the next check's cache; rebuilds leave none
+
+
+def test_only_the_newest_folders_of_an_exercise_keep_their_image(host, tmp_path: Path) -> None:
+    from tests.engine.helpers import context, exercise
+    from tutor.engine.grader import KEPT_FOLDERS_PER_EXERCISE, grade
+
+    checked = exercise([{"kind": "user"}], exercise_id=f"99-keep-{time.time_ns()}")
+    for index in range(KEPT_FOLDERS_PER_EXERCISE + 2):
+        folder = context(tmp_path / f"f{index}", {"Dockerfile": f"FROM busybox\nRUN echo {index} > /n\n"})
+        grade(checked, folder, lambda: host)
+        time.sleep(1.1)  # image creation times are in whole seconds
+    kept = host.api.images(filters={"label": f"org.docker-tutor.exercise={checked.id}"})
+    assert len(kept) == KEPT_FOLDERS_PER_EXERCISE
+    for image in kept:
+        host.remove_image(image["Id"])

@@ -336,6 +336,17 @@ class DockerHost:
         with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
             self.api.remove_image(ref, force=False, noprune=False)
 
+    def keep_newest_tags(self, exercise_id: str, count: int) -> None:
+        """Untag all but the `count` most recently built images of an exercise (their layers go too)."""
+        with engine_errors("tidying old images"):
+            images = self.api.images(filters={"label": f"{EXERCISE_LABEL}={exercise_id}"})
+        tagged = sorted(
+            ((image["Created"], tag) for image in images for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"),
+            reverse=True,
+        )
+        for _, tag in tagged[count:]:
+            self.remove_image(tag)
+
     # --- run -------------------------------------------------------------------------------
     def run(self, image: str, command: list[str] | str | None = None, *, timeout: float = 20.0, **options: Any) -> RunOutcome:
         """Run a container to completion (or kill it at the deadline) and collect its output.

@@ -22,6 +22,8 @@ from tutor.engine.verdicts import VerdictStore, fingerprint
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
 PARALLEL_CHECKS = 3
+# Each folder checked keeps its image as the cache of its next check; older folders' go.
+KEPT_FOLDERS_PER_EXERCISE = 3
 
 
 def image_tag(exercise: Exercise, directory: Path) -> str:
@@ -122,6 +124,8 @@ def grade(
         return report(build_result, [results.get(c.id) or _skip(c, "the image did not build") for c in checks])
     if previous and previous["Id"] != outcome.image_id:
         host.remove_image(previous["Id"])  # the old image's unique layers go with it
+    if keep_image:
+        host.keep_newest_tags(exercise.id, KEPT_FOLDERS_PER_EXERCISE)
 
     def rebuild(path: Path) -> BuildOutcome:
         again = build(path, None)
