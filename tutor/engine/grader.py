@@ -125,7 +125,7 @@ def grade(
     if previous and previous["Id"] != outcome.image_id:
         host.remove_image(previous["Id"])  # the old image's unique layers go with it
     if keep_image:
-        host.keep_newest_tags(exercise.id, KEPT_FOLDERS_PER_EXERCISE)
+        host.keep_newest_tags(exercise.id, KEPT_FOLDERS_PER_EXERCISE, current=tag)
 
     def rebuild(path: Path) -> BuildOutcome:
         again = build(path, None)
