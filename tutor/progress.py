@@ -28,7 +28,7 @@ VERSION = 1
 
 
 def _empty() -> Data:
-    return {"version": VERSION, "exercises": {}, "lessons": {}, "quizzes": {}, "last": None}
+    return {"version": VERSION, "exercises": {}, "lessons": {}, "quizzes": {}, "last": None, "settings": {}}
 
 
 class Progress:
@@ -118,6 +118,22 @@ class Progress:
             answer = answers.setdefault(question_id, {"attempts": 0, "correct": False})
             answer["attempts"] += 1
             answer["correct"] = answer["correct"] or correct
+
+        return self.update(change)
+
+    def record_hints(self, exercise_id: str, shown: int) -> Data:
+        def change(data: Data) -> None:
+            entry = data["exercises"].setdefault(exercise_id, {"attempts": 0, "status": "not started"})
+            entry["hints_shown"] = max(entry.get("hints_shown", 0), shown)
+
+        return self.update(change)
+
+    def hints_shown(self, exercise_id: str) -> int:
+        return int(self.load()["exercises"].get(exercise_id, {}).get("hints_shown", 0))
+
+    def record_setting(self, name: str, value: str) -> Data:
+        def change(data: Data) -> None:
+            data["settings"][name] = value
 
         return self.update(change)
 

@@ -149,3 +149,21 @@ async def test_progress_that_cannot_be_saved_is_a_notification_not_a_crash(
         await pilot.pause()
         assert isinstance(app.screen, LessonScreen)
         assert any("No space left on device" in str(n.message) for n in app._notifications)
+
+
+async def test_revealed_hints_and_the_theme_survive_a_restart(make_app: Callable[..., TutorApp]) -> None:
+    first = make_app()
+    async with first.run_test(size=(80, 24)) as pilot:
+        first.open_exercise(first.curriculum.exercise("01-hello-box"))
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("ctrl+t")
+        chosen = first.theme
+    again = make_app()
+    async with again.run_test(size=(80, 24)) as pilot:
+        assert again.theme == chosen
+        again.open_exercise(again.curriculum.exercise("01-hello-box"))
+        await pilot.pause()
+        assert isinstance(again.screen, ExerciseScreen) and again.screen.hints_shown == 1

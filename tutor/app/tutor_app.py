@@ -61,7 +61,7 @@ class TutorApp(App[None]):
         self.progress = NotifyingProgress(locations.progress_file(), self.notify)
         self.workspace = Workspace(workspace)
         self._check_engine = check_engine
-        self.theme = DARK
+        self.theme = LIGHT if self.progress.load()["settings"].get("theme") == LIGHT else DARK
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen())
@@ -135,6 +135,7 @@ class TutorApp(App[None]):
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK
+        self.progress.record_setting("theme", self.theme)
 
     def action_doctor(self) -> None:
         if not isinstance(self.screen, DoctorScreen):

@@ -52,7 +52,7 @@ class ExerciseScreen(TutorScreen):
     def __init__(self, exercise: Exercise) -> None:
         super().__init__()
         self.exercise = exercise
-        self.hints_shown = 0
+        self.hints_shown = 0  # read from progress on mount: revealed hints stay revealed
         self._watch_stop = threading.Event()
 
     @property
@@ -82,6 +82,7 @@ class ExerciseScreen(TutorScreen):
         self.title = self.exercise.title
         self.sub_title = f"Exercise {self.exercise.id}"
         self.query_one(LayerChart).show(None)
+        self.hints_shown = min(self.tutor.progress.hints_shown(self.exercise.id), len(self.exercise.hints))
         self._show_hints()
         self._show_solution()
         self._show_status()
@@ -204,6 +205,7 @@ class ExerciseScreen(TutorScreen):
     def action_hint(self) -> None:
         if self.hints_shown < len(self.exercise.hints):
             self.hints_shown += 1
+            self.tutor.progress.record_hints(self.exercise.id, self.hints_shown)
         elif self.exercise.hints:
             self.notify("That was the last hint. The solution (s) opens after your first check.")
         self._show_hints()
@@ -243,6 +245,7 @@ class ExerciseScreen(TutorScreen):
         self.pane.load()
         self.hints_shown = 0
         self.query_one(LayerChart).show(None)
+        self.hints_shown = min(self.tutor.progress.hints_shown(self.exercise.id), len(self.exercise.hints))
         self._show_hints()
         self._show_solution()
         self._show_status()
