@@ -38,10 +38,9 @@ def base_images(curriculum: Curriculum) -> list[str]:
                 dockerfile = read_dockerfile(folder / "Dockerfile")
             except DockerfileUnreadable:
                 continue
-            aliases = {s.alias for s in dockerfile.stages if s.alias}
-            for stage in dockerfile.stages:
-                base = stage.base if ":" in stage.base or "@" in stage.base else f"{stage.base}:latest"
-                if stage.base not in aliases and stage.base != "scratch" and "$" not in base and base not in names:
+            for reference in dockerfile.base_images:
+                base = reference if ":" in reference or "@" in reference else f"{reference}:latest"
+                if reference != "scratch" and "$" not in base and base not in names:
                     names.append(base)
     return names
 

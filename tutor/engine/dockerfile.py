@@ -58,6 +58,12 @@ class Dockerfile:
     def final(self) -> Stage | None:
         return self.stages[-1] if self.stages else None
 
+    @property
+    def base_images(self) -> list[str]:
+        """What the stages start FROM, less earlier stages of this file (FROM build)."""
+        aliases = {stage.alias for stage in self.stages if stage.alias}
+        return [stage.base for stage in self.stages if stage.base not in aliases]
+
 
 class DockerfileUnreadable(ValueError):
     """The file is missing, empty, binary or not text."""

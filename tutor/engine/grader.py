@@ -64,7 +64,7 @@ def grade(
     try:
         dockerfile = read_dockerfile(directory / "Dockerfile")
     except DockerfileUnreadable as exc:
-        return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _skipped(checks, "no Dockerfile to judge"))
+        return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _results(checks, {}, "no Dockerfile to judge"))
 
     context = CheckContext(exercise=exercise, directory=directory, dockerfile=dockerfile, host=None, cancel=cancel)
     static = [c for c in checks if not c.needs_image]
@@ -72,7 +72,7 @@ def grade(
 
     refusal = _refuse_before_build(directory, dockerfile.problems)
     if refusal is not None:
-        return report(refusal, [results.get(c.id) or _skip(c, "the Dockerfile has mistakes to fix first") for c in checks])
+        return report(refusal, _results(checks, results, "the Dockerfile has mistakes to fix first"))
 
     if not any(c.needs_engine for c in checks):
         # e.g. a CUDA exercise on a machine without the CUDA base image: judged from the files alone.
@@ -87,8 +87,7 @@ def grade(
     made_images: list[str] = []
     print_ = remembered = None
     if verdicts is not None and keep_image:
-        aliases = {s.alias for s in dockerfile.stages}
-        bases = [(host.image_attrs(s.base) or {}).get("Id", "") for s in dockerfile.stages if s.base not in aliases]
+        bases = [(host.image_attrs(base) or {}).get("Id", "") for base in dockerfile.base_images]
         print_ = fingerprint(exercise, directory, bases)
         remembered = verdicts.recall(tag)
         if remembered and (remembered.fingerprint != print_ or not previous or previous["Id"] != remembered.image_id):
@@ -115,13 +114,12 @@ def grade(
     else:
         outcome = build(directory, tag)
     if PULL_FAILED.search(outcome.error):
-        aliases = {s.alias for s in dockerfile.stages}
-        missing = [s.base for s in dockerfile.stages if s.base not in aliases and host.image_attrs(s.base) is None]
+        missing = [base for base in dockerfile.base_images if host.image_attrs(base) is None]
         if missing:
             outcome.error = f"the base image {missing[0]} is not on this machine and could not be pulled ({outcome.error})"
     build_result = replace(_build_result(host, outcome), reused=remembered is not None)
     if not outcome.ok:
-        return report(build_result, [results.get(c.id) or _skip(c, "the image did not build") for c in checks])
+        return report(build_result, _results(checks, results, "the image did not build"))
     if previous and previous["Id"] != outcome.image_id:
         host.remove_image(previous["Id"])  # the old image's unique layers go with it
     if keep_image:
@@ -137,7 +135,6 @@ def grade(
         return again
 
     context.image = outcome.image_id
-    context.build = outcome
     context.rebuild = rebuild
     try:
         dynamic = [c for c in checks if c.needs_image]
@@ -185,8 +182,9 @@ def _skip(check: Check, why: str) -> CheckResult:
     return CheckResult(check.id, check.kind, check.display_title, False, f"not run: {why}", skipped=True)
 
 
-def _skipped(checks: list[Check], why: str) -> list[CheckResult]:
-    return [_skip(c, why) for c in checks]
+def _results(checks: list[Check], results: dict[str, CheckResult], why: str) -> list[CheckResult]:
+    """Every check's result in declared order; those that could not run say why."""
+    return [results.get(c.id) or _skip(c, why) for c in checks]
 
 
 def _not_built(error: str, hint: str) -> BuildResult:

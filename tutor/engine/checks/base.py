@@ -43,7 +43,6 @@ class CheckContext:
     dockerfile: Dockerfile | None
     host: DockerHost | None
     image: str = ""  # image id of the learner's build
-    build: BuildOutcome | None = None
     cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
     # Rebuilds a (changed) copy of the context; the cache check uses it.
     rebuild: Callable[[Path], BuildOutcome] | None = None
