@@ -220,36 +220,23 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from concurrent.futures import ThreadPoolExecutor
-
+    from tutor.content.lint import lint_grading
     from tutor.engine.checks import compile_check
     from tutor.engine.dockerhost import connect
-    from tutor.engine.grader import grade
 
     curriculum = _curriculum(args)
     exercises = [_exercise(curriculum, e) for e in args.exercises] or list(curriculum.exercises)
     for exercise in exercises:
         for spec in exercise.checks:
             compile_check(spec)
-    host = connect()
 
-    def verify_one(exercise: Exercise) -> tuple[Exercise, bool, bool, str]:
-        solution = grade(exercise, exercise.solution_dir, lambda: host)
-        starter = grade(exercise, exercise.starter_dir, lambda: host)
-        failing = [c.id for c in solution.checks if not c.passed] or ([] if solution.build.ok else ["build"])
-        return exercise, solution.passed, not starter.passed, ", ".join(failing) or solution.build.error
+    def show(exercise: Exercise, findings: list[Finding]) -> None:
+        notes = "; ".join(str(f).removeprefix(f"exercises/{exercise.id}/") for f in findings)
+        print(f"{'FAIL' if findings else 'ok  '} {exercise.id}" + (f"  ({notes})" if notes else ""))
 
-    problems = 0
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for exercise, solution_ok, starter_fails, detail in pool.map(verify_one, exercises):
-            ok = solution_ok and starter_fails
-            problems += not ok
-            notes = []
-            if not solution_ok:
-                notes.append(f"solution fails: {detail}")
-            if not starter_fails:
-                notes.append("starter passes")
-            print(f"{'ok  ' if ok else 'FAIL'} {exercise.id}" + (f"  ({'; '.join(notes)})" if notes else ""))
+    # Images are kept: they are the cache that makes the next verify (or check) fast.
+    found = lint_grading(exercises, connect, jobs=args.jobs, keep_image=True, on_exercise=show)
+    problems = len({f.where.split("/")[1] for f in found})
     print(f"{len(exercises) - problems} passed, {problems} failed")
     return int(ExitCode.OK if problems == 0 else ExitCode.FAILED)
 

@@ -55,22 +55,23 @@ def lint_grading(
     connect: Callable[[], DockerHost],
     *,
     jobs: int = 1,
+    keep_image: bool = False,
     on_exercise: Callable[[Exercise, list[Finding]], None] = lambda *_: None,
 ) -> list[Finding]:
-    """Grade each solution (it must pass) and starter (it must fail), leaving no image behind."""
+    """Grade each solution (it must pass) and starter (it must fail); by default leave no image behind."""
     from tutor.engine.grader import grade
 
     host = connect()
 
     def judge(exercise: Exercise) -> list[Finding]:
         findings = []
-        solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=False)
+        solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=keep_image)
         if not solution.build.ok:
             findings.append(Finding(f"{_folder(exercise)}/solution", f"does not build: {solution.build.error}", content=False))
         for check in solution.failed_checks:
             if not check.skipped:
                 findings.append(Finding(f"{_folder(exercise)}/solution", f"fails check {check.id}: {check.message}", content=False))
-        starter = grade(exercise, exercise.starter_dir, lambda: host, keep_image=False)
+        starter = grade(exercise, exercise.starter_dir, lambda: host, keep_image=keep_image)
         if starter.passed:
             findings.append(Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False))
         return findings
