@@ -39,15 +39,3 @@ def host() -> Iterator[object]:
         raise
     yield engine
 
-
-def write_context(folder: Path, files: dict[str, str | bytes]) -> Path:
-    """Write a build context from a mapping of relative path -> content."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return folder

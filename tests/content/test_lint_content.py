@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.classroom.helpers import run
-from tests.conftest import write_context
+from tests.engine.helpers import context
 
 EXERCISE_TOML = '''
 title = "Say hello"
@@ -47,7 +47,7 @@ def make_pack(root: Path, **overrides: str) -> Path:
         "exercises/50-say-hello/starter/Dockerfile": "FROM busybox:latest\nCMD echo hello\n",
     }
     files.update({name.replace("__", "/"): text for name, text in overrides.items()})
-    return write_context(root / "pack", files)
+    return context(root / "pack", files)
 
 
 def lint(pack: Path, *extra: str):
