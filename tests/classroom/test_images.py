@@ -44,7 +44,9 @@ def own_image(host):
     """An image of our own on top of busybox, so the round trip may delete it without touching busybox."""
     tag = f"docker-tutor-test/roundtrip:{uuid.uuid4().hex[:12]}"
     dockerfile = f"FROM busybox\nLABEL test.round-trip={tag}\n".encode()
-    image, _ = host.client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, labels={MANAGED_LABEL: "true"}, pull=False)
+    image, _ = host.client.images.build(
+        fileobj=io.BytesIO(dockerfile), tag=tag, labels={MANAGED_LABEL: "true"}, pull=False, rm=True, forcerm=True
+    )
     yield tag, image.id
     host.remove_image(tag)
 
