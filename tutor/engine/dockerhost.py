@@ -216,6 +216,7 @@ class DockerHost:
         self.client = client
         self.api = client.api
         self._client_kwargs = client_kwargs  # to open a separate connection per build stream
+        self._version: dict[str, Any] | None = None
 
     # --- facts -----------------------------------------------------------------------------
     def ping(self) -> None:
@@ -224,8 +225,10 @@ class DockerHost:
             self.api.ping()
 
     def version(self) -> dict[str, Any]:
-        with engine_errors("reading the engine version"):
-            return self.api.version()
+        if self._version is None:
+            with engine_errors("reading the engine version"):
+                self._version = self.api.version()
+        return self._version
 
     def info(self) -> dict[str, Any]:
         with engine_errors("reading engine info"):
@@ -497,9 +500,9 @@ def connect(timeout: float = 60.0) -> DockerHost:
     """Connect to the engine named by DOCKER_HOST (or the default socket) and check its API."""
     client_kwargs = docker.utils.kwargs_from_env()
     with engine_errors("connecting to Docker"):
+        # With no version given, the client asks the engine for its API version: one round trip.
         client = docker.DockerClient(**client_kwargs, timeout=timeout)
-        version = client.api.version()
-    api_version = version.get("ApiVersion", "0")
+    api_version = client.api.api_version
     if _version_tuple(api_version) < _version_tuple(MIN_API_VERSION):
         raise EngineUnavailable(
             f"The Docker engine's API is {api_version}; docker-tutor needs {MIN_API_VERSION} or newer.",

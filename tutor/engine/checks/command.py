@@ -56,12 +56,16 @@ class Command(Check):
             sandbox=Sandbox(memory_mb=self.memory_mb, network=self.network),
             exercise_id=ctx.exercise.id,
         )
-        return judge(outcome, self, _placeholders(ctx))
+        return judge(outcome, self, _placeholders(ctx, self))
 
 
-def _placeholders(ctx: CheckContext) -> dict[str, str]:
-    """Facts of the engine a pattern may name, e.g. {engine_kernel}: a container reports the engine's kernel."""
+def _placeholders(ctx: CheckContext, check: Command) -> dict[str, str]:
+    """Facts of the engine a pattern may name, e.g. {engine_kernel}: a container reports the engine's kernel.
+    Asked of the engine only when a pattern names them."""
     assert ctx.host is not None
+    patterns = check.expectedOutput + check.expectedError + check.excludedOutput + check.excludedError
+    if not any("{engine_kernel}" in pattern for pattern in patterns):
+        return {}
     return {"{engine_kernel}": re.escape(str(ctx.host.version().get("KernelVersion", "")))}
 
 
