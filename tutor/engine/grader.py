@@ -40,9 +40,14 @@ def grade(
     on_event: EventSink = ignore,
     cancel: threading.Event | None = None,
     keep_image: bool = True,
+    tidy: bool = True,
     verdicts: VerdictStore | None = None,
 ) -> Report:
-    """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only."""
+    """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only.
+
+    keep_image: keep the image as the cache of the folder's next check. tidy: then untag the
+    images of the exercise's older folders; turn it off while grading several folders of one
+    exercise at once, or one grade could untag an image that another is still checking."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
     checks = [compile_check(spec) for spec in exercise.checks]
@@ -122,7 +127,9 @@ def grade(
         return report(build_result, _results(checks, results, "the image did not build"))
     if previous and previous["Id"] != outcome.image_id:
         host.remove_image(previous["Id"])  # the old image's unique layers go with it
-    if keep_image:
+    if keep_image and tidy and previous is None:
+        # Only a new tag can take the count of kept folders over the limit. (Listing images costs
+        # the engine tens of milliseconds, and the engine does little else meanwhile.)
         host.keep_newest_tags(exercise.id, KEPT_FOLDERS_PER_EXERCISE, current=tag)
 
     def rebuild(path: Path) -> BuildOutcome:
