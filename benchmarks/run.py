@@ -9,9 +9,11 @@ Prints Markdown tables (benchmarks/RESULTS.md keeps the latest). Every figure is
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,9 @@ from tutor import locations  # noqa: E402
 from tutor.content.loader import load_curriculum  # noqa: E402
 from tutor.content.model import Exercise  # noqa: E402
 from tutor.engine.checks import Check, compile_check  # noqa: E402
-from tutor.engine.grader import image_tag  # noqa: E402
+from tutor.engine.dockerhost import connect  # noqa: E402
+from tutor.engine.grader import grade, image_tag  # noqa: E402
+from tutor.engine.verdicts import VerdictStore  # noqa: E402
 
 PLAIN_TAG = "docker-tutor-bench/plain"
 
@@ -92,37 +96,64 @@ def forget(exercise: Exercise, folder: Path) -> None:
         subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
 
 
+CASES = ("cold", "warm", "unchanged")
+
+
 def check_overhead(exercises: list[Exercise], repeat: int) -> list[str]:
     """cold: no layer cached; warm: a fresh copy of the folder, every layer cached;
-    unchanged: the same folder checked again, which the tutor can prove needs no build."""
-    rows = ["| exercise | case | tutor check s | docker CLI s | ratio |", "|---|---|---|---|---|"]
-    for exercise in exercises:
+    unchanged: the same folder checked again, which the tutor can prove needs no build.
+
+    Each case is timed three ways: `docker-tutor check` as a new process; `grade()` inside a
+    running process, which is what the TUI's Check does; and the plain docker CLI. Exercises
+    judged from the Dockerfile alone are left out: the tutor builds nothing there."""
+    rows = [
+        "| exercise | case | tutor check s | in the TUI s | docker CLI s | ratio check/CLI | ratio TUI/CLI |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    medians: dict[tuple[str, str], list[float]] = {(case, way): [] for case in CASES for way in ("check", "TUI")}
+    store = VerdictStore(locations.data_dir() / "verdicts")
+    for exercise in (e for e in exercises if any(compile_check(spec).needs_engine for spec in e.checks)):
         with tempfile.TemporaryDirectory() as temp:
-            for case in ("cold", "warm", "unchanged"):
-                tutor, plain, ratios = [], [], []
+            for case in CASES:
+                tutor, inside, plain = [], [], []
                 for run in range(repeat):
-                    folder = Path(temp) / f"{case}{run}"
-                    if case == "unchanged" and run > 0:
-                        folder = Path(temp) / f"{case}0"
+                    if case == "unchanged":
+                        folders = [Path(temp) / case] * 2
+                        if run == 0:
+                            shutil.copytree(exercise.solution_dir, folders[0])
+                            measure([*TUTOR, "check", exercise.id, "--dir", str(folders[0])])
                     else:
-                        shutil.copytree(exercise.solution_dir, folder)
-                    if case == "unchanged" and run == 0:
-                        measure([*TUTOR, "check", exercise.id, "--dir", str(folder)])
-                    script = cli_script(exercise, folder)
+                        folders = [Path(temp) / f"{case}{run}{way}" for way in "ab"]
+                        for folder in folders:
+                            shutil.copytree(exercise.solution_dir, folder)
+                    script = cli_script(exercise, folders[0])
                     if case == "cold":
-                        forget(exercise, folder)
-                    a = measure([*TUTOR, "check", exercise.id, "--dir", str(folder)])
+                        forget(exercise, folders[0])
+                    tutor.append(measure([*TUTOR, "check", exercise.id, "--dir", str(folders[0])]).seconds)
                     if case == "cold":
-                        forget(exercise, folder)
-                    b = measure(["bash", "-c", script])
-                    tutor.append(a.seconds)
-                    plain.append(b.seconds)
-                    ratios.append(a.seconds / b.seconds)
-                rows.append(f"| {exercise.id} | {case} | {summary(tutor)} | {summary(plain)} | {summary(ratios)} |")
+                        forget(exercise, folders[0])
+                    started = time.perf_counter()
+                    grade(exercise, folders[1], connect, verdicts=store)
+                    inside.append(time.perf_counter() - started)
+                    if case == "cold":
+                        forget(exercise, folders[1])
+                    plain.append(measure(["bash", "-c", script]).seconds)
+                by_check = [a / b for a, b in zip(tutor, plain)]
+                by_tui = [a / b for a, b in zip(inside, plain)]
+                rows.append(
+                    f"| {exercise.id} | {case} | {summary(tutor)} | {summary(inside)} | {summary(plain)} "
+                    f"| {summary(by_check)} | {summary(by_tui)} |"
+                )
+                medians[case, "check"].append(statistics.median(by_check))
+                medians[case, "TUI"].append(statistics.median(by_tui))
                 print(rows[-1], file=sys.stderr)
             for folder in Path(temp).iterdir():
                 forget(exercise, folder)
     subprocess.run(["docker", "rmi", "-f", PLAIN_TAG], capture_output=True)
+    rows += ["", "| case | way | median ratio over the exercises | lowest | highest |", "|---|---|---|---|---|"]
+    for (case, way), ratios in medians.items():
+        if ratios:
+            rows.append(f"| {case} | {way} | {statistics.median(ratios):.2f} | {min(ratios):.2f} | {max(ratios):.2f} |")
     return rows
 
 
@@ -194,6 +225,8 @@ def main() -> None:
     parser.add_argument("--exercises", nargs="*", help="exercise ids for the overhead table (default: all)")
     parser.add_argument("--skip-verify", action="store_true")
     args = parser.parse_args()
+    # The tutor's remembered verdicts and progress go to a folder of their own, not the user's.
+    os.environ["DOCKER_TUTOR_DATA"] = tempfile.mkdtemp(prefix="docker-tutor-bench-")
     curriculum = load_curriculum([locations.content_root()])
     chosen = [e for e in curriculum.exercises if not args.exercises or e.id in args.exercises]
     docker = subprocess.run(["docker", "version", "-f", "{{.Server.Version}}"], capture_output=True, text=True).stdout.strip()
@@ -214,8 +247,6 @@ def main() -> None:
 
 
 def _cores() -> int:
-    import os
-
     return os.cpu_count() or 0
 
 
