@@ -226,7 +226,12 @@ def main() -> None:
     parser.add_argument("--skip-verify", action="store_true")
     args = parser.parse_args()
     # The tutor's remembered verdicts and progress go to a folder of their own, not the user's.
-    os.environ["DOCKER_TUTOR_DATA"] = tempfile.mkdtemp(prefix="docker-tutor-bench-")
+    with tempfile.TemporaryDirectory(prefix="docker-tutor-bench-") as data:
+        os.environ["DOCKER_TUTOR_DATA"] = data
+        report(args)
+
+
+def report(args: argparse.Namespace) -> None:
     curriculum = load_curriculum([locations.content_root()])
     chosen = [e for e in curriculum.exercises if not args.exercises or e.id in args.exercises]
     docker = subprocess.run(["docker", "version", "-f", "{{.Server.Version}}"], capture_output=True, text=True).stdout.strip()
