@@ -14,6 +14,7 @@ from tutor.app.screens.doctor import DoctorScreen
 from tutor.app.screens.exercise import ExerciseScreen
 from tutor.app.screens.home import HomeScreen
 from tutor.app.tutor_app import TutorApp
+from tutor.app.widgets.build_log import BuildLog
 from tutor.app.widgets.check_results import CheckLine
 from tutor.app.widgets.dockerfile_editor import DockerfileEditor
 from tutor.app.widgets.solution_diff import SolutionDiff
@@ -205,6 +206,11 @@ async def test_real_engine_solution_passes_and_shows_layers(
         await pilot.press("i")
         layers = str(screen.query_one("#layers", Static).render())
         assert "WORKDIR /app" in layers and "MB" in layers
+        # Checked again with nothing changed: the verdict stands and nothing is rebuilt.
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "Nothing changed since your last check" in _state(app), timeout=60)
+        assert "Passed" in _state(app) and "WORKDIR /app" in str(screen.query_one("#layers", Static).render())
+        assert any("No build ran" in line.text for line in screen.query_one(BuildLog).lines)
 
 
 @pytest.mark.docker

@@ -21,3 +21,6 @@ class BuildLog(RichLog):
             self.write(Text(f"  ↳ step {event.number} cached: nothing changed, layer reused", style="green"))
         elif not event.line.startswith("Step ") and event.line.strip() != "---> Using cache":
             self.write(Text(f"  {event.line}", style="dim"))
+
+    def unchanged(self) -> None:
+        self.write(Text("No build ran: the files, checks and base images are those of the last check.", style="green"))

@@ -88,14 +88,18 @@ class CheckPanel(Vertical):
     def _grade(
         self, exercise: Exercise, folder: Path, record: Callable[[Report], object], run: int, cancel: threading.Event
     ) -> None:
+        from tutor import locations
         from tutor.engine.dockerhost import connect
         from tutor.engine.grader import grade
+        from tutor.engine.verdicts import VerdictStore
 
         def on_event(event: Event) -> None:
             self.app.call_from_thread(self._on_event, run, event)
 
         try:
-            report = grade(exercise, folder, connect, on_event=on_event, cancel=cancel)
+            # As `docker-tutor check` does: a folder unchanged since it passed is not built again.
+            verdicts = VerdictStore(locations.data_dir() / "verdicts")
+            report = grade(exercise, folder, connect, on_event=on_event, cancel=cancel, verdicts=verdicts)
         except TutorError as exc:
             self.app.call_from_thread(self._on_failure, run, exc)
             return
@@ -124,11 +128,18 @@ class CheckPanel(Vertical):
         if cancelled:
             self.state.update("Cancelled. Nothing was recorded; ctrl+r checks again.")
             return
+        if report.build.reused:
+            self.query_one(BuildLog).unchanged()
         results = self.query_one(CheckResults)
         for result in report.checks:
             results.finished(result)  # checks skipped before the build sent no events
         passed = sum(1 for c in report.checks if c.passed)
-        if report.passed:
+        if report.passed and report.build.reused:
+            self.state.update(
+                f"✔ Passed: {passed} of {len(report.checks)} checks. Nothing changed since your last check, "
+                "so the image was not rebuilt."
+            )
+        elif report.passed:
             self.state.update(f"✔ Passed: {passed} of {len(report.checks)} checks in {report.seconds:.1f} s")
         elif not report.build.ok:
             hint = f"\n{report.build.hint}" if report.build.hint else ""
