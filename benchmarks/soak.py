@@ -7,6 +7,7 @@ count what is left: containers, and images that were not there before (tag or da
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import subprocess
@@ -36,6 +37,8 @@ def main() -> None:
     started = time.monotonic()
     outcomes: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as temp:
+        # The tutor's remembered verdicts go to a folder of their own, not the user's.
+        os.environ["DOCKER_TUTOR_DATA"] = str(Path(temp) / "data")
         for index in range(args.checks):
             exercise = EXERCISES[index % len(EXERCISES)]
             folder = Path(temp) / f"attempt{index}"
@@ -62,7 +65,7 @@ def main() -> None:
     containers_left = [c for c in client.api.containers(all=True) if c["Id"] not in containers_before]
     new_tags = {tag for image in client.api.images() for tag in image.get("RepoTags") or []} - tags_before
     new_untagged = [i for i in client.api.images(all=True) if i["Id"] not in images_before and not i.get("RepoTags")]
-    print("| checks | outcomes | wall s | containers left | new image tags (the kept cache: one per folder checked) | new untagged images |")
+    print("| checks | outcomes | wall s | containers left | new image tags (the kept cache: the 3 most recently checked folders of each exercise) | new untagged images |")
     print("|---|---|---|---|---|---|")
     print(f"| {args.checks + 1} | {', '.join(f'{v}× {k}' for k, v in sorted(outcomes.items()))} | "
           f"{time.monotonic() - started:.0f} | {len(containers_left)} | {len(new_tags)} | {len(new_untagged)} |")

@@ -201,16 +201,28 @@ def test_cache_check_gives_the_same_verdict_every_time_on_a_multi_stage_build(ho
     assert len(left) <= 3, left  # at most the builder stage's layers stay, as the next check's cache; rebuilds leave none
 
 
-def test_only_the_newest_folders_of_an_exercise_keep_their_image(host, tmp_path: Path) -> None:
+def test_only_the_most_recently_checked_folders_of_a_learner_keep_their_image(host, tmp_path: Path) -> None:
     from tests.engine.helpers import context, exercise
-    from tutor.engine.grader import KEPT_FOLDERS_PER_EXERCISE, grade
+    from tutor.engine.grader import KEPT_FOLDERS_PER_EXERCISE, grade, image_tag
+    from tutor.engine.verdicts import VerdictStore
 
     checked = exercise([{"kind": "user"}], exercise_id=f"99-keep-{time.time_ns()}")
-    for index in range(KEPT_FOLDERS_PER_EXERCISE + 2):
-        folder = context(tmp_path / f"f{index}", {"Dockerfile": f"FROM busybox\nRUN echo {index} > /n\n"})
-        grade(checked, folder, lambda: host)
-        time.sleep(1.1)  # image creation times are in whole seconds
-    kept = host.api.images(filters={"label": f"org.docker-tutor.exercise={checked.id}"})
-    assert len(kept) == KEPT_FOLDERS_PER_EXERCISE
-    for image in kept:
-        host.remove_image(image["Id"])
+
+    def folder(name: str) -> Path:
+        return context(tmp_path / name, {"Dockerfile": f"FROM busybox\nRUN echo {name} > /n\n"})
+
+    # Another learner on the same engine, with a data folder of their own, checked first.
+    theirs = folder("theirs")
+    grade(checked, theirs, lambda: host, verdicts=VerdictStore(tmp_path / "their-data"))
+    mine = VerdictStore(tmp_path / "my-data")
+    folders = [folder(f"f{index}") for index in range(KEPT_FOLDERS_PER_EXERCISE + 2)]
+    for path in folders:
+        grade(checked, path, lambda: host, verdicts=mine)
+    grade(checked, folders[0], lambda: host, verdicts=mine)  # checked again: among the most recent once more
+    try:
+        kept = {tag for image in host.api.images(filters={"label": f"org.docker-tutor.exercise={checked.id}"}) for tag in image["RepoTags"]}
+        recent = [folders[0], *folders[-(KEPT_FOLDERS_PER_EXERCISE - 1):]]
+        assert kept == {image_tag(checked, path) for path in [theirs, *recent]}
+    finally:
+        for image in host.api.images(filters={"label": f"org.docker-tutor.exercise={checked.id}"}):
+            host.remove_image(image["Id"])

@@ -67,8 +67,8 @@ def lint_grading(
         findings = []
         # The two folders are graded side by side: most of a check's time is spent waiting.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="starter") as beside:
-            starter_graded = beside.submit(grade, exercise, exercise.starter_dir, lambda: host, keep_image=keep_image, tidy=False)
-            solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=keep_image, tidy=False)
+            starter_graded = beside.submit(grade, exercise, exercise.starter_dir, lambda: host, keep_image=keep_image)
+            solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=keep_image)
             starter = starter_graded.result()
         if not solution.build.ok:
             findings.append(Finding(f"{_folder(exercise)}/solution", f"does not build: {solution.build.error}", content=False))

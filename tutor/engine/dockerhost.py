@@ -339,20 +339,6 @@ class DockerHost:
         with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
             self.api.remove_image(ref, force=False, noprune=False)
 
-    def keep_newest_tags(self, exercise_id: str, count: int, *, current: str) -> None:
-        """Untag all but `current` and the newest other images of an exercise (their layers go too).
-
-        "Newest" is the image's build time: a folder whose build came wholly from cache has an old
-        image, so the tag just checked is always kept, whatever its age."""
-        with engine_errors("tidying old images"):
-            images = self.api.images(filters={"label": f"{EXERCISE_LABEL}={exercise_id}"})
-        others = sorted(
-            ((image["Created"], tag) for image in images for tag in image.get("RepoTags") or [] if tag not in (current, "<none>:<none>")),
-            reverse=True,
-        )
-        for _, tag in others[count - 1 :]:
-            self.remove_image(tag)
-
     # --- run -------------------------------------------------------------------------------
     def run(self, image: str, command: list[str] | str | None = None, *, timeout: float = 20.0, **options: Any) -> RunOutcome:
         """Run a container to completion (or kill it at the deadline) and collect its output.

@@ -29,7 +29,11 @@ KEPT_FOLDERS_PER_EXERCISE = 3
 def image_tag(exercise: Exercise, directory: Path) -> str:
     """One tag per exercise and folder: the next check of the same folder reuses its cache."""
     folder = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
-    return f"docker-tutor/{exercise.id}:{folder}"
+    return f"{_tag_prefix(exercise)}{folder}"
+
+
+def _tag_prefix(exercise: Exercise) -> str:
+    return f"docker-tutor/{exercise.id}:"
 
 
 def grade(
@@ -40,14 +44,13 @@ def grade(
     on_event: EventSink = ignore,
     cancel: threading.Event | None = None,
     keep_image: bool = True,
-    tidy: bool = True,
     verdicts: VerdictStore | None = None,
 ) -> Report:
     """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only.
 
-    keep_image: keep the image as the cache of the folder's next check. tidy: then untag the
-    images of the exercise's older folders; turn it off while grading several folders of one
-    exercise at once, or one grade could untag an image that another is still checking."""
+    keep_image: keep the image as the cache of the folder's next check. verdicts: remember what
+    this check proved, reuse what an earlier one proved, and keep images for only the
+    exercise's most recently checked folders."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
     checks = [compile_check(spec) for spec in exercise.checks]
@@ -97,9 +100,10 @@ def grade(
         remembered = verdicts.recall(tag)
         if remembered and (remembered.fingerprint != print_ or not previous or previous["Id"] != remembered.image_id):
             remembered = None
-    if remembered and remembered.report:
+    if verdicts is not None and remembered and remembered.report:
         # Same files, same checks, same base images, same image: the verdict still holds.
         reused = Report.from_dict(remembered.report)
+        verdicts.remember(tag, remembered.fingerprint, remembered.image_id, reused)  # now its latest check
         return report(replace(reused.build, reused=True, seconds=0.0), reused.checks)
 
     def build(path: Path, tag: str | None) -> BuildOutcome:
@@ -127,10 +131,11 @@ def grade(
         return report(build_result, _results(checks, results, "the image did not build"))
     if previous and previous["Id"] != outcome.image_id:
         host.remove_image(previous["Id"])  # the old image's unique layers go with it
-    if keep_image and tidy and previous is None:
-        # Only a new tag can take the count of kept folders over the limit. (Listing images costs
-        # the engine tens of milliseconds, and the engine does little else meanwhile.)
-        host.keep_newest_tags(exercise.id, KEPT_FOLDERS_PER_EXERCISE, current=tag)
+    if verdicts is not None and print_ is not None and not remembered:
+        verdicts.remember(tag, print_, outcome.image_id, None)
+        for old in verdicts.older_tags(_tag_prefix(exercise), KEPT_FOLDERS_PER_EXERCISE - 1, current=tag):
+            host.remove_image(old)  # by tag: an image another folder also has keeps its other tag
+            verdicts.forget(old)
 
     def rebuild(path: Path) -> BuildOutcome:
         again = build(path, None)

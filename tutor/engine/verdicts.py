@@ -59,11 +59,29 @@ class VerdictStore:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def remember(self, tag: str, print_: str, image_id: str, report: Report) -> None:
-        data = {"fingerprint": print_, "image_id": image_id, "report": report.to_dict() if report.passed else None}
+    def remember(self, tag: str, print_: str, image_id: str, report: Report | None) -> None:
+        """`report` None: the image is built and is this folder's cache, but no verdict holds yet."""
+        data = {"tag": tag, "fingerprint": print_, "image_id": image_id, "report": report.to_dict() if report and report.passed else None}
         with contextlib.suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle)
             os.replace(temp, self._path(tag))
+
+    def forget(self, tag: str) -> None:
+        with contextlib.suppress(OSError):
+            self._path(tag).unlink()
+
+    def older_tags(self, prefix: str, keep: int, *, current: str) -> list[str]:
+        """Tags starting with `prefix`, other than `current`, beyond the `keep` most recently checked.
+
+        Only folders checked with this store count: on a shared engine (a classroom server, say),
+        one learner's tutor never untags another's images."""
+        checked = []
+        for path in self.folder.glob("*.json"):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                tag = json.loads(path.read_text(encoding="utf-8"))["tag"]
+                if tag.startswith(prefix) and tag != current:
+                    checked.append((path.stat().st_mtime_ns, tag))
+        return [tag for _, tag in sorted(checked, reverse=True)[keep:]]
