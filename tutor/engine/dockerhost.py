@@ -216,7 +216,6 @@ class DockerHost:
         self.client = client
         self.api = client.api
         self._client_kwargs = client_kwargs  # to open a separate connection per build stream
-        self._version: dict[str, Any] | None = None
 
     # --- facts -----------------------------------------------------------------------------
     def ping(self) -> None:
@@ -225,10 +224,8 @@ class DockerHost:
             self.api.ping()
 
     def version(self) -> dict[str, Any]:
-        if self._version is None:
-            with engine_errors("reading the engine version"):
-                self._version = self.api.version()
-        return self._version
+        with engine_errors("reading the engine version"):
+            return self.api.version()
 
     def info(self) -> dict[str, Any]:
         with engine_errors("reading engine info"):
