@@ -142,8 +142,11 @@ def test_unchanged_folder_is_not_rebuilt_and_a_change_is_noticed(host, tmp_path:
     passing = exercise([{"kind": "command", "expectedOutput": ["hello"]}])
     first = grade(passing, folder, lambda: host, verdicts=store)
     assert first.passed and not first.build.reused
+    [record] = (tmp_path / "verdicts").glob("*.json")
+    checked_at = record.stat().st_mtime_ns
     again = grade(passing, folder, lambda: host, verdicts=store)
     assert again.passed and again.build.reused and again.build.seconds == 0.0
+    assert record.stat().st_mtime_ns > checked_at  # counts as the folder's latest check
     (folder / "msg").write_text("bye\n")
     changed = grade(passing, folder, lambda: host, verdicts=store)
     assert not changed.passed and not changed.build.reused

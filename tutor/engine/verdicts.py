@@ -69,6 +69,11 @@ class VerdictStore:
                 json.dump(data, handle)
             os.replace(temp, self._path(tag))
 
+    def touch(self, tag: str) -> None:
+        """Count the folder as checked now (older_tags keeps the most recently checked)."""
+        with contextlib.suppress(OSError):
+            os.utime(self._path(tag))
+
     def forget(self, tag: str) -> None:
         with contextlib.suppress(OSError):
             self._path(tag).unlink()
