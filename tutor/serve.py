@@ -42,7 +42,9 @@ def serve(host: str, port: int, sessions: Path, content: list[Path], *, content_
             "machine's Docker engine. Serve on a trusted network only.",
             file=sys.stderr,
         )
-    Server(command, host=host, port=port, title="docker-tutor").serve()
+    # Our own page: the terminal focused on load, a local font (works offline) and an icon.
+    page = Path(__file__).parent / "web"
+    Server(command, host=host, port=port, title="docker-tutor", templates_path=page).serve()
     return 0
 
 

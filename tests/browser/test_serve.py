@@ -73,12 +73,19 @@ def test_curriculum_lesson_and_a_passing_check_in_the_browser(served: tuple[str,
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1200, "height": 800})
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
         page.goto(url)
         session = _wait_until(lambda: next(sessions.glob("session-*"), None), "a tutor session for the tab")
         page.wait_for_selector("canvas", timeout=20_000)
         time.sleep(2)  # let the home screen paint
         page.screenshot(path=str(tmp_path / "home.png"))
-        page.focus(".xterm-helper-textarea")  # keys go to the terminal, as after a click
+        # Keys go to the terminal from the start: no click that might land on a row is needed.
+        _wait_until(
+            lambda: page.evaluate("document.activeElement && document.activeElement.className").find("xterm") >= 0,
+            "the terminal having keyboard focus",
+            10,
+        )
         page.keyboard.press("Enter")  # the first lesson
         _wait_until(lambda: _progress(sessions).get("lessons"), "the lesson being opened")
         page.keyboard.press("x")  # its exercise
@@ -95,6 +102,8 @@ def test_curriculum_lesson_and_a_passing_check_in_the_browser(served: tuple[str,
         page.screenshot(path=str(tmp_path / "checked.png"))
         browser.close()
     assert status == "passed"
+    # Offline classrooms: the page asks nothing of the internet (no web font, no script).
+    assert requested and all(u.startswith((url, "ws://127.0.0.1", "data:")) for u in requested), requested
 
 
 def test_port_in_use_is_a_clear_error() -> None:
