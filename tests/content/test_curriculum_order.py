@@ -33,6 +33,7 @@ PART_TWO = {
     "06b-buildkit": "06-build-cache",
     "08b-lock-files": "08-dependencies-and-pinning",
     "14b-compose": "14-volumes",
+    "14c-dev-loop": "14b-compose",
     "16b-big-images": "16-gpus-and-cuda",
     "16c-apple-silicon": "16b-big-images",
 }

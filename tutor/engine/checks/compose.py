@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, search_any, shorten
-from tutor.engine.checks.runtime import _request
+from tutor.engine.checks.runtime import _address, _loopback_only, _request
 from tutor.engine.compose.policy import Limits
 from tutor.engine.compose.project import ComposeProject, sweep_leftovers
 
@@ -240,6 +240,22 @@ class ComposeReaches(Check):
         return failed(f"{self.service} could not connect to {self.host}:{self.port}: {shorten(output, 300) or 'no answer'}")
 
 
+def _listening(project: ComposeProject, service: str, port: int) -> list[str]:
+    """Addresses a service listens on for `port`, read from /proc (slim images have no ss)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        code, output = project.exec(service, ["cat", table], timeout=10)
+        if code != 0:
+            continue
+        for line in output.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == "0A" and ":" in fields[1]:  # LISTEN
+                address, _, hex_port = fields[1].partition(":")
+                if int(hex_port, 16) == port:
+                    found.append(_address(address))
+    return found
+
+
 @register
 @dataclass(kw_only=True, frozen=True)
 class ComposeHttp(Check):
@@ -278,6 +294,12 @@ class ComposeHttp(Check):
                 why = _why_not_running(project, self.service)
                 if why:
                     return failed(why)
+                listening = _listening(project, self.service, self.port)
+                if _loopback_only(listening):  # up, but it will never answer from outside
+                    return failed(
+                        f"{self.service} listens on {listening[0]}:{self.port} inside its container, which only the "
+                        "container itself can reach: make it listen on 0.0.0.0 (e.g. --ip 0.0.0.0 or --host 0.0.0.0)"
+                    )
                 time.sleep(POLL)
                 continue
             if status != self.status:
@@ -325,3 +347,38 @@ class ComposeLogs(Check):
                 return failed(f"the log of {self.service} has no match for {missing[0]!r}:\n{shorten(log, 400) or '(empty)'}")
             time.sleep(POLL)
         return failed("cancelled")
+
+
+@register
+@dataclass(kw_only=True, frozen=True)
+class ComposeExec(Check):
+    """A command run in a running service (docker compose exec) exits and prints as expected."""
+
+    kind = "compose.exec"
+    default_hint = "docker compose exec SERVICE COMMAND runs a command in the service's running container."
+    service: str  # the service to run it in
+    command: tuple[str, ...]  # the command and its arguments, e.g. ["id", "-u"]
+    exitCode: int = 0
+    expectedOutput: tuple[str, ...] = ()
+    excludedOutput: tuple[str, ...] = ()
+    timeout: float = 20.0
+
+    def describe(self) -> str:
+        return f"{' '.join(self.command)} in {self.service}"
+
+    def run(self, ctx: CheckContext) -> Verdict:
+        project = _project(ctx)
+        why = _why_not_running(project, self.service)
+        if why:
+            return failed(why)
+        shown = f"{' '.join(self.command)} in {self.service}"
+        code, output = project.exec(self.service, list(self.command), timeout=self.timeout)
+        if code != self.exitCode:
+            return failed(f"{shown} exited {code}, expected {self.exitCode}: {shorten(output, 300)}")
+        missing = search_all(self.expectedOutput, output)
+        if missing:
+            return failed(f"{shown} printed no match for {missing[0]!r}: {shorten(output, 300) or '(nothing)'}")
+        found = search_any(self.excludedOutput, output)
+        if found:
+            return failed(f"{shown} printed {found[0]!r}, which it should not: {shorten(output, 300)}")
+        return passed(f"{shown}: {shorten(output, 120)}")
