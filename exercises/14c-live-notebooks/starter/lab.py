@@ -2,7 +2,7 @@
 
     python lab.py --ip 0.0.0.0 --port 8888 --notebook-dir /home/app/work
 
-Like Jupyter, it listens on localhost unless told otherwise, takes its token from
+Like Jupyter, it listens on localhost unless told otherwise, takes its token from --token or
 JUPYTER_TOKEN (or makes one up and prints it), and lists the notebook folder at /api/contents.
 """
 
@@ -20,8 +20,9 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--ip", default="localhost")
 parser.add_argument("--port", type=int, default=8888)
 parser.add_argument("--notebook-dir", default=".")
+parser.add_argument("--token", default=None, help="as --IdentityProvider.token: an empty one switches login off")
 args = parser.parse_args()
-TOKEN = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
+TOKEN = args.token if args.token is not None else os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
 ROOT = Path(args.notebook_dir)
 
 
@@ -29,7 +30,7 @@ class Lab(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlparse(self.path)
         given = parse_qs(url.query).get("token", [""])[0] or self.headers.get("Authorization", "").removeprefix("token ")
-        if given != TOKEN:
+        if TOKEN and given != TOKEN:
             self.answer(403, {"message": "Forbidden: a valid token is required"})
         elif url.path == "/api/contents":
             items = [
