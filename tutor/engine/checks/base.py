@@ -78,6 +78,7 @@ class CheckContext:
     # Rebuilds a (changed) copy of the context; the cache check uses it.
     rebuild: Callable[[Path], BuildOutcome] | None = None
     shared: Shared = dataclasses.field(default_factory=Shared)
+    keep_images: bool = True  # False: images a check builds itself (Compose's) go when grading ends
     _attrs: dict[str, Any] | None = None
 
     @property

@@ -45,6 +45,7 @@ def _project(ctx: CheckContext) -> ComposeProject:
             build_network=ctx.exercise.build.network,
             timeout=ctx.exercise.build.timeout,
             cancel=ctx.cancel,
+            keep_images=ctx.keep_images,
         )
         return stack.enter_context(project.running())
 
