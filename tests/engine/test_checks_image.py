@@ -47,7 +47,7 @@ def test_history_finds_a_secret_in_a_build_step(host, tmp_path: Path) -> None:
     check = {"kind": "history", "absent": ["canary-7f3a"]}
     good = {"Dockerfile": "FROM busybox\nARG MODE=fast\nRUN echo $MODE > /mode\n"}
     bad = {"Dockerfile": "FROM busybox\nARG TOKEN=canary-7f3a\nRUN echo using $TOKEN > /dev/null\n"}
-    both(host, tmp_path, check, good, bad, "docker history shows 'canary-7f3a'")
+    both(host, tmp_path, check, good, bad, "docker history shows “canary-7f3a”")
 
 
 def test_file_exists_permissions_owner_contents(host, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from tutor.content.model import Curriculum, Exercise
 from tutor.errors import ContentError, UsageError
 
 if TYPE_CHECKING:
+    from tutor.content.variants import Variant
     from tutor.engine.dockerhost import DockerHost
 
 
@@ -47,6 +49,7 @@ def lint_static(root: Path) -> tuple[Curriculum | None, list[Finding]]:
         findings += _compile_checks(exercise)
         findings += _copied_files(exercise)
         findings += _mistakes(exercise)
+        findings += _alternatives(exercise)
     return curriculum, findings
 
 
@@ -56,9 +59,14 @@ def lint_grading(
     *,
     jobs: int = 1,
     keep_image: bool = False,
+    variants: bool = True,
     on_exercise: Callable[[Exercise, list[Finding]], None] = lambda *_: None,
+    on_variant: Callable[[Variant, str], None] = lambda *_: None,
 ) -> list[Finding]:
-    """Grade each solution (it must pass) and starter (it must fail); by default leave no image behind."""
+    """Grade each solution (it must pass) and starter (it must fail); then, with `variants`, every
+    typical mistake (fails what it names), correct alternative (passes) and house-rule mutant
+    (rejected by the rule's check). By default leave no image behind."""
+    from tutor.content.variants import variants as variants_of
     from tutor.engine.grader import grade
 
     host = connect()
@@ -77,6 +85,13 @@ def lint_grading(
                 findings.append(Finding(f"{_folder(exercise)}/solution", f"fails check {check.id}: {check.message}", content=False))
         if starter.passed:
             findings.append(Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False))
+        if variants and not findings:
+            for variant in variants_of(exercise):
+                problem = grade_variant(variant, exercise, lambda: host)
+                on_variant(variant, problem)
+                if problem:
+                    where = f"{_folder(exercise)}/{variant.kind}s" + (".toml" if variant.kind != "mutant" else "")
+                    findings.append(Finding(f"{where}: {variant.name}", problem, content=False))
         return findings
 
     found: list[Finding] = []
@@ -85,6 +100,15 @@ def lint_grading(
             on_exercise(exercise, findings)
             found += findings
     return found
+
+
+def grade_variant(variant: Variant, exercise: Exercise, connect: Callable[[], DockerHost]) -> str:
+    """Grade one variant in a temporary copy of the solution; '' when it is judged as it must be."""
+    from tutor.engine.grader import grade
+
+    with tempfile.TemporaryDirectory(prefix="docker-tutor-variant-") as temp:
+        folder = variant.materialize(exercise.solution_dir, Path(temp) / exercise.id)
+        return variant.judge(grade(exercise, folder, connect, keep_image=False, only=variant.only))
 
 
 def _split(message: str) -> Iterator[Finding]:
@@ -162,6 +186,43 @@ def _sources(value: str) -> list[str]:
     return [p.lstrip("/") or "." for p in local]
 
 
+def _alternatives(exercise: Exercise) -> list[Finding]:
+    """alternatives.toml: other correct ways to write the solution, each with its files."""
+    path = exercise.path / "alternatives.toml"
+    where = f"{_folder(exercise)}/alternatives.toml"
+    if not path.exists():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return [Finding(where, f"not valid TOML: {exc}")]
+    entries = data.get("alternatives")
+    if not isinstance(entries, list) or not entries:
+        return [Finding(f"{where}: alternatives", "needs at least one [[alternatives]] entry")]
+    findings = []
+    for index, entry in enumerate(entries):
+        at = f"{where}: alternatives[{index}]"
+        if not isinstance(entry, dict):
+            findings.append(Finding(at, "must be a table"))
+            continue
+        for unknown in sorted(set(entry) - {"name", "why", "files", "delete"}):
+            findings.append(Finding(f"{at}.{unknown}", "unknown field"))
+        if not isinstance(entry.get("name"), str):
+            findings.append(Finding(f"{at}.name", "required, a string"))
+        findings += _variant_files(entry, at)
+    return findings
+
+
+def _variant_files(entry: dict[str, Any], at: str) -> list[Finding]:
+    files = entry.get("files", {})
+    delete = entry.get("delete", [])
+    if not isinstance(delete, list) or not all(isinstance(d, str) for d in delete):
+        return [Finding(f"{at}.delete", "must be a list of file names")]
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()) or not (files or delete):
+        return [Finding(f"{at}.files", "required, a table of file name = contents (or a delete list)")]
+    return []
+
+
 def _mistakes(exercise: Exercise) -> list[Finding]:
     """mistakes.toml: each typical wrong attempt names real checks, a valid pattern and its files."""
     path = exercise.path / "mistakes.toml"
@@ -203,7 +264,5 @@ def _mistake(entry: dict[str, Any], at: str, check_ids: set[str]) -> list[Findin
             re.compile(message)
         except re.error as exc:
             findings.append(Finding(f"{at}.message", f"not a valid regular expression: {exc}"))
-    files = entry.get("files")
-    if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
-        findings.append(Finding(f"{at}.files", "required, a table of file name = contents"))
+    findings += _variant_files(entry, at)
     return findings

@@ -13,6 +13,7 @@ from pathlib import Path
 from tutor.content.model import Exercise
 from tutor.engine.build_errors import PULL_FAILED, hint_for
 from tutor.engine.checks import Check, CheckContext, compile_check
+from tutor.engine.checks.base import without_patterns
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
@@ -45,15 +46,17 @@ def grade(
     cancel: threading.Event | None = None,
     keep_image: bool = True,
     verdicts: VerdictStore | None = None,
+    only: frozenset[str] | None = None,
 ) -> Report:
     """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only.
 
     keep_image: keep the image as the cache of the folder's next check. verdicts: remember what
     this check proved, reuse what an earlier one proved, and keep images for only the
-    exercise's most recently checked folders."""
+    exercise's most recently checked folders. only: run just these checks (by id), e.g. the one
+    check a house-rule mutant must fail; nothing is built when none of them needs an image."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
-    checks = [compile_check(spec) for spec in exercise.checks]
+    checks = [compile_check(spec) for spec in exercise.checks if only is None or spec.id in only]
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder", hint="Give the folder that holds your Dockerfile.")
 
@@ -180,11 +183,12 @@ def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResul
     result = CheckResult(
         id=check.id,
         kind=check.kind,
-        title=check.display_title,
+        title=without_patterns(check, check.display_title),
         passed=passed,
-        message=message,
+        message=without_patterns(check, message),
         hint="" if passed else check.display_hint,
         seconds=round(time.monotonic() - started, 3),
+        lesson=check.lesson,
     )
     on_event(CheckFinished(result))
     return result
