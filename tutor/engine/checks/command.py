@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, in_words, register, search_all, search_any, shorten
+from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, in_words, passed, register, search_all, search_any, shorten
 from tutor.engine.checks.image import _pairs
 from tutor.engine.dockerhost import RunOutcome, Sandbox
 
