@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
@@ -44,13 +45,27 @@ def lint_static(root: Path) -> tuple[Curriculum | None, list[Finding]]:
         curriculum = load_curriculum([root])
     except ContentError as exc:
         return None, list(_split(exc.message))
-    findings: list[Finding] = []
-    for exercise in curriculum.exercises:
-        findings += _compile_checks(exercise)
-        findings += _copied_files(exercise)
-        findings += _mistakes(exercise)
-        findings += _alternatives(exercise)
-    return curriculum, findings
+    return curriculum, [f for exercise in curriculum.exercises for f in _static(exercise)]
+
+
+def load_checked(roots: list[Path]) -> Curriculum:
+    """Load content as the tutor uses it, refusing a pack that lint-content would refuse.
+
+    A broken pack must not load silently and fail a learner at their first check: the problems
+    are raised at once, each naming its file and field as lint-content does.
+    """
+    curriculum = load_curriculum(roots)
+    findings = [f for exercise in curriculum.exercises for f in _static(exercise)]
+    if findings:
+        raise ContentError(
+            "content does not load:\n  " + "\n  ".join(map(str, findings)),
+            hint="Fix them, then run: docker-tutor lint-content DIR",
+        )
+    return curriculum
+
+
+def _static(exercise: Exercise) -> list[Finding]:
+    return [*_compile_checks(exercise), *_copied_files(exercise), *_mistakes(exercise), *_alternatives(exercise)]
 
 
 def lint_grading(
@@ -59,13 +74,19 @@ def lint_grading(
     *,
     jobs: int = 1,
     keep_image: bool = False,
-    variants: bool = True,
+    mistakes: bool = False,
+    variants: bool = False,
     on_exercise: Callable[[Exercise, list[Finding]], None] = lambda *_: None,
     on_variant: Callable[[Variant, str], None] = lambda *_: None,
 ) -> list[Finding]:
-    """Grade each solution (it must pass) and starter (it must fail); then, with `variants`, every
-    typical mistake (fails what it names), correct alternative (passes) and house-rule mutant
-    (rejected by the rule's check). By default leave no image behind."""
+    """Grade each solution (it must pass) and starter (it must fail); by default leave no image behind.
+
+    mistakes: also grade every typical wrong attempt of mistakes.toml: it must fail the checks it
+    names, with a message its `message` pattern matches (so the feedback a learner gets is tested).
+    variants: also grade every correct alternative of alternatives.toml (it must pass) and every
+    house-rule mutant (the reference solution with one taught practice broken: the rule's own
+    check must reject it). on_variant hears each, with '' or what went wrong.
+    """
     from tutor.content.variants import variants as variants_of
     from tutor.engine.grader import grade
 
@@ -85,12 +106,14 @@ def lint_grading(
                 findings.append(Finding(f"{_folder(exercise)}/solution", f"fails check {check.id}: {check.message}", content=False))
         if starter.passed:
             findings.append(Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False))
+        if mistakes:
+            findings += _graded_mistakes(exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image))
         if variants and not findings:
-            for variant in variants_of(exercise):
+            for variant in (v for v in variants_of(exercise) if v.kind != "mistake"):
                 problem = grade_variant(variant, exercise, lambda: host)
                 on_variant(variant, problem)
                 if problem:
-                    where = f"{_folder(exercise)}/{variant.kind}s" + (".toml" if variant.kind != "mutant" else "")
+                    where = f"{_folder(exercise)}/" + ("alternatives.toml" if variant.kind == "alternative" else "rules.toml mutant")
                     findings.append(Finding(f"{where}: {variant.name}", problem, content=False))
         return findings
 
@@ -264,5 +287,46 @@ def _mistake(entry: dict[str, Any], at: str, check_ids: set[str]) -> list[Findin
             re.compile(message)
         except re.error as exc:
             findings.append(Finding(f"{at}.message", f"not a valid regular expression: {exc}"))
-    findings += _variant_files(entry, at)
+    files = entry.get("files")
+    if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
+        findings.append(Finding(f"{at}.files", "required, a table of file name = contents"))
+    return findings
+
+
+def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any]) -> list[Finding]:
+    """Each mistake is the solution with its files replaced; it must fail as its entry says."""
+    import tempfile
+
+    path = exercise.path / "mistakes.toml"
+    if not path.exists():
+        return []
+    entries = tomllib.loads(path.read_text(encoding="utf-8"))["mistakes"]  # its shape was linted already
+    findings = []
+    for index, entry in enumerate(entries):
+        at = f"{_folder(exercise)}/mistakes.toml: mistakes[{index}]"
+        with tempfile.TemporaryDirectory(prefix="docker-tutor-mistake-") as temp:
+            attempt = Path(temp) / exercise.id
+            shutil.copytree(exercise.solution_dir, attempt)
+            for name, text in entry["files"].items():
+                (attempt / name).parent.mkdir(parents=True, exist_ok=True)
+                (attempt / name).write_text(text, encoding="utf-8")
+            report = grade_folder(attempt)
+        failing = {c.id: c.message for c in report.checks if not c.passed and not c.skipped}
+        if not report.build.ok:
+            failing["build"] = report.build.error
+        if not failing:
+            findings.append(Finding(at, f"{entry['name']!r} passes every check; a mistake must fail", content=False))
+            continue
+        missed = [c for c in entry["fails"] if c not in failing]
+        if missed:
+            findings.append(
+                Finding(f"{at}.fails", f"{entry['name']!r} does not fail {', '.join(missed)} (it fails: {', '.join(failing)})", content=False)
+            )
+            continue
+        said = "\n".join(failing[c] for c in entry["fails"])
+        if not re.search(entry["message"], said, re.IGNORECASE):
+            shown = " | ".join(line for line in said.splitlines() if line.strip())[:300]
+            findings.append(
+                Finding(f"{at}.message", f"{entry['message']!r} does not match what the learner is told: {shown}", content=False)
+            )
     return findings
