@@ -241,7 +241,7 @@ def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
         hint=hint_for(outcome.error) if outcome.error else "",
         image_id=outcome.image_id,
         steps_total=outcome.total_steps,
-        steps_cached=len(outcome.cached),
+        steps_cached=len(outcome.cached - outcome.hidden_steps),
         layers=layers,
         image_size=size,
     )
@@ -264,7 +264,8 @@ def _layers(history: list[dict], outcome: BuildOutcome) -> list[LayerInfo]:
             layers.append(LayerInfo(_instruction_of(entry.get("CreatedBy", "")), entry.get("Size", 0), True))
         else:
             step = final[index - base]
-            layers.append(LayerInfo(outcome.steps[step], entry.get("Size", 0), step in outcome.cached))
+            if step not in outcome.hidden_steps:  # the tutor's own label is not the learner's layer
+                layers.append(LayerInfo(outcome.steps[step], entry.get("Size", 0), step in outcome.cached))
     return layers
 
 
