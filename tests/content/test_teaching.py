@@ -62,6 +62,10 @@ def answer_lines(exercise: Exercise) -> list[str]:
         before = {_normal(line) for line in starter.read_text(encoding="utf-8").splitlines()} if starter.is_file() else set()
         for raw in solution.read_text(encoding="utf-8").splitlines():
             line = _normal(raw.rstrip("\\"))
+            if name != "Dockerfile":
+                line = re.sub(r"\s+#.*$", "", line)  # a YAML or shell comment is not part of the answer
+            if line.endswith(":"):
+                continue  # a bare YAML key (environment:) is structure, not the answer
             if len(line) >= 8 and not line.startswith("#") and line not in before and line not in task:
                 found.append(line)
                 # The arguments alone give it away just as well: CMD ["echo", "hi"] -> ["echo", "hi"]
