@@ -186,3 +186,16 @@ def test_a_broken_rule_is_named_by_file_and_field(tmp_path: Path) -> None:
         load_curriculum([_pack(tmp_path, broken)])
     assert "rules.toml: rules[0].lesson" in caught.value.message
     assert "rules.toml: rules[0].applies_when.solution_matches" in caught.value.message
+
+
+def test_a_rule_that_needs_an_image_is_left_out_where_nothing_is_built() -> None:
+    from tutor.engine.checks import KINDS
+    from tutor.engine.grader import enforced
+
+    for exercise in CURRICULUM.exercises:
+        graded = enforced(exercise)
+        builds = any(KINDS[s.kind].needs_engine for s in exercise.checks if not s.rule)
+        dropped = [s.id for s in exercise.checks if s not in graded]
+        assert all(s.rule for s in exercise.checks if s.id in dropped)
+        assert builds or not any(KINDS[s.kind].needs_engine for s in graded), exercise.id
+        assert not builds or not dropped, exercise.id

@@ -176,8 +176,8 @@ def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Pa
         assert all(layer.cached is cached for layer in ours), ours
         # The tutor's own label is neither a step, a layer nor a line of the learner's log.
         assert report.build.steps_total == 4 and report.build.steps_cached == (3 if cached else 0)
-        assert not any("org.docker-tutor" in layer.instruction for layer in report.build.layers)
-        assert not any("org.docker-tutor" in line for line in report.build.log_tail)
+        assert not any("org.docker-tutor.exercise" in layer.instruction for layer in report.build.layers)
+        assert not any("org.docker-tutor.exercise" in line for line in report.build.log_tail)
 
 
 def test_command_args_alone_replace_cmd_and_keep_the_entrypoint(host, tmp_path: Path) -> None:

@@ -85,9 +85,12 @@ def variants(exercise: Exercise) -> list[Variant]:
 
 def mutants(exercise: Exercise) -> list[Variant]:
     """Each rule the exercise enforces, broken once in its reference solution (where the break applies)."""
+    from tutor.engine.grader import enforced  # lint and tests grade variants: the engine is there anyway
+
+    graded = {spec.id for spec in enforced(exercise)}
     found = []
     for rule in exercise.rules:
-        if rule.mutant is None:
+        if rule.mutant is None or check_id(rule.id) not in graded:
             continue
         path = exercise.solution_dir / rule.mutant.file
         before = path.read_text(encoding="utf-8") if path.is_file() else None

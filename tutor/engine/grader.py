@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from tutor.content.model import Exercise
+from tutor.content.model import CheckSpec, Exercise
 from tutor.engine.build_errors import PULL_FAILED, hint_for
-from tutor.engine.checks import Check, CheckContext, compile_check
+from tutor.engine.checks import KINDS, Check, CheckContext, compile_check
 from tutor.engine.checks.base import without_patterns
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
@@ -56,7 +56,7 @@ def grade(
     check a house-rule mutant must fail; nothing is built when none of them needs an image."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
-    checks = [compile_check(spec) for spec in exercise.checks if only is None or spec.id in only]
+    checks = [compile_check(spec) for spec in enforced(exercise) if only is None or spec.id in only]
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder", hint="Give the folder that holds your Dockerfile.")
 
@@ -168,6 +168,13 @@ def grade(
     if verdicts is not None and print_ is not None and not cancel.is_set():
         verdicts.remember(tag, print_, outcome.image_id, final)
     return final
+
+
+def enforced(exercise: Exercise) -> tuple[CheckSpec, ...]:
+    """The checks a grading runs. A house rule that needs a built image is left out where the
+    exercise itself is judged from its files alone (a CUDA image this machine cannot build)."""
+    built = any(KINDS[spec.kind].needs_engine for spec in exercise.checks if not spec.rule and spec.kind in KINDS)
+    return tuple(spec for spec in exercise.checks if built or not spec.rule or not KINDS[spec.kind].needs_engine)
 
 
 def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResult:
