@@ -67,7 +67,9 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
                 problems.append(f"{where}: {key} is not allowed here: it {why}")
         for key in _NAMESPACE_KEYS:
             if service.get(key):
-                problems.append(f"{where}: {key}: {service[key]} is not allowed here: it shares a namespace with the host or another container")
+                problems.append(
+                    f"{where}: {key}: {service[key]} is not allowed here: it shares a namespace with the host or another container"
+                )
         mode = service.get("network_mode")
         if mode and mode not in _ALLOWED_NETWORK_MODES:
             problems.append(f"{where}: network_mode: {mode} is not allowed here: use the project's own networks")
@@ -122,7 +124,9 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
             if item.get("external"):
                 problems.append(f"{section[:-1]} {name}: external {section} are not allowed here")
             if item.get("environment"):
-                problems.append(f"{section[:-1]} {name}: a {section[:-1]} from your environment is not allowed here: use a file in the folder")
+                problems.append(
+                    f"{section[:-1]} {name}: a {section[:-1]} from your environment is not allowed here: use a file in the folder"
+                )
     return problems
 
 
