@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tutor.engine.dockerhost import BuildLog, BuildOutcome
+from tutor.engine.builders.classic import ClassicLog as BuildLog
+from tutor.engine.builders.outcome import BuildOutcome
 from tutor.engine.events import BuildOutput, BuildStep, StepCached
 
 

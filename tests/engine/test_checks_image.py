@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -169,9 +170,11 @@ def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Pa
     finally:
         for folder in folders:
             host.remove_image(image_tag(checked, folder))
-    steps = ["COPY msg /msg", "RUN cat /msg > /copy", 'CMD ["cat", "/copy"]']
+    steps = ["COPY msg /msg", "RUN cat /msg > /copy", 'CMD ["cat" "/copy"]']
     for report, cached in ((first, False), (again, True)):
-        ours = [layer for layer in report.build.layers if layer.instruction in steps]
+        # BuildKit's history writes CMD as Go prints a list (no commas); the classic builder keeps the text.
+        ours = [layer for layer in report.build.layers if layer.instruction.replace(",", "") in steps]
+        ours = [replace(layer, instruction=layer.instruction.replace(",", "")) for layer in ours]
         assert [layer.instruction for layer in ours] == steps
         assert all(layer.cached is cached for layer in ours), ours
 

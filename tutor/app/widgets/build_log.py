@@ -15,6 +15,8 @@ class BuildLog(RichLog):
         super().__init__(wrap=True, markup=False, highlight=False, max_lines=MAX_LINES, id=id)
 
     def show(self, event: BuildStep | StepCached | BuildOutput) -> None:
+        if isinstance(event, (BuildStep, StepCached)) and event.logged:
+            return  # BuildKit's own lines already show it
         if isinstance(event, BuildStep):
             self.write(Text(f"Step {event.number}/{event.total}  {event.instruction}", style="bold"))
         elif isinstance(event, StepCached):

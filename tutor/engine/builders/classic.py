@@ -1,0 +1,200 @@
+"""The engine's legacy builder (`POST /build`): what Podman offers, and engines before 18.09.
+
+Its stream is text (`Step 2/5 : RUN ...`, ` ---> Using cache`, ` ---> <id>`). Every step
+commits an intermediate image that carries no label, so this builder tracks them itself and
+removes them when a build does not finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from tutor.engine.builders.base import LEFTOVER_WAIT_SECONDS, Builder, StreamClient
+from tutor.engine.builders.journal import BuildJournal, dead_builds
+from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
+from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
+from tutor.engine.sanitize import clean_line, clean_text
+
+if TYPE_CHECKING:
+    from tutor.engine.dockerhost import DockerHost
+
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_LAYER_ID = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+_STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
+_REMOVING = re.compile(r"^Removing intermediate container [0-9a-f]{12,64}$")
+
+
+class ClassicLog:
+    """Reads the classic builder's stream into a BuildOutcome, emitting events as it goes.
+
+    hidden_label: the LABEL instruction the engine appends for the build's `labels` parameter;
+    the learner's own `docker build` has no such step, so it is left out of the log and the count.
+    """
+
+    def __init__(self, outcome: BuildOutcome, on_event: EventSink, hidden_label: str = "") -> None:
+        self.outcome = outcome
+        self.on_event = on_event
+        self.hidden_label = hidden_label
+        self.tail: deque[str] = deque(maxlen=60)  # all that is kept of a build's output
+        self.step = 0
+        self.last_layer = ""  # the newest image in this build's chain, cached or made
+        self._hiding = False
+        self._pull_states: set[str] = set()
+
+    def feed(self, chunk: dict[str, Any]) -> None:
+        if "stream" in chunk:
+            for raw in str(chunk["stream"]).splitlines():
+                self._line(clean_line(raw))
+        elif "error" in chunk:
+            self.outcome.error = clean_text(str(chunk["error"]), limit=2000).strip()
+        elif "status" in chunk:
+            # A missing base image is being pulled: say so once per layer and state, not per tick.
+            line = clean_line(f"{chunk['status']} {chunk.get('id', '')}".strip())
+            if line not in self._pull_states:
+                self._pull_states.add(line)
+                self._show(line)
+        elif isinstance(chunk.get("aux"), dict) and "ID" in chunk["aux"]:
+            self.outcome.image_id = chunk["aux"]["ID"]
+
+    def finish(self) -> None:
+        steps = self.outcome.steps
+        last_from = max((n for n, text in steps.items() if text.upper().startswith("FROM")), default=0)
+        self.outcome.final_stage = [n for n in sorted(steps) if n > last_from]
+
+    def _line(self, line: str) -> None:
+        outcome = self.outcome
+        if step := _STEP.match(line):
+            number, total, text = int(step.group(1)), int(step.group(2)), step.group(3)
+            hidden = bool(self.hidden_label) and number == total and text == self.hidden_label
+            self._hiding = hidden
+            shown_total = total - 1 if self.hidden_label else total
+            self.step = number
+            if not hidden:
+                outcome.total_steps = shown_total
+                outcome.steps[number] = text
+                self.on_event(BuildStep(number, shown_total, text))
+                line = f"Step {number}/{shown_total} : {text}"
+        elif line.strip() == "---> Using cache":
+            outcome.cached.add(self.step)
+            self.on_event(StepCached(self.step))
+        elif running := _STEP_CONTAINER.match(line):
+            outcome.step_containers.append(running.group(1))
+        elif layer := _LAYER_ID.match(line):
+            self.last_layer = layer.group(1)
+            made_here = self.step not in outcome.cached
+            if made_here and not outcome.steps.get(self.step, "").upper().startswith("FROM"):
+                outcome.created_layers.append(layer.group(1))
+        if self._hiding and (_STEP.match(line) or _LAYER_ID.match(line) or _STEP_CONTAINER.match(line) or _REMOVING.match(line)):
+            return
+        if line.strip():
+            self._show(line)
+
+    def _show(self, line: str) -> None:
+        self.tail.append(line)
+        self.on_event(BuildOutput(line))
+
+
+class ClassicBuilder(Builder):
+    name = "classic"
+
+    def _log(self, outcome: BuildOutcome, on_event: EventSink) -> ClassicLog:
+        from tutor.engine.dockerhost import EXERCISE_LABEL, SESSION_ID, _process_space
+
+        self._reader = ClassicLog(outcome, on_event)
+        self._label_key = EXERCISE_LABEL
+        self._journal = BuildJournal(self.host.api.base_url, SESSION_ID, _process_space())
+        return self._reader
+
+    def _note_progress(self) -> None:
+        self._journal.note(self._reader.last_layer, list(self._reader.outcome.created_layers))
+
+    def _done(self) -> None:
+        self._journal.close()
+
+    def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
+        self._reader.hidden_label = f"LABEL {self._label_key}={request.exercise_id}" if request.exercise_id else ""
+        return api.build(
+            path=str(request.context),
+            dockerfile=request.dockerfile,
+            tag=request.tag or None,
+            # One label: the classic builder adds a step per label. No session label either,
+            # so a build that changed nothing keeps its image id.
+            labels={self._label_key: request.exercise_id} if request.exercise_id else None,
+            rm=True,
+            forcerm=True,  # remove the container of a failed step too
+            pull=False,
+            decode=True,
+            network_mode=None if request.network else "none",
+            container_limits={"memory": request.memory_mb * 2**20, "memswap": request.memory_mb * 2**20},
+        )
+
+    def _remove_leftovers(self, outcome: BuildOutcome, *, cut: bool) -> None:
+        """A failed or cut build leaves its step container and half a chain of images: remove both.
+
+        A cut build goes on for a moment on the engine (it commits the step it was running), so
+        the images it made after the cut are found as descendants of the last one it reported."""
+        api = self.host.api
+        for container_id in outcome.step_containers:
+            with contextlib.suppress(Exception):
+                api.remove_container(container_id, force=True, v=True)
+        if cut and self._reader.last_layer:
+            deadline = time.monotonic() + LEFTOVER_WAIT_SECONDS
+            quiet_rounds = 0
+            while quiet_rounds < 3 and time.monotonic() < deadline:
+                removed = remove_descendants(api, self._reader.last_layer)
+                quiet_rounds = 0 if removed else quiet_rounds + 1
+                time.sleep(0.2)
+        remove_chain(api, outcome.created_layers)
+
+
+def remove_chain(api: Any, layers: list[str]) -> None:
+    """Remove a build's own images, newest first (each removal also prunes untagged parents)."""
+    for layer in reversed(layers):
+        with contextlib.suppress(Exception):
+            api.remove_image(layer, force=False, noprune=False)
+
+
+def sweep_dead_builds(host: DockerHost) -> int:
+    """Remove the images of classic builds whose tutor was killed mid-build; how many notes."""
+    from tutor.engine.dockerhost import _alive, _process_space
+
+    swept = 0
+    for path, record in dead_builds(host.api.base_url, _process_space(), _alive):
+        with contextlib.suppress(Exception):
+            remove_descendants(host.api, str(record["last"]))
+        remove_chain(host.api, [str(layer) for layer in record.get("created", [])])
+        with contextlib.suppress(OSError):
+            path.unlink()
+        swept += 1
+    return swept
+
+
+def remove_descendants(api: Any, root: str) -> int:
+    """Remove the untagged images that grew from `root`; how many went."""
+    with contextlib.suppress(Exception):
+        root = api.inspect_image(root)["Id"]
+    children: dict[str, list[str]] = {}
+    tagged: set[str] = set()
+    with contextlib.suppress(Exception):
+        for image in api.images(all=True):
+            children.setdefault(image.get("ParentId", ""), []).append(image["Id"])
+            if any(tag != "<none>:<none>" for tag in image.get("RepoTags") or []):
+                tagged.add(image["Id"])
+    found: list[str] = []
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in tagged:
+                found.append(child)
+                todo.append(child)
+    removed = 0
+    for image_id in reversed(found):  # the newest first: an image with children cannot go
+        with contextlib.suppress(Exception):
+            api.remove_image(image_id, force=False, noprune=True)
+            removed += 1
+    return removed
