@@ -54,7 +54,9 @@ def test_solution_passes_and_starter_fails(exercise_id: str, host) -> None:
 @pytest.mark.parametrize(
     "exercise_id,mistake", MISTAKES, ids=[f"{e}:{m['name']}" for e, m in MISTAKES]
 )
-def test_typical_mistake_fails_the_check_that_names_it(exercise_id: str, mistake: dict, host, tmp_path: Path) -> None:
+def test_typical_mistake_fails_the_check_that_names_it(exercise_id: str, mistake: dict, host, tmp_path: Path, monkeypatch) -> None:
+    if "builder" in mistake:  # a mistake under that builder only
+        monkeypatch.setenv("DOCKER_TUTOR_BUILDER", mistake["builder"])
     exercise = EXERCISES[exercise_id]
     attempt = tmp_path / exercise_id
     shutil.copytree(exercise.solution_dir, attempt)

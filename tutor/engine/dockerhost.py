@@ -25,6 +25,7 @@ from docker.types import LogConfig
 from tutor.engine.builders.choice import BuilderChoice, choose, requested
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.events import EventSink
+from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
 from tutor.engine.sanitize import clean_text
 from tutor.errors import EngineUnavailable, TutorError
 
@@ -128,6 +129,7 @@ class DockerHost:
         self.api = client.api
         self.client_kwargs = client_kwargs  # to open a separate connection per build stream
         self._builders: dict[str, BuilderChoice] = {}  # what was asked for -> the choice
+        self._podman: bool | None = None
 
     # --- facts -----------------------------------------------------------------------------
     def ping(self) -> None:
@@ -146,9 +148,15 @@ class DockerHost:
     def image_attrs(self, ref: str) -> dict[str, Any] | None:
         with engine_errors(f"inspecting {ref}"):
             try:
-                return self.api.inspect_image(ref)
+                attrs = self.api.inspect_image(ref)
             except docker.errors.ImageNotFound:
                 return None
+            return add_healthcheck(self.api, attrs) if self.is_podman() else attrs
+
+    def is_podman(self) -> bool:
+        if self._podman is None:
+            self._podman = is_podman(self.version())
+        return self._podman
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         with engine_errors(f"reading the history of {ref}"):
@@ -255,11 +263,18 @@ class DockerHost:
                 )
                 if start:
                     container.start()
-            yield container
+            with self._podman_healthchecks(container.id, image):
+                yield container
         finally:
             if container is not None:
                 with contextlib.suppress(Exception):
                     container.remove(force=True, v=True)
+
+    def _podman_healthchecks(self, container_id: str, image: str) -> contextlib.AbstractContextManager[None]:
+        if not self.is_podman():
+            return contextlib.nullcontext()
+        healthcheck = ((self.image_attrs(image) or {}).get("Config") or {}).get("Healthcheck") or {}
+        return run_healthchecks(self.api, container_id, healthcheck)
 
     # --- cleanup ---------------------------------------------------------------------------
     def sweep_orphans(self) -> int:

@@ -21,7 +21,7 @@ class BuildLog(RichLog):
             self.write(Text(f"Step {event.number}/{event.total}  {event.instruction}", style="bold"))
         elif isinstance(event, StepCached):
             self.write(Text(f"  ↳ step {event.number} cached: nothing changed, layer reused", style="green"))
-        elif not event.line.startswith("Step ") and event.line.strip() != "---> Using cache":
+        elif not event.line.startswith(("Step ", "STEP ")) and not event.line.lstrip(" -").startswith("> Using cache"):
             self.write(Text(f"  {event.line}", style="dim"))
 
     def unchanged(self) -> None:

@@ -1,6 +1,7 @@
 """The engine's legacy builder (`POST /build`): what Podman offers, and engines before 18.09.
 
-Its stream is text (`Step 2/5 : RUN ...`, ` ---> Using cache`, ` ---> <id>`). Every step
+Its stream is text (`Step 2/5 : RUN ...`, ` ---> Using cache`, ` ---> <id>`; Podman's, from
+Buildah: `STEP 2/5: RUN ...`, `--> Using cache <id>`, `--> <id>`). Every step
 commits an intermediate image that carries no label, so this builder tracks them itself and
 removes them when a build does not finish.
 """
@@ -23,8 +24,11 @@ from tutor.engine.sanitize import clean_line, clean_text
 if TYPE_CHECKING:
     from tutor.engine.dockerhost import DockerHost
 
-_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
-_LAYER_ID = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+# Docker's "Step 3/12 : ..." counts every stage's steps; Buildah's "[2/2] STEP 3/11: ..." counts
+# within stage 2 of 2.
+_STEP = re.compile(r"^(\[(\d+)/(\d+)\] )?(Step|STEP) (\d+)/(\d+)( ?: )(.*)$")
+_USING_CACHE = re.compile(r"^ ?-{2,3}> Using cache\b")
+_LAYER_ID = re.compile(r"^ ?-{2,3}> ([0-9a-f]{11,64})$")
 _STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
 _REMOVING = re.compile(r"^Removing intermediate container [0-9a-f]{12,64}$")
 
@@ -69,17 +73,21 @@ class ClassicLog:
     def _line(self, line: str) -> None:
         outcome = self.outcome
         if step := _STEP.match(line):
-            number, total, text = int(step.group(1)), int(step.group(2)), step.group(3)
-            hidden = bool(self.hidden_label) and number == total and text == self.hidden_label
+            stage, stages = int(step.group(2) or 1), int(step.group(3) or 1)
+            index, total, text = int(step.group(5)), int(step.group(6)), step.group(8)
+            # Buildah quotes the label it adds: LABEL "key"="value". It ends the last stage.
+            last_stage = stage == stages
+            hidden = bool(self.hidden_label) and last_stage and index == total and text.replace('"', "") == self.hidden_label
             self._hiding = hidden
-            shown_total = total - 1 if self.hidden_label else total
-            self.step = number
+            shown_total = total - 1 if self.hidden_label and last_stage else total
             if not hidden:
-                outcome.total_steps = shown_total
-                outcome.steps[number] = text
-                self.on_event(BuildStep(number, shown_total, text))
-                line = f"Step {number}/{shown_total} : {text}"
-        elif line.strip() == "---> Using cache":
+                self.step = len(outcome.steps) + 1
+                # Steps still to come in this stage; later stages are not announced yet.
+                outcome.total_steps = self.step + shown_total - index
+                outcome.steps[self.step] = text
+                self.on_event(BuildStep(self.step, outcome.total_steps, text))
+                line = f"{step.group(1) or ''}{step.group(4)} {index}/{shown_total}{step.group(7)}{text}"
+        elif _USING_CACHE.match(line) and not self._hiding:
             outcome.cached.add(self.step)
             self.on_event(StepCached(self.step))
         elif running := _STEP_CONTAINER.match(line):
