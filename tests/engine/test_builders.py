@@ -97,7 +97,7 @@ def test_a_thousand_step_build_cut_at_its_deadline_leaves_no_image(host, tmp_pat
     started = time.monotonic()
     report = grade(exercise([{"kind": "user"}], build=BuildSettings(timeout=4)), folder, lambda: host)
     assert not report.build.ok and "did not finish within 4 s" in report.build.error, report.build.error
-    assert time.monotonic() - started < 25
+    assert time.monotonic() - started < 60  # the deadline, then waiting out the engine's last commit
     assert not _images_of(host, nonce, before)
 
 

@@ -194,7 +194,8 @@ class PlainProgress:
         state = self._vertexes[digest]
         vertex = state.vertex
         if vertex.completed is None and not vertex.cached:
-            return  # started: its header comes with its first output or its end
+            self._switch(digest)  # started: its header now, as the CLI prints it
+            return
         if state.ended is not None and state.ended == vertex.started:
             return  # announced again (a vertex two stages share): its end is printed once
         state.ended = vertex.started

@@ -47,6 +47,7 @@ class ClassicLog:
         self.tail: deque[str] = deque(maxlen=60)  # all that is kept of a build's output
         self.step = 0
         self.last_layer = ""  # the newest image in this build's chain, cached or made
+        self._layer_step = 0  # the step that made (or found in cache) last_layer
         self._hiding = False
         self._pull_states: set[str] = set()
 
@@ -69,6 +70,10 @@ class ClassicLog:
         steps = self.outcome.steps
         last_from = max((n for n, text in steps.items() if text.upper().startswith("FROM")), default=0)
         self.outcome.final_stage = [n for n in sorted(steps) if n > last_from]
+
+    def running_step(self) -> str:
+        """The instruction of the step under way ("" between steps)."""
+        return self.outcome.steps.get(self.step, "") if self.step != self._layer_step else ""
 
     def _line(self, line: str) -> None:
         outcome = self.outcome
@@ -94,6 +99,7 @@ class ClassicLog:
             outcome.step_containers.append(running.group(1))
         elif layer := _LAYER_ID.match(line):
             self.last_layer = layer.group(1)
+            self._layer_step = self.step
             made_here = self.step not in outcome.cached
             if made_here and not outcome.steps.get(self.step, "").upper().startswith("FROM"):
                 outcome.created_layers.append(layer.group(1))
@@ -116,10 +122,13 @@ class ClassicBuilder(Builder):
         self._reader = ClassicLog(outcome, on_event)
         self._label_key = EXERCISE_LABEL
         self._journal = BuildJournal(self.host.api.base_url, SESSION_ID, _process_space())
+        # Engine clocks may differ from ours by a little (a VM's): a minute's margin.
+        self._started = time.time() - 60
         return self._reader
 
     def _note_progress(self) -> None:
-        self._journal.note(self._reader.last_layer, list(self._reader.outcome.created_layers))
+        reader = self._reader
+        self._journal.note(reader.last_layer, list(reader.outcome.created_layers), reader.running_step(), self._started)
 
     def _done(self) -> None:
         self._journal.close()
@@ -150,13 +159,15 @@ class ClassicBuilder(Builder):
         for container_id in outcome.step_containers:
             with contextlib.suppress(Exception):
                 api.remove_container(container_id, force=True, v=True)
-        if cut and self._reader.last_layer:
+        root, running = self._reader.last_layer, self._reader.running_step()
+        ours = root in outcome.created_layers
+        if cut and root and (ours or running):
             deadline = time.monotonic() + LEFTOVER_WAIT_SECONDS
             quiet_rounds = 0
             while quiet_rounds < 3 and time.monotonic() < deadline:
-                removed = remove_descendants(api, self._reader.last_layer)
+                removed = remove_descendants(api, root, running="" if ours else running, since=self._started)
                 quiet_rounds = 0 if removed else quiet_rounds + 1
-                time.sleep(0.2)
+                time.sleep(0.3)
         remove_chain(api, outcome.created_layers)
 
 
@@ -173,8 +184,10 @@ def sweep_dead_builds(host: DockerHost) -> int:
 
     swept = 0
     for path, record in dead_builds(host.api.base_url, _process_space(), _alive):
-        with contextlib.suppress(Exception):
-            remove_descendants(host.api, str(record["last"]))
+        last, running = str(record["last"]), str(record.get("running", ""))
+        ours = last in record.get("created", [])
+        if ours or running:
+            remove_descendants(host.api, last, running="" if ours else running, since=float(record.get("since", 0)))
         remove_chain(host.api, [str(layer) for layer in record.get("created", [])])
         with contextlib.suppress(OSError):
             path.unlink()
@@ -182,19 +195,24 @@ def sweep_dead_builds(host: DockerHost) -> int:
     return swept
 
 
-def remove_descendants(api: Any, root: str) -> int:
-    """Remove the untagged images that grew from `root`; how many went."""
+def remove_descendants(api: Any, root: str, *, running: str = "", since: float = 0.0) -> int:
+    """Remove the untagged images that grew from `root`; how many went.
+
+    root: an image this build made, so everything growing from it is the build's own. When the
+    build had made none yet, root is shared (the base image, a cached step): then only a child
+    committed since the build began for the step it was running, and what grew from that."""
     with contextlib.suppress(Exception):
         root = api.inspect_image(root)["Id"]
     children: dict[str, list[str]] = {}
     tagged: set[str] = set()
     with contextlib.suppress(Exception):
-        for image in api.images(all=True):
+        # Only images newer than root can have grown from it: a short list on a busy engine.
+        for image in api.images(all=True, filters={"since": root}):
             children.setdefault(image.get("ParentId", ""), []).append(image["Id"])
             if any(tag != "<none>:<none>" for tag in image.get("RepoTags") or []):
                 tagged.add(image["Id"])
-    found: list[str] = []
-    todo = [root]
+    todo = [root] if not running else [c for c in children.get(root, []) if _made_for(api, c, running, since)]
+    found: list[str] = list(todo) if running else []
     while todo:
         for child in children.get(todo.pop(), []):
             if child not in tagged:
@@ -206,3 +224,18 @@ def remove_descendants(api: Any, root: str) -> int:
             api.remove_image(image_id, force=False, noprune=True)
             removed += 1
     return removed
+
+
+def _made_for(api: Any, image_id: str, step: str, since: float) -> bool:
+    """Was this image committed after `since` (epoch seconds) for the instruction `step`?"""
+    try:
+        attrs = api.inspect_image(image_id)
+    except Exception:
+        return False
+    if attrs.get("RepoTags"):
+        return False
+    created = str(attrs.get("Created", ""))
+    command = " ".join((attrs.get("ContainerConfig") or {}).get("Cmd") or [])
+    words = step.split(maxsplit=1)
+    argument = words[1] if len(words) > 1 else step
+    return created[:19] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since)) and argument in command

@@ -29,17 +29,21 @@ class BuildJournal:
         self.space = space  # where that pid means something (host and pid namespace)
         self._written = ""
 
-    def note(self, last_layer: str, created: list[str]) -> None:
-        """Record the newest image of the build (cheap when nothing changed)."""
-        if not last_layer or last_layer == self._written:
+    def note(self, last_layer: str, created: list[str], running: str, since: float) -> None:
+        """Record the newest image of the build and the step under way (cheap when unchanged)."""
+        state = f"{last_layer} {running}"
+        if not last_layer or state == self._written:
             return
-        record = {"engine": self.engine, "owner": self.owner, "space": self.space, "last": last_layer, "created": created[-50:]}
+        record = {
+            "engine": self.engine, "owner": self.owner, "space": self.space,
+            "last": last_layer, "created": created[-50:], "running": running, "since": since,
+        }
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.path.with_suffix(".tmp")
             partial.write_text(json.dumps(record))
             os.replace(partial, self.path)
-            self._written = last_layer
+            self._written = state
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
