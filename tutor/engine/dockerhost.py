@@ -131,6 +131,11 @@ class DockerHost:
         self._builders: dict[str, BuilderChoice] = {}  # what was asked for -> the choice
         self._podman: bool | None = None
 
+    @property
+    def engine_url(self) -> str:
+        """Where this engine listens, as DOCKER_HOST spells it: other clients (Compose) use the same one."""
+        return str(self._client_kwargs.get("base_url") or "unix:///var/run/docker.sock")
+
     # --- facts -----------------------------------------------------------------------------
     def ping(self) -> None:
         """Raise EngineUnavailable unless the engine answers now."""
