@@ -134,7 +134,7 @@ class DockerHost:
     @property
     def engine_url(self) -> str:
         """Where this engine listens, as DOCKER_HOST spells it: other clients (Compose) use the same one."""
-        return str(self._client_kwargs.get("base_url") or "unix:///var/run/docker.sock")
+        return str(self.client_kwargs.get("base_url") or "unix:///var/run/docker.sock")
 
     # --- facts -----------------------------------------------------------------------------
     def ping(self) -> None:
