@@ -49,6 +49,7 @@ class ClassicLog:
         self.last_layer = ""  # the newest image in this build's chain, cached or made
         self._layer_step = 0  # the step that made (or found in cache) last_layer
         self._hiding = False
+        self._hidden_cached = False
         self._pull_states: set[str] = set()
 
     def feed(self, chunk: dict[str, Any]) -> None:
@@ -84,6 +85,9 @@ class ClassicLog:
             last_stage = stage == stages
             hidden = bool(self.hidden_label) and last_stage and index == total and text.replace('"', "") == self.hidden_label
             self._hiding = hidden
+            self._hidden_cached = False
+            if hidden:
+                outcome.hidden_steps.add(len(outcome.steps) + len(outcome.hidden_steps) + 1)
             shown_total = total - 1 if self.hidden_label and last_stage else total
             if not hidden:
                 self.step = len(outcome.steps) + 1
@@ -92,16 +96,20 @@ class ClassicLog:
                 outcome.steps[self.step] = text
                 self.on_event(BuildStep(self.step, outcome.total_steps, text))
                 line = f"{step.group(1) or ''}{step.group(4)} {index}/{shown_total}{step.group(7)}{text}"
-        elif _USING_CACHE.match(line) and not self._hiding:
-            outcome.cached.add(self.step)
-            self.on_event(StepCached(self.step))
+        elif _USING_CACHE.match(line):
+            if self._hiding:
+                self._hidden_cached = True
+            else:
+                outcome.cached.add(self.step)
+                self.on_event(StepCached(self.step))
         elif running := _STEP_CONTAINER.match(line):
             outcome.step_containers.append(running.group(1))
         elif layer := _LAYER_ID.match(line):
             self.last_layer = layer.group(1)
             self._layer_step = self.step
-            made_here = self.step not in outcome.cached
-            if made_here and not outcome.steps.get(self.step, "").upper().startswith("FROM"):
+            # The tutor's label step made this image unless the cache had it: tracked all the same.
+            made_here = not self._hidden_cached if self._hiding else self.step not in outcome.cached
+            if made_here and (self._hiding or not outcome.steps.get(self.step, "").upper().startswith("FROM")):
                 outcome.created_layers.append(layer.group(1))
         if self._hiding and (_STEP.match(line) or _LAYER_ID.match(line) or _STEP_CONTAINER.match(line) or _REMOVING.match(line)):
             return

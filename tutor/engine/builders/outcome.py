@@ -26,7 +26,9 @@ class BuildOutcome:
     log_tail: list[str] = field(default_factory=list)
     steps: dict[int, str] = field(default_factory=dict)  # step number -> instruction
     cached: set[int] = field(default_factory=set)
-    total_steps: int = 0
+    total_steps: int = 0  # the learner's steps: the tutor's own LABEL step is not counted
+    # The tutor's own steps (the classic builder's LABEL step): numbered, never in steps or cached.
+    hidden_steps: set[int] = field(default_factory=set)
     created_layers: list[str] = field(default_factory=list)  # image ids made by this build
     # Step containers carry no labels (build labels reach only the final image): track them here.
     step_containers: list[str] = field(default_factory=list)
