@@ -172,7 +172,7 @@ class ClassicBuilder(Builder):
         if cut and root and (ours or running):
             deadline = time.monotonic() + LEFTOVER_WAIT_SECONDS
             quiet_rounds = 0
-            while quiet_rounds < 3 and time.monotonic() < deadline:
+            while quiet_rounds < 2 and time.monotonic() < deadline:
                 removed = remove_descendants(api, root, running="" if ours else running, since=self._started)
                 quiet_rounds = 0 if removed else quiet_rounds + 1
                 time.sleep(0.3)
@@ -213,13 +213,17 @@ def remove_descendants(api: Any, root: str, *, running: str = "", since: float =
         root = api.inspect_image(root)["Id"]
     children: dict[str, list[str]] = {}
     tagged: set[str] = set()
+    recent: set[str] = set()
     with contextlib.suppress(Exception):
         # Only images newer than root can have grown from it: a short list on a busy engine.
         for image in api.images(all=True, filters={"since": root}):
             children.setdefault(image.get("ParentId", ""), []).append(image["Id"])
             if any(tag != "<none>:<none>" for tag in image.get("RepoTags") or []):
                 tagged.add(image["Id"])
-    todo = [root] if not running else [c for c in children.get(root, []) if _made_for(api, c, running, since)]
+            if int(image.get("Created", 0)) >= since:
+                recent.add(image["Id"])
+    candidates = [c for c in children.get(root, []) if c in recent and c not in tagged]
+    todo = [root] if not running else [c for c in candidates if _made_for(api, c, running)]
     found: list[str] = list(todo) if running else []
     while todo:
         for child in children.get(todo.pop(), []):
@@ -234,16 +238,12 @@ def remove_descendants(api: Any, root: str, *, running: str = "", since: float =
     return removed
 
 
-def _made_for(api: Any, image_id: str, step: str, since: float) -> bool:
-    """Was this image committed after `since` (epoch seconds) for the instruction `step`?"""
+def _made_for(api: Any, image_id: str, step: str) -> bool:
+    """Was this image committed for the instruction `step` (its container ran that command)?"""
     try:
         attrs = api.inspect_image(image_id)
     except Exception:
         return False
-    if attrs.get("RepoTags"):
-        return False
-    created = str(attrs.get("Created", ""))
     command = " ".join((attrs.get("ContainerConfig") or {}).get("Cmd") or [])
     words = step.split(maxsplit=1)
-    argument = words[1] if len(words) > 1 else step
-    return created[:19] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since)) and argument in command
+    return (words[1] if len(words) > 1 else step) in command
