@@ -97,3 +97,19 @@ async def test_every_text_reaches_aa_in_both_themes(
         await _settle(pilot)
         faint += too_faint(app, "help")
     assert not faint, "\n".join(faint)
+
+
+@pytest.mark.parametrize("theme", [DARK, LIGHT])
+async def test_the_editor_reaches_aa_in_both_themes_and_follows_a_switch(
+    make_app: Callable[..., TutorApp], theme: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:  # wide: the editor sits beside the task
+        app.theme = theme
+        app.open_exercise(app.curriculum.exercise("01-hello-box"))
+        await _settle(pilot)
+        faint = too_faint(app, f"editor in {theme}")
+        await pilot.press("f2")  # the code colours change with the theme
+        await _settle(pilot)
+        faint += too_faint(app, f"editor after f2 from {theme}")
+    assert not faint, "\n".join(faint)

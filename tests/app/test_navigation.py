@@ -191,3 +191,33 @@ async def test_revealed_hints_and_the_theme_survive_a_restart(make_app: Callable
         again.open_exercise(again.curriculum.exercise("01-hello-box"))
         await pilot.pause()
         assert isinstance(again.screen, ExerciseScreen) and again.screen.hints_shown == 1
+
+
+async def test_quiz_is_complete_only_when_every_answer_is_right_and_n_then_moves_on(
+    make_app: Callable[..., TutorApp],
+) -> None:
+    app = make_app()
+    app.progress.update(lambda data: data.update(learner="learner-a"))
+    quiz = app.curriculum.lesson("01-first-box").quiz
+    first = [option.correct for option in quiz[0].options_for("learner-a")]
+    last = [option.correct for option in quiz[1].options_for("learner-a")]
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_quiz(app.curriculum.lesson("01-first-box"))
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press(str(first.index(False) + 1), "n", str(last.index(True) + 1))  # 1 wrong, 2 right
+        await pilot.pause()
+        said = [notification.message for notification in app._notifications]
+        assert not any("complete" in message for message in said), said
+        assert any("1 of 2 right" in message and "question 1" in message for message in said), said
+        await pilot.press("n")  # the quiz is not done: n does not leave it
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("p", str(first.index(True) + 1), "n")
+        await pilot.pause()
+        assert any("Quiz complete" in n.message for n in app._notifications)
+        shown = {b.binding.description for b in app.screen.active_bindings.values() if b.enabled and b.binding.show}
+        assert "Next step" in shown and "Next question" not in shown
+        await pilot.press("n")  # done: n goes on to the lesson's exercise
+        await pilot.pause()
+        assert isinstance(app.screen, ExerciseScreen) and app.screen.exercise.id == "01-hello-box"

@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tutor.app import steps
 from tutor.app.screens.base import TutorScreen
 from tutor.content.model import Lesson, QuizOption
 
@@ -18,6 +19,7 @@ class QuizScreen(TutorScreen):
     BINDINGS = [
         Binding("escape", "app.go_home", "Home"),
         Binding("n,right", "move(1)", "Next question"),
+        Binding("n", "next_step", "Next step"),  # on the last question of a quiz all answered right
         Binding("p,left", "move(-1)", "Previous question"),
         Binding("l", "lesson", "Lesson"),
         *(Binding(str(number), f"choose({number})", f"Answer {number}", show=False) for number in range(1, 10)),
@@ -74,8 +76,24 @@ class QuizScreen(TutorScreen):
         explanation.update(Content(text))
         explanation.set_class(option.correct, "right")
         explanation.set_class(not option.correct, "wrong")
-        if option.correct and self.index == len(self.lesson.quiz) - 1:
-            self.notify("Quiz complete.")
+        if option.correct:
+            self._announce_progress()
+        self.refresh_bindings()
+
+    def _still_wrong(self) -> list[int]:
+        """The numbers (from 1) of the questions not yet answered right."""
+        answers = self.tutor.progress.load()["quizzes"].get(self.lesson.id, {})
+        return [n for n, q in enumerate(self.lesson.quiz, start=1) if not answers.get(q.id, {}).get("correct")]
+
+    def _announce_progress(self) -> None:
+        """Say the quiz is complete only when every question is right; else which ones are left."""
+        left = self._still_wrong()
+        if not left:
+            self.notify("Quiz complete: every answer right. n: the next step.")
+        elif self.index == len(self.lesson.quiz) - 1:
+            total = len(self.lesson.quiz)
+            which = ", ".join(str(n) for n in left)
+            self.notify(f"{total - len(left)} of {total} right. Still to answer right: question {which} (p goes back).")
 
     def action_choose(self, number: int) -> None:
         answers = self.query_one("#answers", OptionList)
@@ -86,8 +104,22 @@ class QuizScreen(TutorScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "move":
             target = self.index + int(parameters[0])  # type: ignore[call-overload]
-            return 0 <= target < len(self.lesson.quiz) or None
+            if 0 <= target < len(self.lesson.quiz):
+                return True
+            return False if self._offers_next_step() else None  # n moves on instead
+        if action == "next_step":
+            return self._offers_next_step()
         return True
+
+    def _offers_next_step(self) -> bool:
+        return self.is_mounted and self.index == len(self.lesson.quiz) - 1 and not self._still_wrong()
+
+    def action_next_step(self) -> None:
+        step = steps.after(self.tutor.curriculum, self.tutor.progress.load(), lesson_id=self.lesson.id, kind="quiz")
+        if step is None:
+            self.notify("Every lesson, quiz and exercise is done. Well built!")
+        else:
+            self.tutor.open_step(step)
 
     def action_move(self, step: int) -> None:
         self.index = max(0, min(len(self.lesson.quiz) - 1, self.index + step))
