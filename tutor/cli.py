@@ -112,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--no-build", action="store_true", help="schema, checks and files only; no engine needed")
     lint.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
 
+    pack = commands.add_parser("pack", help="content packs for a class: release a learner's copy")
+    pack_actions = pack.add_subparsers(dest="pack_action", metavar="ACTION", required=True)
+    release = pack_actions.add_parser("release", help="a learner's copy: no solutions, no hidden checks, no mistakes")
+    release.add_argument("pack", type=Path, metavar="DIR", help="the instructor's pack (lessons/ and exercises/)")
+    release.add_argument("out", type=Path, metavar="OUT", help="a new folder for the learner's copy")
+
     grade = commands.add_parser("grade", help="grade a class: one subfolder per learner, in parallel")
     grade.add_argument("exercise", help="exercise id, e.g. 04-first-dockerfile")
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one subfolder per learner, named after them")
@@ -396,14 +402,25 @@ def cmd_lint_content(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    import time
+
     from tutor.classroom import grading
     from tutor.engine.dockerhost import connect
 
     exercise = _exercise(_curriculum(args), args.exercise)
     folders = grading.submission_folders(args.submissions)
+    started, passed = time.monotonic(), 0
+    # A terminal gets one bar redrawn in place; a pipe or a log gets a plain line per learner.
+    in_terminal = sys.stderr.isatty()
 
     def show(submission: grading.Submission, done: int, total: int) -> None:
-        print(grading.progress_line(submission, done, total), file=sys.stderr, flush=True)
+        nonlocal passed
+        passed += submission.passed
+        if in_terminal:
+            bar = grading.progress_bar(done, total, passed, started, time.monotonic())
+            print(f"\r\033[K{bar}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+        else:
+            print(grading.progress_line(submission, done, total), file=sys.stderr, flush=True)
 
     submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show)
     if args.format == "table":
@@ -413,6 +430,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(output(submissions) if output else grading.as_json(exercise, submissions))
         print(grading.summarize(submissions), file=sys.stderr)
     return int(ExitCode.OK if all(s.passed for s in submissions) else ExitCode.FAILED)
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    from tutor.classroom.release import release
+
+    released = release(args.pack, args.out)
+    print(f"released {released.exercises} exercises to {args.out}: {released.hidden_checks} hidden checks cut")
+    for path in released.left_out:
+        print(f"  left out {path}")
+    print(f"  learners: docker-tutor --content {args.out}; the instructor grades with the full pack: docker-tutor --content {args.pack} grade ...")
+    return 0
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
@@ -485,6 +513,7 @@ COMMANDS = {
     "images": cmd_images,
     "lint-content": cmd_lint_content,
     "grade": cmd_grade,
+    "pack": cmd_pack,
     "progress": cmd_progress,
     "report": cmd_report,
 }

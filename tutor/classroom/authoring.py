@@ -110,6 +110,11 @@ def render() -> str:
     lines.append("| `kind` | string | **required** | one of the kinds below |")
     for f in dataclasses.fields(Check):
         lines.append(_row(Check, f, COMMON_MEANINGS.get(f.name, "")))
+    lines.append("| `points` | integer | `1` | what passing it is worth in `grade`'s score (0 to 1000) |")
+    lines.append(
+        "| `hidden` | boolean | `false` | an assessment check: `grade` runs it, a learner's check does not, "
+        "and `pack release` cuts it from the learner's copy |"
+    )
     for kind in sorted(KINDS):
         lines += ["", *_section(kind, KINDS[kind])]
     return "\n".join([*lines, "", END])

@@ -88,8 +88,8 @@ def lint_grading(
         findings = []
         # The two folders are graded side by side: most of a check's time is spent waiting.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="starter") as beside:
-            starter_graded = beside.submit(grade, exercise, exercise.starter_dir, lambda: host, keep_image=keep_image)
-            solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=keep_image)
+            starter_graded = beside.submit(grade, exercise, exercise.starter_dir, lambda: host, keep_image=keep_image, hidden=True)
+            solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=keep_image, hidden=True)
             starter = starter_graded.result()
         if not solution.build.ok:
             findings.append(Finding(f"{_folder(exercise)}/solution", f"does not build: {solution.build.error}", content=False))
@@ -99,7 +99,7 @@ def lint_grading(
         if starter.passed:
             findings.append(Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False))
         if mistakes:
-            findings += _graded_mistakes(exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image))
+            findings += _graded_mistakes(exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image, hidden=True))
         return findings
 
     found: list[Finding] = []
@@ -136,7 +136,8 @@ def _compile_checks(exercise: Exercise) -> list[Finding]:
             continue
         if spec.kind == "cache":
             change = spec.params.get("change", "")
-            if not (exercise.solution_dir / change).is_file():
+            # A released (learner's) copy has no solution/ to hold the changed file.
+            if exercise.solution_dir.is_dir() and not (exercise.solution_dir / change).is_file():
                 findings.append(Finding(f"{spec.where}.change", f"solution/{change} does not exist"))
     return findings
 

@@ -45,15 +45,17 @@ def grade(
     cancel: threading.Event | None = None,
     keep_image: bool = True,
     verdicts: VerdictStore | None = None,
+    hidden: bool = False,
 ) -> Report:
     """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only.
 
     keep_image: keep the image as the cache of the folder's next check. verdicts: remember what
     this check proved, reuse what an earlier one proved, and keep images for only the
-    exercise's most recently checked folders."""
+    exercise's most recently checked folders. hidden: run the checks marked hidden too."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
-    checks = [compile_check(spec) for spec in exercise.checks]
+    # Hidden checks are an assessment's: an instructor's grade runs them, a learner's check does not.
+    checks = [compile_check(spec) for spec in exercise.checks if hidden or not spec.hidden]
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder", hint="Give the folder that holds your Dockerfile.")
 
@@ -94,6 +96,8 @@ def grade(
     previous = host.image_attrs(tag)
     made_images: list[str] = []
     print_ = remembered = None
+    if hidden:
+        verdicts = None  # a remembered verdict ran without the hidden checks
     if verdicts is not None and keep_image:
         bases = [(host.image_attrs(base) or {}).get("Id", "") for base in dockerfile.base_images]
         print_ = fingerprint(exercise, directory, bases)
