@@ -110,3 +110,38 @@ def test_hidden_checks_run_in_grade_only_and_scores_are_in_every_format(tmp_path
     assert suites["ben"].find("properties/property[@name='score']").get("value") == "3"
     failure = suites["cy"].find("testcase[@name='CMD in exec form']/failure")
     assert failure is not None and "shell form" in failure.get("message", "")
+
+
+NONCE_TOML = '''
+title = "Greet by name"
+lesson = "50-hello"
+task = "Greet whoever NAME names."
+files = ["Dockerfile"]
+
+[[checks]]
+id = "greets-the-name"
+kind = "command"
+envVars = { NAME = "{nonce}" }
+expectedOutput = ["^hello {nonce}$"]
+'''
+
+
+@pytest.mark.docker
+def test_an_output_naming_a_nonce_cannot_be_echoed_from_the_image(tmp_path: Path) -> None:
+    pack = make_pack(
+        tmp_path,
+        **{
+            "exercises/50-say-hello/exercise.toml": NONCE_TOML,
+            "exercises/50-say-hello/mistakes.toml": MISTAKES_TOML.replace('fails = ["exec-form"]', 'fails = ["greets-the-name"]')
+            .replace('"shell form"', '"no match for"')
+            .replace("CMD echo hello", 'CMD [\\"echo\\", \\"hello {nonce}\\"]'),
+            "exercises/50-say-hello/solution/Dockerfile": 'FROM busybox:latest\nCMD ["sh", "-c", "echo hello $NAME"]\n',
+        },
+    )
+    result = run("lint-content", str(pack))  # the real program passes; the echo (the mistake) fails
+    assert result.returncode == 0, result.stdout + result.stderr
+    folder = tmp_path / "echo"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text('FROM busybox:latest\nCMD ["echo", "hello {nonce}"]\n')
+    checked = run("--content-only", "--content", str(pack), "check", "50-say-hello", "--dir", str(folder))
+    assert checked.returncode == 1 and "no match for '^hello " in checked.stdout
