@@ -76,7 +76,9 @@ def grade(
     except DockerfileUnreadable as exc:
         return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _results(checks, {}, "no Dockerfile to judge"))
 
-    context = CheckContext(exercise=exercise, directory=directory, dockerfile=dockerfile, host=None, cancel=cancel)
+    context = CheckContext(
+        exercise=exercise, directory=directory, dockerfile=dockerfile, host=None, cancel=cancel, keep_images=keep_image
+    )
     static = [c for c in checks if not c.needs_image]
     results = {c.id: _run(c, context, on_event) for c in static if not dockerfile.problems}
 
@@ -158,6 +160,7 @@ def grade(
             for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic)):
                 results[check.id] = result
     finally:
+        context.shared.close()  # e.g. a Compose project: down, with its volumes and networks
         for image in made_images:
             host.remove_image(image)
         if not keep_image:
