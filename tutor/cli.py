@@ -131,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--learner", help="your name in the class report (default: your login name)")
 
     report = commands.add_parser("report", help="a class report from learners' progress exports")
-    report.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files written by 'progress export'")
+    report.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files written by 'progress export', a served class's export, or 'grade --format json'")
     report.add_argument("--format", choices=["table", "html"], default="table")
     report.add_argument("--output", type=Path, metavar="FILE", help="write here instead of to the terminal")
     return parser
@@ -463,7 +463,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from tutor.classroom import reports
 
-    exports = reports.read_exports(args.files)
+    exports = reports.read_exports(args.files, warn=lambda text: print(f"docker-tutor: warning: {text}", file=sys.stderr))
     summaries = reports.summarize(exports)
     render = reports.as_html if args.format == "html" else reports.as_table
     _write(render(exports, summaries), args.output)

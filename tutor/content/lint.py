@@ -63,7 +63,33 @@ def load_checked(roots: list[Path]) -> Curriculum:
 
 
 def _static(exercise: Exercise) -> list[Finding]:
-    return [*_compile_checks(exercise), *_copied_files(exercise), *_mistakes(exercise)]
+    return [*_compile_checks(exercise), *_copied_files(exercise), *_mistakes(exercise), *_alternatives(exercise)]
+
+
+def _alternatives(exercise: Exercise) -> list[Finding]:
+    """alternatives.toml: other correct answers, each a name and the files replacing the solution's."""
+    path = exercise.path / "alternatives.toml"
+    where = f"{_folder(exercise)}/alternatives.toml"
+    if not path.exists():
+        return []
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("alternatives")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return [Finding(where, f"not valid TOML: {exc}")]
+    if not isinstance(entries, list) or not entries:
+        return [Finding(f"{where}: alternatives", "needs at least one [[alternatives]] entry")]
+    findings = []
+    for index, entry in enumerate(entries):
+        at = f"{where}: alternatives[{index}]"
+        if not isinstance(entry, dict):
+            findings.append(Finding(at, "must be a table"))
+            continue
+        if not isinstance(entry.get("name"), str):
+            findings.append(Finding(f"{at}.name", "required, a string"))
+        files = entry.get("files")
+        if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
+            findings.append(Finding(f"{at}.files", "required, a table of file name = contents"))
+    return findings
 
 
 def lint_grading(
@@ -99,7 +125,11 @@ def lint_grading(
         if starter.passed:
             findings.append(Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False))
         if mistakes:
-            findings += _graded_mistakes(exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image, hidden=True))
+            def grade_folder(folder: Path) -> Any:
+                return grade(exercise, folder, lambda: host, keep_image=keep_image, hidden=True)
+
+            findings += _graded_mistakes(exercise, grade_folder)
+            findings += _graded_alternatives(exercise, grade_folder)
         return findings
 
     found: list[Finding] = []
@@ -233,10 +263,36 @@ def _mistake(entry: dict[str, Any], at: str, check_ids: set[str]) -> list[Findin
     return findings
 
 
-def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any]) -> list[Finding]:
-    """Each mistake is the solution with its files replaced; it must fail as its entry says."""
+def _graded_variant(exercise: Exercise, files: dict[str, str], grade_folder: Callable[[Path], Any]) -> Any:
+    """The solution with some files replaced, graded in a folder of its own."""
     import tempfile
 
+    with tempfile.TemporaryDirectory(prefix="docker-tutor-variant-") as temp:
+        attempt = Path(temp) / exercise.id
+        shutil.copytree(exercise.solution_dir, attempt)
+        for name, text in files.items():
+            (attempt / name).parent.mkdir(parents=True, exist_ok=True)
+            (attempt / name).write_text(text, encoding="utf-8")
+        return grade_folder(attempt)
+
+
+def _graded_alternatives(exercise: Exercise, grade_folder: Callable[[Path], Any]) -> list[Finding]:
+    """Each correct alternative must pass every check: a check that fails one is too narrow."""
+    path = exercise.path / "alternatives.toml"
+    if not path.exists():
+        return []
+    findings = []
+    for index, entry in enumerate(tomllib.loads(path.read_text(encoding="utf-8"))["alternatives"]):
+        report = _graded_variant(exercise, entry["files"], grade_folder)
+        failing = [c.id for c in report.checks if not c.passed and not c.skipped] + ([] if report.build.ok else ["build"])
+        if failing:
+            at = f"{_folder(exercise)}/alternatives.toml: alternatives[{index}]"
+            findings.append(Finding(at, f"{entry['name']!r} is correct but fails {', '.join(failing)}", content=False))
+    return findings
+
+
+def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any]) -> list[Finding]:
+    """Each mistake is the solution with its files replaced; it must fail as its entry says."""
     path = exercise.path / "mistakes.toml"
     if not path.exists():
         return []
@@ -244,13 +300,7 @@ def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any]) ->
     findings = []
     for index, entry in enumerate(entries):
         at = f"{_folder(exercise)}/mistakes.toml: mistakes[{index}]"
-        with tempfile.TemporaryDirectory(prefix="docker-tutor-mistake-") as temp:
-            attempt = Path(temp) / exercise.id
-            shutil.copytree(exercise.solution_dir, attempt)
-            for name, text in entry["files"].items():
-                (attempt / name).parent.mkdir(parents=True, exist_ok=True)
-                (attempt / name).write_text(text, encoding="utf-8")
-            report = grade_folder(attempt)
+        report = _graded_variant(exercise, entry["files"], grade_folder)
         failing = {c.id: c.message for c in report.checks if not c.passed and not c.skipped}
         if not report.build.ok:
             failing["build"] = report.build.error
