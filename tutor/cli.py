@@ -123,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one subfolder per learner, named after them")
     grade.add_argument("--jobs", type=int, default=4, help="submissions graded at once (default 4)")
     grade.add_argument("--format", choices=["table", "csv", "junit", "json"], default="table")
+    grade.add_argument(
+        "--engine", dest="engine", action="append", default=[], metavar="URL",
+        help="an engine to grade on (unix://, tcp://, ssh://); give it several times to spread the class over them",
+    )
 
     progress = commands.add_parser("progress", help="your progress, to hand in to an instructor")
     progress_actions = progress.add_subparsers(dest="progress_action", metavar="ACTION", required=True)
@@ -422,7 +426,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
         else:
             print(grading.progress_line(submission, done, total), file=sys.stderr, flush=True)
 
-    submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show)
+    from tutor.classroom.engines import Engine, EnginePool, connector
+
+    engines = EnginePool([Engine(url, connector(url)) for url in args.engine]) if args.engine else None
+    submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show, engines=engines)
+    if engines is not None:
+        for line in engines.summary():
+            print(f"engine {line}", file=sys.stderr)
     if args.format == "table":
         print(grading.as_table(submissions))
     else:

@@ -13,6 +13,7 @@ import io
 import json
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor import formats
+from tutor.classroom.engines import Engine, EnginePool
 from tutor.content.model import Exercise
 from tutor.engine.dockerhost import DockerHost
 from tutor.engine.grader import grade
@@ -46,6 +48,7 @@ class Submission:
     out_of: int = 0
     suggestion: str = ""  # "did you mean project/Dockerfile?" when there is no Dockerfile
     same_as: tuple[str, ...] = ()  # other learners who handed in the very same files
+    engine: str = ""  # the engine that graded it
 
     @property
     def passed(self) -> bool:
@@ -121,24 +124,41 @@ def grade_class(
     *,
     jobs: int = 4,
     on_graded: Callable[[Submission, int, int], None] = lambda *_: None,
+    engines: EnginePool | None = None,
 ) -> list[Submission]:
-    """Grade every folder; on_graded(submission, done, total) as each finishes. Ordered by learner."""
+    """Grade every folder; on_graded(submission, done, total) as each finishes. Ordered by learner.
+
+    engines: several engines to spread the class over (default: the one `connect` reaches)."""
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    host = connect()
+    engines = engines or EnginePool([Engine("the engine", connect)])
+    engines.start()
     cancel = threading.Event()
 
     def one(folder: Path) -> Submission:
-        try:
-            report = grade(exercise, folder.resolve(), lambda: host, cancel=cancel, keep_image=False, hidden=True)
-        except EngineUnavailable:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one learner's trouble must not lose the class's results
-            reason = exc.message if isinstance(exc, TutorError) else f"{type(exc).__name__}: {exc}"
-            build = BuildResult(ok=False, seconds=0.0, log_tail=[], error=f"not graded: {reason}")
-            report = Report(exercise.id, False, build, [], 0.0, str(folder))
-        got, out_of = score(exercise, report)
-        return Submission(folder.name, report, got, out_of, suggestion=_near_miss(folder))
+        while True:
+            engine = engines.acquire()  # raises EngineUnavailable when no engine is left
+            host, started, graded = engine.host, time.monotonic(), False
+            try:
+                report = grade(exercise, folder.resolve(), lambda: host, cancel=cancel, keep_image=False, hidden=True)
+                graded = True
+            except EngineUnavailable as exc:
+                engines.drop(engine, exc.message)
+                if cancel.is_set():
+                    raise
+                continue  # the engine went away, not the learner's work: grade it on another
+            except Exception as exc:  # noqa: BLE001 - one learner's trouble must not lose the class's results
+                reason = exc.message if isinstance(exc, TutorError) else f"{type(exc).__name__}: {exc}"
+                build = BuildResult(ok=False, seconds=0.0, log_tail=[], error=f"not graded: {reason}")
+                report = Report(exercise.id, False, build, [], 0.0, str(folder))
+                graded = True
+            finally:
+                engines.release(engine, time.monotonic() - started, graded)
+            got, out_of = score(exercise, report)
+            submission = Submission(folder.name, report, got, out_of, suggestion=_near_miss(folder), engine=engine.name)
+            if submission.cause == "engine error" and len(engines.engines) > 1 and not engines.answers(engine):
+                continue  # it failed because its engine stopped answering: grade it again elsewhere
+            return submission
 
     done: list[Submission] = []
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="learner")
@@ -297,6 +317,7 @@ def as_json(exercise: Exercise, submissions: list[Submission]) -> str:
                     "reasons": s.reasons,
                     "identical_to": list(s.same_as),
                     "did_you_mean": s.suggestion,
+                    "engine": s.engine,
                     "report": s.report.to_dict(),
                 }
                 for s in submissions
