@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--idle-minutes", type=_positive_float, default=DEFAULTS.idle_minutes, metavar="M", help=f"close a tab with no key press for M minutes; its work is kept (default {DEFAULTS.idle_minutes:g})")
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="a host name learners use to reach this server (IP addresses, localhost and this machine's name are allowed already)")
     serve.add_argument("--public-url", metavar="URL", help="the address learners open, when a TLS proxy stands in front (https://...)")
+    serve.add_argument("--engine", dest="engine", action="append", default=[], metavar="URL", help="an engine for the learners' builds (unix://, tcp://, ssh://); give it several times to spread the tabs over them")
     serve.add_argument("--instructor-password-file", type=Path, metavar="FILE", help="the instructor page's password (default: DOCKER_TUTOR_INSTRUCTOR_PASSWORD, or one made and kept with the sessions)")
 
     images = commands.add_parser("images", help="the base images the exercises build FROM: present? pull, save, load")
@@ -509,7 +510,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(
         args.host, args.port, sessions, args.content, content_only=args.content_only, limits=limits,
         allow_hosts=args.allow_host, password_file=args.instructor_password_file, public_url=args.public_url,
-        exercises=len(curriculum.exercises),
+        exercises=len(curriculum.exercises), engines=args.engine,
     )
 
 

@@ -30,6 +30,10 @@ def served(tmp_path: Path) -> Iterator[ServedClass]:
     server.stop()
 
 
+def _status(session: Path, exercise: str) -> str | None:
+    return _progress(session).get("exercises", {}).get(exercise, {}).get("status")
+
+
 def _progress(session: Path) -> dict:
     path = session / "data" / "progress.json"
     return json.loads(path.read_text()) if path.exists() else {}
@@ -89,8 +93,8 @@ def test_a_reload_and_a_restart_return_to_the_same_learner_with_their_progress(s
         shutil.copytree(solution, workspace, dirs_exist_ok=True)  # the learner's correct answer
         screen.settled()
         page.keyboard.press("c")
-        status = wait_until(
-            lambda: _progress(session).get("exercises", {}).get(workspace.name, {}).get("status"), "a check", 90
+        status = wait_until(  # opening the exercise made its entry ("not started"): wait for the check's verdict
+            lambda: _status(session, workspace.name) if _status(session, workspace.name) != "not started" else None, "a check", 90
         )
         assert status == "passed"
 

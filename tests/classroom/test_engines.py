@@ -84,3 +84,45 @@ def test_a_class_is_spread_over_two_engines_and_a_dead_one_is_dropped(tmp_path: 
     assert used[default] >= 1 and used[second_engine] >= 1 and dead not in used
     assert f"engine {dead}: 0 graded; dropped: no engine answers at {dead}" in result.stderr
     assert f"engine {second_engine}: {used[second_engine]} graded" in result.stderr
+
+
+def test_serve_spreads_learners_over_the_engines(tmp_path: Path, second_engine: str) -> None:
+    import asyncio
+
+    import aiohttp
+
+    from tests.browser.served import ServedClass, wait_until
+
+    default = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    served = ServedClass(tmp_path / "sessions", "--engine", default, "--engine", second_engine).start()
+
+    def engines_of_tutors() -> list[str]:
+        found = []
+        for pid in served.tutors():
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            found += [e.decode().split("=", 1)[1] for e in environ if e.startswith(b"DOCKER_HOST=")]
+        return sorted(found)
+
+    async def scenario() -> None:
+        tabs = []
+        sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in range(2)]
+        try:
+            for index, session in enumerate(sessions):
+                async with session.post(f"{served.url}/join", data={"name": f"learner {index}"}, headers={"Origin": served.url}):
+                    pass
+                tabs.append(await session.ws_connect(f"{served.url.replace('http', 'ws')}/ws", headers={"Origin": served.url}))
+            wait_until(lambda: len(engines_of_tutors()) == 2, "two tutors with an engine each")
+            assert engines_of_tutors() == sorted([default, second_engine])
+        finally:
+            for tab in tabs:
+                await tab.close()
+            for session in sessions:
+                await session.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        served.stop()
