@@ -24,7 +24,7 @@ from tutor import formats
 from tutor.classroom.engines import Engine, EnginePool
 from tutor.content.model import Exercise
 from tutor.engine.dockerhost import DockerHost
-from tutor.engine.grader import grade
+from tutor.engine.grader import enforced, grade
 from tutor.engine.report import BuildResult, Report
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
@@ -178,7 +178,7 @@ def grade_class(
 
 def score(exercise: Exercise, report: Report) -> tuple[int, int]:
     """Points of the checks passed, and of all checks: partial credit, a check's `points` each."""
-    points = {spec.id: spec.points for spec in exercise.checks}
+    points = {spec.id: spec.points for spec in enforced(exercise)}  # house rules' checks count too
     return sum(points.get(c.id, 0) for c in report.checks if c.passed and not c.skipped), sum(points.values())
 
 
