@@ -96,8 +96,8 @@ def lint_grading(
         findings = []
         # The two folders are graded side by side: most of a check's time is spent waiting.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="starter") as beside:
-            starter_graded = beside.submit(grade, exercise, exercise.starter_dir, lambda: host, keep_image=keep_image, hidden=True)
-            solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=keep_image, hidden=True)
+            starter_graded = beside.submit(grade, exercise, exercise.starter_dir, lambda: host, keep_image=keep_image)
+            solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=keep_image)
             starter = starter_graded.result()
         if not solution.build.ok:
             findings.append(Finding(f"{_folder(exercise)}/solution", f"does not build: {solution.build.error}", content=False))
@@ -107,10 +107,10 @@ def lint_grading(
         if starter.passed:
             findings.append(Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False))
         if mistakes:
-            def grade_folder(folder: Path) -> Any:
-                return grade(exercise, folder, lambda: host, keep_image=keep_image, hidden=True)
-
-            findings += _graded_mistakes(exercise, grade_folder)
+            findings += _graded_mistakes(
+                exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image, hidden=True),
+                host.builder_choice().name,
+            )
         if variants and not findings:
             for variant in (v for v in variants_of(exercise) if v.kind != "mistake"):
                 problem = grade_variant(variant, exercise, lambda: host)
@@ -163,8 +163,7 @@ def _compile_checks(exercise: Exercise) -> list[Finding]:
             continue
         if spec.kind == "cache":
             change = spec.params.get("change", "")
-            # A released (learner's) copy has no solution/ to hold the changed file.
-            if exercise.solution_dir.is_dir() and not (exercise.solution_dir / change).is_file():
+            if not (exercise.solution_dir / change).is_file():
                 findings.append(Finding(f"{spec.where}.change", f"solution/{change} does not exist"))
     return findings
 
@@ -294,24 +293,18 @@ def _mistake(entry: dict[str, Any], at: str, check_ids: set[str]) -> list[Findin
     files = entry.get("files")
     if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
         findings.append(Finding(f"{at}.files", "required, a table of file name = contents"))
+    if entry.get("builder", "classic") not in ("classic", "buildkit"):
+        findings.append(Finding(f"{at}.builder", "buildkit or classic: the only builder under which it is a mistake"))
     return findings
 
 
-def _graded_variant(exercise: Exercise, files: dict[str, str], grade_folder: Callable[[Path], Any]) -> Any:
-    """The solution with some files replaced, graded in a folder of its own."""
+def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any], builder: str) -> list[Finding]:
+    """Each mistake is the solution with its files replaced; it must fail as its entry says.
+
+    An entry with `builder` is a mistake under that builder only (the classic builder discards
+    what a RUN step writes under a VOLUME path; BuildKit keeps it): it is graded only there."""
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="docker-tutor-variant-") as temp:
-        attempt = Path(temp) / exercise.id
-        shutil.copytree(exercise.solution_dir, attempt)
-        for name, text in files.items():
-            (attempt / name).parent.mkdir(parents=True, exist_ok=True)
-            (attempt / name).write_text(text, encoding="utf-8")
-        return grade_folder(attempt)
-
-
-def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any]) -> list[Finding]:
-    """Each mistake is the solution with its files replaced; it must fail as its entry says."""
     path = exercise.path / "mistakes.toml"
     if not path.exists():
         return []
@@ -319,7 +312,15 @@ def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any]) ->
     findings = []
     for index, entry in enumerate(entries):
         at = f"{_folder(exercise)}/mistakes.toml: mistakes[{index}]"
-        report = _graded_variant(exercise, entry["files"], grade_folder)
+        if entry.get("builder", builder) != builder:
+            continue
+        with tempfile.TemporaryDirectory(prefix="docker-tutor-mistake-") as temp:
+            attempt = Path(temp) / exercise.id
+            shutil.copytree(exercise.solution_dir, attempt)
+            for name, text in entry["files"].items():
+                (attempt / name).parent.mkdir(parents=True, exist_ok=True)
+                (attempt / name).write_text(text, encoding="utf-8")
+            report = grade_folder(attempt)
         failing = {c.id: c.message for c in report.checks if not c.passed and not c.skipped}
         if not report.build.ok:
             failing["build"] = report.build.error

@@ -155,8 +155,9 @@ class Healthy(Check):
 
     kind = "health"
     default_hint = (
-        "Add a HEALTHCHECK that exits 0 when the service works, e.g. HEALTHCHECK --interval=2s CMD "
-        "python -c \"import urllib.request; urllib.request.urlopen('http://localhost:8000/health')\""
+        "A HEALTHCHECK is a command Docker runs inside the container every interval: exit 0 means healthy. "
+        "It must ask the service itself and fail when it does not answer; slim images have no curl, but "
+        "Python's urllib raises when nothing answers."
     )
     timeout: float = 40.0
     # A health check that passes with the service down is worse than none.
@@ -261,8 +262,9 @@ class NonRoot(Check):
 
     kind = "user"
     default_hint = (
-        "Create a user and switch to it: RUN useradd --create-home app (or adduser -D app on busybox), "
-        "then USER app. Files the app must write need COPY --chown=app."
+        "Without USER the process runs as root, with root's power over the container. Create an "
+        "unprivileged user while the build still runs as root, give it only the folders it writes, "
+        "and switch to it before CMD."
     )
 
     def describe(self) -> str:
