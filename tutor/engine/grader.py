@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -13,8 +14,11 @@ from pathlib import Path
 from tutor.content.model import Exercise
 from tutor.engine.build_errors import PULL_FAILED, hint_for
 from tutor.engine.checks import Check, CheckContext, compile_check
+from tutor import locations
+from tutor.engine.build_policy import allowed_bases, refusals
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
-from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
+from tutor.engine.owner import tag_secret
+from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_dockerfile
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
 from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, ignore
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
@@ -27,8 +31,10 @@ KEPT_FOLDERS_PER_EXERCISE = 3
 
 
 def image_tag(exercise: Exercise, directory: Path) -> str:
-    """One tag per exercise and folder: the next check of the same folder reuses its cache."""
-    folder = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
+    """One tag per exercise and folder: the next check of the same folder reuses its cache.
+
+    A secret of this data folder goes into the hash, so no one else on the engine can derive the tag."""
+    folder = hashlib.sha256(tag_secret() + os.fsencode(directory.resolve())).hexdigest()[:12]
     return f"{_tag_prefix(exercise)}{folder}"
 
 
@@ -78,7 +84,7 @@ def grade(
     static = [c for c in checks if not c.needs_image]
     results = {c.id: _run(c, context, on_event) for c in static if not dockerfile.problems}
 
-    refusal = _refuse_before_build(directory, dockerfile.problems)
+    refusal = _refuse_before_build(directory, dockerfile)
     if refusal is not None:
         return report(refusal, _results(checks, results, "the Dockerfile has mistakes to fix first"))
 
@@ -86,6 +92,15 @@ def grade(
         # e.g. a CUDA exercise on a machine without the CUDA base image: judged from the files alone.
         note = "not built: this exercise is judged from its Dockerfile alone"
         return report(BuildResult(ok=True, seconds=0.0, log_tail=[], skipped=True, error="", hint=note), [results[c.id] for c in checks])
+
+    reaching_out = refusals(dockerfile, allowed_bases(exercise.path, locations.content_root()))
+    if reaching_out:
+        refused = _not_built(
+            "the Dockerfile uses what a build here may not: " + "; ".join(reaching_out),
+            "A build starts FROM one of the curriculum's base images or an earlier stage of your Dockerfile, "
+            "and ADD and COPY take files from your folder. Nothing was sent to the engine.",
+        )
+        return report(refused, _results(checks, results, "the Dockerfile uses what a build here may not"))
 
     host = connect()
     host.sweep_orphans()
@@ -203,11 +218,18 @@ def _not_built(error: str, hint: str) -> BuildResult:
     return BuildResult(ok=False, seconds=0.0, log_tail=[], error=error, hint=hint)
 
 
-def _refuse_before_build(directory: Path, problems: tuple[str, ...]) -> BuildResult | None:
+def _refuse_before_build(directory: Path, dockerfile: Dockerfile) -> BuildResult | None:
     """Mistakes that need no engine to find, and contexts that must never be sent to it."""
-    if problems:
-        return _not_built("the Dockerfile has mistakes: " + "; ".join(problems), hint_for("unknown instruction"))
+    if dockerfile.problems:
+        return _not_built("the Dockerfile has mistakes: " + "; ".join(dockerfile.problems), hint_for("unknown instruction"))
     summary = summarize(directory)
+    if summary.refused:
+        return _not_built(summary.refused, "List data sets, model weights, .git and virtual environments in .dockerignore.")
+    if summary.unreadable:
+        return _not_built(
+            f"{summary.unreadable[0]} cannot be read, so it cannot be sent to the engine",
+            "Make it readable (chmod u+r) or list it in .dockerignore.",
+        )
     if summary.escaping_links:
         return _not_built(
             f"{summary.escaping_links[0]} is a symbolic link to a place outside the exercise folder",

@@ -29,12 +29,12 @@ def fingerprint(exercise: Exercise, directory: Path, base_ids: list[str]) -> str
     for relative in sorted(summarize(root).included):
         path = root / relative
         if path.is_file() and not path.is_symlink():
-            digest.update(f"\0{relative}\0{path.stat().st_mode & 0o777}\0".encode())
+            digest.update(b"\0" + os.fsencode(relative) + f"\0{path.stat().st_mode & 0o777}\0".encode())
             with open(path, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
         elif path.is_symlink():
-            digest.update(f"\0{relative}->{os.readlink(path)}".encode())
+            digest.update(b"\0" + os.fsencode(relative) + b"->" + os.fsencode(os.readlink(path)))
     return digest.hexdigest()
 
 
