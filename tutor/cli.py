@@ -12,10 +12,33 @@ from typing import TYPE_CHECKING
 
 from tutor import __version__, locations
 from tutor.errors import ExitCode, TutorError, UsageError
+from tutor.served.guard import Limits
+
+DEFAULTS = Limits()
 
 if TYPE_CHECKING:
     from tutor.content.lint import Finding
     from tutor.content.model import Curriculum, Exercise
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         default=bool(os.environ.get("DOCKER_TUTOR_CONTENT_ONLY")),
         help="load only the --content folders, not the built-in curriculum (also DOCKER_TUTOR_CONTENT_ONLY=1)",
     )
-    parser.add_argument("--session-root", type=Path, help=argparse.SUPPRESS)  # set by `serve` for each browser tab
+    parser.add_argument("--session", type=Path, help=argparse.SUPPRESS)  # set by `serve`: the learner's session folder
     parser.add_argument("--workspace", type=Path, help="folder of your exercise copies (default ~/docker-tutor, or DOCKER_TUTOR_WORKSPACE)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -60,10 +83,17 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("clean", help="remove every container and image docker-tutor made")
 
-    serve = commands.add_parser("serve", help="the tutor in a web browser, one session per tab")
+    serve = commands.add_parser("serve", help="the tutor in a web browser for a class: each learner joins under a name")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--sessions", type=Path, help="where each tab's workspace and progress go (default: a folder in your data dir)")
+    serve.add_argument("--sessions", type=Path, help="where each learner's workspace and progress go (default: a folder in your data dir)")
+    serve.add_argument("--max-learners", type=_positive, default=DEFAULTS.max_learners, metavar="N", help=f"names that may join (default {DEFAULTS.max_learners})")
+    serve.add_argument("--max-processes", type=_positive, default=DEFAULTS.max_processes, metavar="N", help=f"tutor processes (open tabs) at once, the whole class (default {DEFAULTS.max_processes})")
+    serve.add_argument("--max-tabs", type=_positive, default=DEFAULTS.max_tabs, metavar="N", help=f"tabs one learner may have open at once (default {DEFAULTS.max_tabs})")
+    serve.add_argument("--idle-minutes", type=_positive_float, default=DEFAULTS.idle_minutes, metavar="M", help=f"close a tab with no key press for M minutes; its work is kept (default {DEFAULTS.idle_minutes:g})")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="a host name learners use to reach this server (IP addresses, localhost and this machine's name are allowed already)")
+    serve.add_argument("--public-url", metavar="URL", help="the address learners open, when a TLS proxy stands in front (https://...)")
+    serve.add_argument("--instructor-password-file", type=Path, metavar="FILE", help="the instructor page's password (default: DOCKER_TUTOR_INSTRUCTOR_PASSWORD, or one made and kept with the sessions)")
 
     images = commands.add_parser("images", help="the base images the exercises build FROM: present? pull, save, load")
     image_actions = images.add_subparsers(dest="images_action", metavar="ACTION")
@@ -106,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so builds are cancelled and containers removed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        if args.session_root:
+        if args.session:
             _enter_session(args)
         if args.command is None:
             from tutor.app import run_app
@@ -420,10 +450,10 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def _enter_session(args: argparse.Namespace) -> None:
-    """A served browser tab: its own workspace and progress, inside the serving session root."""
-    from tutor.serve import new_session
+    """A served tab: the learner's own workspace and progress, in their session folder."""
+    from tutor.serve import enter_session
 
-    folder = new_session(args.session_root)
+    folder = enter_session(args.session)
     os.environ["DOCKER_TUTOR_DATA"] = str(folder / "data")
     args.workspace = folder / "workspace"
 
@@ -431,8 +461,14 @@ def _enter_session(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from tutor.serve import serve
 
+    curriculum = _curriculum(args)  # a broken pack is refused here, not in a learner's tab
     sessions = args.sessions or locations.data_dir() / "served-sessions"
-    return serve(args.host, args.port, sessions, args.content, content_only=args.content_only)
+    limits = Limits(args.max_learners, args.max_processes, args.max_tabs, args.idle_minutes)
+    return serve(
+        args.host, args.port, sessions, args.content, content_only=args.content_only, limits=limits,
+        allow_hosts=args.allow_host, password_file=args.instructor_password_file, public_url=args.public_url,
+        exercises=len(curriculum.exercises),
+    )
 
 
 COMMANDS = {

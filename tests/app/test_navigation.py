@@ -48,21 +48,45 @@ async def test_open_lesson_records_it_and_moves_next_and_back(make_app: Callable
 
 async def test_quiz_records_answers_and_explains_the_chosen_option(make_app: Callable[..., TutorApp]) -> None:
     app = make_app()
+    app.progress.update(lambda data: data.update(learner="learner-a"))
+    question = app.curriculum.lesson("01-first-box").quiz[0]
+    order = [option.text for option in question.options_for("learner-a")]
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("down", "enter")  # the quiz under lesson 01
         await pilot.pause()
         assert isinstance(app.screen, QuizScreen)
-        await pilot.press("enter")  # "One": wrong
+        await pilot.press("enter")  # nothing is highlighted: Enter alone answers nothing
+        await pilot.pause()
+        assert str(app.screen.query_one("#explanation", Static).render()) == ""
+        await pilot.press(str(order.index("One") + 1))  # wrong
         await pilot.pause()
         explanation = str(app.screen.query_one("#explanation", Static).render())
         assert explanation.startswith("✘") and "new container" in explanation
-        await pilot.press("2")  # "Three": right
+        await pilot.press(str(order.index("Three") + 1))  # right
         await pilot.pause()
         assert str(app.screen.query_one("#explanation", Static).render()).startswith("✔ Each docker run")
         assert app.progress.load()["quizzes"]["01-first-box"]["runs"] == {"attempts": 2, "correct": True}
         await pilot.press("n")
         await pilot.pause()
         assert "What is frozen" in app.screen.query_one("#question", Markdown).source
+
+
+async def test_quiz_options_keep_their_order_per_learner_and_differ_between_learners(
+    make_app: Callable[..., TutorApp],
+) -> None:
+    app = make_app()
+    learner = app.progress.learner_id()
+    assert learner == make_app().progress.learner_id()  # kept across restarts
+    question = app.curriculum.lesson("01-first-box").quiz[0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        shown = [str(app.screen.query_one("#answers").get_option_at_index(i).prompt) for i in range(2)]
+        assert [s.split(". ", 1)[1] for s in shown] == [o.text for o in question.options_for(learner)]
+        assert app.screen.query_one("#answers").highlighted is None
+    # Over many learners, each option comes first about as often as the other.
+    firsts = [question.options_for(f"learner-{n}")[0].correct for n in range(200)]
+    assert 60 < sum(firsts) < 140
 
 
 async def test_lessons_and_exercises_open_out_of_order(make_app: Callable[..., TutorApp]) -> None:
