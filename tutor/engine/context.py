@@ -11,7 +11,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker.utils.build import PatternMatcher
+from typing import IO
+
+from docker.utils.build import PatternMatcher, tar
 
 from tutor.engine.learner_files import LearnerFileRefused, display_name, read_learner_file
 
@@ -78,3 +80,10 @@ def summarize(directory: Path, dockerfile: str = "Dockerfile") -> ContextSummary
             if not os.access(path, os.R_OK):
                 unreadable.append(display_name(relative))
     return ContextSummary(files, total, frozenset(included), tuple(sorted(escaping)), unreadable=tuple(sorted(unreadable)))
+
+
+def context_tar(directory: Path, dockerfile: str = "Dockerfile") -> IO[bytes]:
+    """The context as the engine receives it, a tar in a temporary file, with .dockerignore read as
+    summarize reads it (the SDK's own reading fails on a .dockerignore that is not UTF-8)."""
+    root = directory.resolve()
+    return tar(str(root), exclude=read_dockerignore(root), dockerfile=(dockerfile, None))

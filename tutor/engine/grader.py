@@ -20,6 +20,7 @@ from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.owner import tag_secret
 from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_dockerfile
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
+from tutor.engine.learner_files import display_name
 from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, ignore
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
 from tutor.engine.verdicts import VerdictStore, fingerprint
@@ -51,9 +52,13 @@ def grade(
     cancel: threading.Event | None = None,
     keep_image: bool = True,
     verdicts: VerdictStore | None = None,
+    release: Callable[[str], None] | None = None,
 ) -> Report:
     """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only.
 
+    release: what to do with an image this check is done with (default: remove it now). Parallel
+    checks of one class hand theirs to the class, which removes them when none is building: a
+    removal prunes untagged parent layers, which a sibling build may be using as its cache.
     keep_image: keep the image as the cache of the folder's next check. verdicts: remember what
     this check proved, reuse what an earlier one proved, and keep images for only the
     exercise's most recently checked folders."""
@@ -70,7 +75,7 @@ def grade(
             build=build,
             checks=results,
             seconds=time.monotonic() - started,
-            directory=str(directory),
+            directory=display_name(str(directory)),
         )
         on_event(GradeFinished(result))
         return result
@@ -170,9 +175,9 @@ def grade(
                 results[check.id] = result
     finally:
         for image in made_images:
-            host.remove_image(image)
+            (release or host.remove_image)(image)
         if not keep_image:
-            host.remove_image(tag)  # by tag: identical images of parallel checks share an id
+            (release or host.remove_image)(tag)  # by tag: identical images of parallel checks share an id
     final = report(build_result, [results[c.id] for c in checks])
     if verdicts is not None and print_ is not None and not cancel.is_set():
         verdicts.remember(tag, print_, outcome.image_id, final)
