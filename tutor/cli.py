@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             from tutor.app import run_app
 
+            _curriculum(args)  # a broken pack is refused here, with every problem named, not at a check
             return run_app(content_roots(args), workspace_root(args))
         return COMMANDS[args.command](args)
     except TutorError as exc:
@@ -172,9 +173,9 @@ def workspace_root(args: argparse.Namespace) -> Path:
 
 
 def _curriculum(args: argparse.Namespace) -> Curriculum:
-    from tutor.content.loader import load_curriculum
+    from tutor.content.lint import load_checked
 
-    return load_curriculum(content_roots(args))
+    return load_checked(content_roots(args))
 
 
 def _exercise(curriculum: Curriculum, exercise_id: str) -> Exercise:
@@ -397,11 +398,14 @@ def cmd_lint_content(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"     {problem}")
 
-    failures = lint_grading(list(curriculum.exercises), connect, jobs=args.jobs, on_exercise=show)
+    failures = lint_grading(list(curriculum.exercises), connect, jobs=args.jobs, mistakes=True, on_exercise=show)
     if failures:
-        print(f"{len(failures)} grading problem(s): a solution must pass and a starter must fail")
+        print(
+            f"{len(failures)} grading problem(s): a solution must pass, a starter must fail, and each mistake "
+            "must fail the checks it names with the message it names"
+        )
         return int(ExitCode.FAILED)
-    print(f"ok: {summary}; every solution passes and every starter fails")
+    print(f"ok: {summary}; every solution passes, every starter fails, every mistake fails as it says")
     return 0
 
 
