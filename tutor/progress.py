@@ -107,7 +107,8 @@ class Progress:
     def record_report(self, report: Report) -> Data:
         def change(data: Data) -> None:
             entry = data["exercises"].setdefault(report.exercise_id, {"attempts": 0, "status": "not started"})
-            entry["attempts"] += 1
+            if not report.build.reused or not entry["attempts"]:
+                entry["attempts"] += 1  # checking unchanged files again is not another attempt
             entry["last_attempt"] = time.time()
             entry.setdefault("first_attempt", entry["last_attempt"])
             if report.passed:

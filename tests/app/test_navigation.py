@@ -126,18 +126,18 @@ async def test_help_and_theme(make_app: Callable[..., TutorApp]) -> None:
         assert app.theme != dark
 
 
-async def test_resume_after_restart_opens_the_last_lesson(make_app: Callable[..., TutorApp]) -> None:
+async def test_resume_after_restart_opens_the_next_unfinished_step(make_app: Callable[..., TutorApp]) -> None:
     first = make_app()
     async with first.run_test(size=(80, 24)) as pilot:
-        await pilot.press("down", "down", "down", "enter")  # lesson 02
+        await pilot.press("enter")  # lesson 01: read once opened, so resuming goes on to its quiz
         await pilot.pause()
     again = make_app()
     async with again.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert again.screen.sub_title == "r resumes: A second box"
+        assert again.screen.sub_title == "r: Quiz 01: A first box"
         await pilot.press("r")
         await pilot.pause()
-        assert isinstance(again.screen, LessonScreen) and again.screen.lesson.id == "02-second-box"
+        assert isinstance(again.screen, QuizScreen) and again.screen.lesson.id == "01-first-box"
 
 
 async def test_resume_after_restart_opens_the_last_checked_exercise(
@@ -154,7 +154,8 @@ async def test_resume_after_restart_opens_the_last_checked_exercise(
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(again.screen, ExerciseScreen) and again.screen.exercise.id == "01-hello-box"
-        assert "failed, 1 check" in str(again.screen.query_one("#exercise-status", Static).render())
+        # The counts say what they count: checks failing in the last check, and attempts.
+        assert "✘ 1 of 2 checks failed · attempt 1" in str(again.screen.query_one("#exercise-status", Static).render())
 
 
 async def test_progress_that_cannot_be_saved_is_a_notification_not_a_crash(

@@ -29,7 +29,7 @@ def test_lesson_reader(
     assert snap_compare(make_app(), terminal_size=size, run_before=open_lesson)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+@pytest.mark.parametrize("size", [*SIZES, (60, 20)], ids=["80x24", "120x40", "60x20"])
 def test_exercise_task(
     snap_compare: Callable[..., bool], make_app: Callable[..., TutorApp], size: tuple[int, int]
 ) -> None:

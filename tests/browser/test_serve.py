@@ -38,7 +38,8 @@ def _progress(session: Path) -> dict:
 def _open_tutor(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_selector("canvas", timeout=20_000)
     time.sleep(2)  # let the home screen paint
-    page.focus(".xterm-helper-textarea")  # keys go to the terminal, as after a click
+    # Keys go to the terminal from the start, no click needed (a click might open a row).
+    wait_until(lambda: page.evaluate("document.activeElement.className").startswith("xterm"), "terminal focus", 10)
 
 
 def test_a_reload_and_a_restart_return_to_the_same_learner_with_their_progress(served: ServedClass, tmp_path: Path) -> None:

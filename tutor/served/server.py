@@ -75,7 +75,9 @@ class ClassServer:
 
         served = Path(textual_serve.__file__).parent
         app = web.Application(middlewares=[self._check_origin], client_max_size=64 * 1024)
-        aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(served / "templates"))
+        # Our page first (terminal focused on load, local font, icon), textual-serve's as the fallback.
+        page = Path(__file__).resolve().parent.parent / "web"
+        aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader([page, served / "templates"]))
         app.add_routes(
             [
                 web.get("/", self.index),
