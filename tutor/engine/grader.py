@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,12 @@ from tutor.engine.verdicts import VerdictStore, fingerprint
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
 PARALLEL_CHECKS = 3
+CACHE_RACE_RETRIES = 2
+VANISHED_LAYER = re.compile(
+    r"No such image|unable to find image \"?sha256:|failed to get digest|unknown parent image|"
+    r"mount does not exist|layer does not exist|failed to set parent",
+    re.IGNORECASE,
+)
 # Each folder checked keeps its image as the cache of its next check; older folders' go.
 KEPT_FOLDERS_PER_EXERCISE = 3
 
@@ -127,16 +134,23 @@ def grade(
         return report(replace(reused.build, reused=True, seconds=0.0), reused.checks)
 
     def build(path: Path, tag: str | None) -> BuildOutcome:
-        return host.build(
-            path,
-            tag=tag,
-            exercise_id=exercise.id,
-            timeout=exercise.build.timeout,
-            network=exercise.build.network,
-            memory_mb=exercise.build.memory_mb,
-            on_event=on_event,
-            cancel=cancel,
-        )
+        for attempt in range(1 + CACHE_RACE_RETRIES):
+            outcome = host.build(
+                path,
+                tag=tag,
+                exercise_id=exercise.id,
+                timeout=exercise.build.timeout,
+                network=exercise.build.network,
+                memory_mb=exercise.build.memory_mb,
+                on_event=on_event,
+                cancel=cancel,
+            )
+            # The classic builder's cache is shared by everyone on the engine: a layer this build
+            # took from it can be removed by another user's tutor before the build is done. That
+            # is no mistake of the learner's: build again (the layer is then made anew).
+            if outcome.ok or cancel.is_set() or not VANISHED_LAYER.search(outcome.error):
+                break
+        return outcome
 
     if remembered:
         outcome = BuildOutcome(ok=True, seconds=0.0, image_id=remembered.image_id)
