@@ -188,6 +188,7 @@ def grade(
             for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic)):
                 results[check.id] = result
     finally:
+        context.shared.close()  # e.g. a Compose project: down, with its volumes and networks
         for image in made_images:
             (release or host.remove_image)(image)
         if not keep_image:
