@@ -37,7 +37,7 @@ _SHAPE = {
                            "passed_at": _NUMBER, "failing_checks": ["items", str], "hints_shown": int}],
     "lessons": ["each", {"read_at": _NUMBER}],
     "quizzes": ["each", ["each", {"attempts": int, "correct": bool}]],
-    "last": (dict, type(None)),
+    "last": (dict, str, type(None)),  # older files kept an exercise id here
     "settings": ["each", str],
     "learner": str,
 }

@@ -6,6 +6,8 @@ import contextlib
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +95,7 @@ class Http(Check):
                     code = container.attrs["State"]["ExitCode"]
                     return failed(f"the container exited (code {code}) before answering. Its output:\n{_logs(container)}")
                 try:
-                    status, text = _request(prober, self.method, self.path, self.body)
+                    status, text = _ask(prober, self.method, self.path, self.body)
                     return self._judge(status, text)
                 except ConnectionError as exc:
                     last_error = str(exc)
@@ -127,14 +129,29 @@ class Http(Check):
         return passed(f"{shown} -> {status} {shorten(text, 120)}")
 
 
-def _request(prober: Prober, method: str, path: str, body: str) -> tuple[int, str]:
+def _headers(body: str) -> dict[str, str]:
     headers = {}
     if body:
         with contextlib.suppress(ValueError):
             json.loads(body)
             headers["Content-Type"] = "application/json"
-    status, payload = prober.request(method, path, body, headers)
+    return headers
+
+
+def _ask(prober: Prober, method: str, path: str, body: str) -> tuple[int, str]:
+    status, payload = prober.request(method, path, body, _headers(body))
     return status, clean_text(payload[:65536], limit=4000)
+
+
+def _request(url: str, method: str, body: str) -> tuple[int, str]:
+    """A request from this machine (a Compose project's port published on 127.0.0.1)."""
+    data = body.encode() if body else None
+    request = urllib.request.Request(url, data=data, method=method, headers=_headers(body))
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, clean_text(response.read(65536), limit=4000)
+    except urllib.error.HTTPError as exc:
+        return exc.code, clean_text(exc.read(65536), limit=4000)
 
 
 @register
