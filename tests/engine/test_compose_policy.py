@@ -31,6 +31,15 @@ def _config(folder: Path, **service: object) -> dict:
         ({"build": {"context": ".", "network": "host"}}, "build network host is not allowed"),
         ({"build": {"context": ".", "network": "default"}}, "build network default is not allowed"),
         ({"deploy": {"resources": {"reservations": {"devices": [{"driver": "nvidia", "count": 1}]}}}}, "GPUs"),
+        ({"external_links": ["someone_else_db_1:db"]}, "external_links is not allowed"),
+        ({"oom_kill_disable": True}, "oom_kill_disable is not allowed"),
+        ({"scale": 50}, "50 replicas"),
+        ({"deploy": {"replicas": 20}}, "20 replicas"),
+        ({"build": {"context": ".", "dockerfile": "/etc/Dockerfile"}}, "dockerfile /etc/Dockerfile is outside"),
+        ({"build": {"context": ".", "dockerfile": "../../Dockerfile"}}, "dockerfile ../../Dockerfile is outside"),
+        ({"build": {"context": ".", "additional_contexts": {"home": "/root"}}}, "additional context home (/root)"),
+        ({"build": {"context": ".", "ssh": ["default"]}}, "build ssh is not allowed"),
+        ({"build": {"context": ".", "privileged": True}}, "privileged build is not allowed"),
     ],
 )
 def test_what_escapes_the_sandbox_is_refused_with_a_reason(tmp_path: Path, service: dict, reason: str) -> None:
@@ -43,9 +52,12 @@ def test_top_level_escapes_are_refused(tmp_path: Path) -> None:
     config = _config(tmp_path)
     config["networks"] = {"outside": {"external": True}, "mac": {"driver": "macvlan"}}
     config["volumes"] = {"hostdir": {"driver_opts": {"type": "none", "o": "bind", "device": "/"}}}
-    config["secrets"] = {"key": {"file": "/root/.ssh/id_rsa"}}
+    config["networks"]["bridged"] = {"driver_opts": {"com.docker.network.bridge.name": "docker0"}}
+    config["secrets"] = {"key": {"file": "/root/.ssh/id_rsa"}, "env": {"environment": "AWS_SECRET_ACCESS_KEY"}}
+    config["services"].update({f"s{i}": {"image": "busybox"} for i in range(12)})
     problems = "\n".join(refusals(config, tmp_path))
-    for expected in ("external networks", "driver macvlan", "volume hostdir: driver options", "/root/.ssh/id_rsa is outside"):
+    for expected in ("external networks", "driver macvlan", "volume hostdir: driver options", "/root/.ssh/id_rsa is outside",
+                     "network bridged: driver options", "secret env: a secret from your environment", "13 services"):
         assert expected in problems
 
 

@@ -46,12 +46,13 @@ def folder(tmp_path: Path) -> Path:
 
 
 def _project(folder: Path, host, **kwargs) -> ComposeProject:
+    kwargs.setdefault("keep_images", False)  # a test leaves no image behind
     return ComposeProject(folder, exercise_id="test-compose", engine_url=host.engine_url, engine=host.api, **kwargs)
 
 
 def test_the_real_compose_runs_it_sandboxed_and_takes_it_down(folder: Path, host) -> None:
     assert compose_cli() is not None
-    project = _project(folder, host)
+    project = _project(folder, host, keep_images=True)
     with project.running():
         web = host.api.inspect_container(project._container("web")["Id"])
         store = project._container("store")
@@ -71,6 +72,8 @@ def test_the_real_compose_runs_it_sandboxed_and_takes_it_down(folder: Path, host
         assert _project_items(host, project.name)
     # stop_grace_period 30 s is not waited for, and nothing of the project is left.
     assert _project_items(host, project.name) == []
+    assert host.image_attrs(web["Config"]["Image"]) is not None  # kept: the next check's cache
+    host.remove_image(web["Config"]["Image"])
 
 
 def test_a_refused_file_starts_nothing(folder: Path, host) -> None:
@@ -83,11 +86,13 @@ def test_a_refused_file_starts_nothing(folder: Path, host) -> None:
 
 
 def test_it_is_taken_down_after_an_error_and_on_cancel(folder: Path, host) -> None:
-    project = _project(folder, host)
+    project = _project(folder, host)  # keeps no image, as verify and lint-content grade
     with pytest.raises(KeyboardInterrupt):
         with project.running():
+            image = project._container("web")["Config"]["Image"]
             raise KeyboardInterrupt  # Ctrl-C while checks run
     assert _project_items(host, project.name) == []
+    assert host.image_attrs(image) is None
     cancel = threading.Event()
     cancel.set()
     cancelled = _project(folder, host, cancel=cancel)

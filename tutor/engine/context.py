@@ -87,3 +87,12 @@ def context_tar(directory: Path, dockerfile: str = "Dockerfile") -> IO[bytes]:
     summarize reads it (the SDK's own reading fails on a .dockerignore that is not UTF-8)."""
     root = directory.resolve()
     return tar(str(root), exclude=read_dockerignore(root), dockerfile=(dockerfile, None))
+
+
+def ignores(directory: Path, path: str) -> bool:
+    """Whether .dockerignore leaves `path` out (or everything in it), whether or not it exists now."""
+    try:
+        matcher = PatternMatcher(read_dockerignore(directory))
+    except LearnerFileRefused:
+        return False
+    return matcher.matches(path) or matcher.matches(f"{path}/HEAD")

@@ -12,11 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from tutor.content.model import Exercise
+from tutor.content.model import CheckSpec, Exercise
 from tutor.engine.build_errors import PULL_FAILED, hint_for
-from tutor.engine.checks import Check, CheckContext, compile_check
 from tutor import locations
 from tutor.engine.build_policy import allowed_bases, refusals
+from tutor.engine.checks import KINDS, Check, CheckContext, compile_check
+from tutor.engine.checks.base import without_patterns
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.owner import tag_secret
 from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_dockerfile
@@ -60,6 +61,7 @@ def grade(
     keep_image: bool = True,
     verdicts: VerdictStore | None = None,
     release: Callable[[str], None] | None = None,
+    only: frozenset[str] | None = None,
 ) -> Report:
     """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only.
 
@@ -68,10 +70,11 @@ def grade(
     removal prunes untagged parent layers, which a sibling build may be using as its cache.
     keep_image: keep the image as the cache of the folder's next check. verdicts: remember what
     this check proved, reuse what an earlier one proved, and keep images for only the
-    exercise's most recently checked folders."""
+    exercise's most recently checked folders. only: run just these checks (by id), e.g. the one
+    check a house-rule mutant must fail; nothing is built when none of them needs an image."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
-    checks = [compile_check(spec) for spec in exercise.checks]
+    checks = [compile_check(spec) for spec in enforced(exercise) if only is None or spec.id in only]
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder", hint="Give the folder that holds your Dockerfile.")
 
@@ -92,7 +95,9 @@ def grade(
     except DockerfileUnreadable as exc:
         return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _results(checks, {}, "no Dockerfile to judge"))
 
-    context = CheckContext(exercise=exercise, directory=directory, dockerfile=dockerfile, host=None, cancel=cancel)
+    context = CheckContext(
+        exercise=exercise, directory=directory, dockerfile=dockerfile, host=None, cancel=cancel, keep_images=keep_image
+    )
     static = [c for c in checks if not c.needs_image]
     results = {c.id: _run(c, context, on_event) for c in static if not dockerfile.problems}
 
@@ -199,6 +204,13 @@ def grade(
     return final
 
 
+def enforced(exercise: Exercise) -> tuple[CheckSpec, ...]:
+    """The checks a grading runs. A house rule that needs a built image is left out where the
+    exercise itself is judged from its files alone (a CUDA image this machine cannot build)."""
+    built = any(KINDS[spec.kind].needs_engine for spec in exercise.checks if not spec.rule and spec.kind in KINDS)
+    return tuple(spec for spec in exercise.checks if built or not spec.rule or not KINDS[spec.kind].needs_engine)
+
+
 def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResult:
     if context.cancel.is_set():
         return _skip(check, "cancelled")
@@ -215,11 +227,12 @@ def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResul
     result = CheckResult(
         id=check.id,
         kind=check.kind,
-        title=check.display_title,
+        title=without_patterns(check, check.display_title),
         passed=passed,
-        message=message,
+        message=without_patterns(check, message),
         hint="" if passed else check.display_hint,
         seconds=round(time.monotonic() - started, 3),
+        lesson=check.lesson,
     )
     on_event(CheckFinished(result))
     return result
@@ -279,7 +292,7 @@ def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
         hint=hint_for(outcome.error) if outcome.error else "",
         image_id=outcome.image_id,
         steps_total=outcome.total_steps,
-        steps_cached=len(outcome.cached),
+        steps_cached=len(outcome.cached - outcome.hidden_steps),
         layers=layers,
         image_size=size,
     )
@@ -302,7 +315,8 @@ def _layers(history: list[dict], outcome: BuildOutcome) -> list[LayerInfo]:
             layers.append(LayerInfo(_instruction_of(entry.get("CreatedBy", "")), entry.get("Size", 0), True))
         else:
             step = final[index - base]
-            layers.append(LayerInfo(outcome.steps[step], entry.get("Size", 0), step in outcome.cached))
+            if step not in outcome.hidden_steps:  # the tutor's own label is not the learner's layer
+                layers.append(LayerInfo(outcome.steps[step], entry.get("Size", 0), step in outcome.cached))
     return layers
 
 

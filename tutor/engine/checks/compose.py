@@ -45,6 +45,7 @@ def _project(ctx: CheckContext) -> ComposeProject:
             build_network=ctx.exercise.build.network,
             timeout=ctx.exercise.build.timeout,
             cancel=ctx.cancel,
+            keep_images=ctx.keep_images,
         )
         return stack.enter_context(project.running())
 
@@ -91,7 +92,7 @@ class ComposeDepends(Check):
     )
     service: str  # the service that depends
     on: str  # the service it must wait for
-    condition: str = "service_healthy"  # the depends_on condition required (service_started, service_healthy, service_completed_successfully)
+    condition: str = "service_healthy"  # required: service_started, service_healthy or service_completed_successfully
 
     def describe(self) -> str:
         return f"{self.service} waits for {self.on} ({self.condition})"
@@ -190,7 +191,8 @@ class ComposeHealthy(Check):
                 return passed(f"{self.service} is healthy")
             if status == "unhealthy":
                 log = ((state.get("Health") or {}).get("Log") or [{}])[-1]
-                return failed(f"{self.service} is unhealthy: its healthcheck exits {log.get('ExitCode')}: {shorten(log.get('Output', ''), 300)}")
+                output = shorten(log.get("Output", ""), 300)
+                return failed(f"{self.service} is unhealthy: its healthcheck exits {log.get('ExitCode')}: {output}")
             why = _why_not_running(project, self.service)
             if why:
                 return failed(why)

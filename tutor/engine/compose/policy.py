@@ -29,7 +29,11 @@ _REFUSED_KEYS = {
     "uts": "shares the host's hostname namespace",
     "gpus": "asks for the host's GPUs (the lesson shows GPUs in Compose; the sandbox runs without)",
     "sysctls": "changes kernel settings",
+    "external_links": "links to containers outside the project",
+    "oom_kill_disable": "lets a container exhaust the machine's memory",
 }
+MAX_SERVICES = 10
+MAX_REPLICAS = 3
 _NAMESPACE_KEYS = ("pid", "ipc")
 _ALLOWED_NETWORK_MODES = {"none", "bridge", "default"}
 _ALLOWED_NETWORK_DRIVERS = {"bridge"}
@@ -51,6 +55,8 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
     services = config.get("services") or {}
     if not isinstance(services, dict) or not services:
         return ["the file defines no services"]
+    if len(services) > MAX_SERVICES:
+        problems.append(f"the file defines {len(services)} services; the sandbox runs at most {MAX_SERVICES}")
     for name, service in services.items():
         where = f"service {name}"
         if not isinstance(service, dict):
@@ -61,7 +67,9 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
                 problems.append(f"{where}: {key} is not allowed here: it {why}")
         for key in _NAMESPACE_KEYS:
             if service.get(key):
-                problems.append(f"{where}: {key}: {service[key]} is not allowed here: it shares a namespace with the host or another container")
+                problems.append(
+                    f"{where}: {key}: {service[key]} is not allowed here: it shares a namespace with the host or another container"
+                )
         mode = service.get("network_mode")
         if mode and mode not in _ALLOWED_NETWORK_MODES:
             problems.append(f"{where}: network_mode: {mode} is not allowed here: use the project's own networks")
@@ -75,8 +83,12 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
             path = env_file.get("path") if isinstance(env_file, dict) else env_file
             if isinstance(path, str) and not _inside(path, folder):
                 problems.append(f"{where}: env_file {path} is outside the exercise folder")
+        replicas = max(_count(service.get("scale")), _count((service.get("deploy") or {}).get("replicas")))
+        if replicas > MAX_REPLICAS:
+            problems.append(f"{where}: {replicas} replicas; the sandbox runs at most {MAX_REPLICAS} of a service")
         build = service.get("build")
         if isinstance(build, dict):
+            problems += [f"{where}: {problem}" for problem in _build_problems(build, folder)]
             context = build.get("context", ".")
             if isinstance(context, str) and "://" not in context and not _inside(context, folder):
                 problems.append(f"{where}: build context {context} is outside the exercise folder")
@@ -95,6 +107,8 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
         driver = network.get("driver")
         if driver and driver not in _ALLOWED_NETWORK_DRIVERS:
             problems.append(f"network {name}: driver {driver} is not allowed here: use bridge")
+        if network.get("driver_opts"):
+            problems.append(f"network {name}: driver options are not allowed here (they can reach the host's interfaces)")
     for name, volume in (config.get("volumes") or {}).items():
         volume = volume or {}
         if volume.get("external"):
@@ -109,6 +123,10 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
                 problems.append(f"{section[:-1]} {name}: file {path} is outside the exercise folder")
             if item.get("external"):
                 problems.append(f"{section[:-1]} {name}: external {section} are not allowed here")
+            if item.get("environment"):
+                problems.append(
+                    f"{section[:-1]} {name}: a {section[:-1]} from your environment is not allowed here: use a file in the folder"
+                )
     return problems
 
 
@@ -172,6 +190,24 @@ def _loopback_port(port: Any) -> str:
     return f"127.0.0.1::{target}/{protocol or 'tcp'}"
 
 
+def _build_problems(build: dict[str, Any], folder: Path) -> list[str]:
+    """What a build may not read or be given: files outside the folder, the SSH agent, privileges."""
+    problems = []
+    context = build.get("context", ".")
+    if isinstance(context, str) and "://" not in context:
+        dockerfile = build.get("dockerfile")
+        if isinstance(dockerfile, str) and not _inside(str(Path(context) / dockerfile), folder):
+            problems.append(f"dockerfile {dockerfile} is outside the exercise folder")
+    for name, extra in (build.get("additional_contexts") or {}).items():
+        if isinstance(extra, str) and ("://" in extra or not _inside(extra, folder)):
+            problems.append(f"additional context {name} ({extra}) is outside the exercise folder")
+    if build.get("ssh"):
+        problems.append("build ssh is not allowed here: it hands your SSH agent to the build")
+    if build.get("privileged") or build.get("entitlements"):
+        problems.append("a privileged build is not allowed here")
+    return problems
+
+
 def _volume_problem(volume: Any, folder: Path) -> str:
     if isinstance(volume, dict):
         kind, source = volume.get("type", "volume"), volume.get("source", "")
@@ -194,6 +230,13 @@ def _inside(path: str, folder: Path) -> bool:
 def _asks_for_devices(service: dict[str, Any]) -> bool:
     reservations = ((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}
     return bool(reservations.get("devices") or reservations.get("generic_resources"))
+
+
+def _count(value: Any) -> int:
+    try:
+        return int(value or 1)
+    except (TypeError, ValueError):
+        return 1
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -45,14 +45,16 @@ POLL = 0.2
 
 
 class EngineApi(Protocol):
-    """What a running project is inspected through: three read-only calls of the engine's API
-    (docker.APIClient has them). Everything that changes the project goes through Compose."""
+    """What a running project is seen through: read-only calls of the engine's API, and removing
+    the images it built (docker.APIClient has them). Everything else goes through Compose."""
 
     def containers(self, *, all: bool, filters: dict[str, Any]) -> list[dict[str, Any]]: ...
 
     def inspect_container(self, container: str) -> dict[str, Any]: ...
 
     def logs(self, container: str, *, tail: int) -> bytes: ...
+
+    def remove_image(self, image: str) -> None: ...
 
 
 class ComposeError(TutorError):
@@ -100,6 +102,7 @@ class ComposeProject:
         build_network: bool = False,
         timeout: float = 180.0,
         cancel: threading.Event | None = None,
+        keep_images: bool = True,
     ) -> None:
         self.folder = folder.resolve()
         self.file = compose_file(self.folder, file)
@@ -109,6 +112,8 @@ class ComposeProject:
         self.build_network = build_network
         self.timeout = timeout
         self.cancel = cancel or threading.Event()
+        self.keep_images = keep_images
+        self._built: list[str] = []  # the image names given to services that build
         # Reading the file (`config`) needs no engine; running it needs both.
         self._engine_url = engine_url or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         self._engine = engine
@@ -168,12 +173,17 @@ class ComposeProject:
         if problems:
             raise ComposeError(f"{self.file.name} is refused: " + "; ".join(problems))
         folder = hashlib.sha256(str(self.folder).encode()).hexdigest()[:12]
+
+        def image_name(service: str) -> str:
+            self._built.append(f"docker-tutor/{self.exercise_id}-{_slug(service)}:{folder}")
+            return self._built[-1]
+
         hardened = harden(
             config,
             labels(self.exercise_id),
             self.limits,
             build_network=self.build_network,
-            image_name=lambda service: f"docker-tutor/{self.exercise_id}-{_slug(service)}:{folder}",
+            image_name=image_name,
             volatile_labels=(SESSION_LABEL, HOST_LABEL),
         )
         self._workdir = Path(tempfile.mkdtemp(prefix="docker-tutor-compose-"))
@@ -193,12 +203,17 @@ class ComposeProject:
 
     def down(self) -> None:
         """Remove the project's containers, networks and volumes. The images it built stay, under
-        one name per exercise, folder and service, as the cache of the folder's next check."""
+        one name per exercise, folder and service, as the cache of the folder's next check,
+        unless keep_images is off (verify, lint-content)."""
         if self._workdir is None:
             return
         self.cancel = threading.Event()  # taking down must not be cut short by the cancel that led here
         with contextlib.suppress(ComposeError):
             self._cli_run("down", "-v", "--remove-orphans", "-t", "1", timeout=DOWN_TIMEOUT)
+        if not self.keep_images and self._engine is not None:
+            for image in self._built:  # by name, never forced: an image in use elsewhere stays
+                with contextlib.suppress(Exception):
+                    self._engine.remove_image(image)
         shutil.rmtree(self._workdir, ignore_errors=True)
         self._workdir = None
 
