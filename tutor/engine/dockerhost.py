@@ -258,7 +258,8 @@ class BuildLog:
             self.step = int(step.group(1))
             outcome.total_steps = int(step.group(2)) - self.own_steps
             outcome.steps[self.step] = step.group(3)
-            self.hidden = self.step > outcome.total_steps and step.group(3).startswith(f"LABEL {EXERCISE_LABEL}")
+            ours = (f"LABEL {EXERCISE_LABEL}", f"LABEL {OWNER_LABEL}")
+            self.hidden = self.step > outcome.total_steps and step.group(3).startswith(ours)
             if self.hidden:
                 outcome.hidden_steps.add(self.step)
             else:
@@ -360,7 +361,8 @@ class DockerHost:
                     _shutdown(api)
                     return
 
-        log = BuildLog(outcome, on_event, own_steps=1)
+        labels = {EXERCISE_LABEL: exercise_id, OWNER_LABEL: owner_id()}
+        log = BuildLog(outcome, on_event, own_steps=len(labels))  # the classic builder adds a step per label
         body: Any = None
         guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
         guard.start()
@@ -375,7 +377,7 @@ class DockerHost:
                     # One label: the classic builder adds a step per label. No session label either,
                     # so a build that changed nothing keeps its image id.
                     # The owner (stable per data folder) lets `clean` remove only this user's images.
-                    labels={EXERCISE_LABEL: exercise_id, OWNER_LABEL: owner_id()},
+                    labels=labels,
                     rm=True,
                     forcerm=True,  # remove the container of a failed step too
                     pull=False,
