@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         default=bool(os.environ.get("DOCKER_TUTOR_CONTENT_ONLY")),
         help="load only the --content folders, not the built-in curriculum (also DOCKER_TUTOR_CONTENT_ONLY=1)",
     )
+    parser.add_argument(
+        "--builder",
+        choices=["auto", "buildkit", "classic"],
+        help="how images are built: BuildKit where the engine offers it (auto, the default), or the "
+        "classic builder (also DOCKER_TUTOR_BUILDER)",
+    )
     parser.add_argument("--session", type=Path, help=argparse.SUPPRESS)  # set by `serve`: the learner's session folder
     parser.add_argument("--workspace", type=Path, help="folder of your exercise copies (default ~/docker-tutor, or DOCKER_TUTOR_WORKSPACE)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -142,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so builds are cancelled and containers removed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
+        _choose_builder(args)
         if args.session:
             _enter_session(args)
         if args.command is None:
@@ -162,6 +169,19 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (docker-tutor list | head): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.FAILED)
+
+
+def _choose_builder(args: argparse.Namespace) -> None:
+    """--builder travels in the environment, so the processes `serve` starts use it too.
+
+    `serve` and `grade` run many people's builds on one engine: unless told otherwise they use
+    the classic builder, whose build steps keep their memory limit."""
+    from tutor.engine.builders.choice import ENV_VAR
+
+    if args.builder:
+        os.environ[ENV_VAR] = args.builder
+    elif args.command in ("serve", "grade") and os.environ.get(ENV_VAR, "auto") == "auto":
+        os.environ[ENV_VAR] = "classic"
 
 
 def content_roots(args: argparse.Namespace) -> list[Path]:
