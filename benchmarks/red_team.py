@@ -147,7 +147,7 @@ def main() -> None:
         def prepare_clean() -> None:
             context = folder("theirs", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()}\n"})
             others_image["tag"] = f"docker-tutor/01-hello-container:redteam{time.time_ns()}"
-            list(client.api.build(path=str(context), tag=others_image["tag"], rm=True, decode=True,
+            list(client.api.build(path=str(context), tag=others_image["tag"], rm=True, decode=True, network_mode="none",
                                   labels={"org.docker-tutor.exercise": "01-hello-container", OWNER_LABEL: "someone-else"}))
 
         def after_clean() -> str:

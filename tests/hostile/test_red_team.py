@@ -337,7 +337,7 @@ def test_clean_removes_only_this_users_images_and_says_how_to_remove_all(host, t
     nonce = time.time_ns()
     theirs = context(tmp_path / "theirs", {"Dockerfile": f"FROM busybox\nRUN echo {nonce} > /n\n"})
     other_tag = f"docker-tutor/01-hello-container:redteam{nonce}"
-    list(host.api.build(path=str(theirs), tag=other_tag, labels={EXERCISE_LABEL: "01-hello-container", OWNER_LABEL: "someone-else"}, rm=True, decode=True))
+    list(host.api.build(path=str(theirs), tag=other_tag, labels={EXERCISE_LABEL: "01-hello-container", OWNER_LABEL: "someone-else"}, rm=True, decode=True, network_mode="none"))
     mine = context(tmp_path / "mine", {"Dockerfile": f'FROM busybox\nRUN echo {nonce} > /m\nCMD ["echo", "hello from the container"]\n'})
     _tutor("check", "01-hello-container", "--dir", str(mine))
     try:
