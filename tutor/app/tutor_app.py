@@ -8,6 +8,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 
 from tutor import locations
@@ -20,6 +21,7 @@ from tutor.workspace import Workspace
 from tutor.app import steps
 from tutor.app.commands import TutorCommands
 from tutor.app.crash import crash_message
+from tutor.app.themes import DARK, LIGHT, is_light, tutor_themes
 from tutor.app.screens.doctor import DoctorScreen
 from tutor.app.screens.exercise import ExerciseScreen
 from tutor.app.screens.help import HelpScreen
@@ -27,7 +29,6 @@ from tutor.app.screens.home import HomeScreen
 from tutor.app.screens.lesson import LessonScreen
 from tutor.app.screens.quiz import QuizScreen
 
-DARK, LIGHT = "textual-dark", "textual-light"
 
 
 class NotifyingProgress(Progress):
@@ -64,7 +65,13 @@ class TutorApp(App[None]):
         self.progress = NotifyingProgress(locations.progress_file(), self.notify)
         self.workspace = Workspace(workspace)
         self._check_engine = check_engine
-        self.theme = LIGHT if self.progress.load()["settings"].get("theme") == LIGHT else DARK
+        for theme in tutor_themes():
+            self.register_theme(theme)
+        self.theme = LIGHT if is_light(self.progress.load()["settings"].get("theme")) else DARK
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """Title — sub-title, both at full contrast (Textual dims the sub-title below AA)."""
+        return Content.assemble(title, " — ", sub_title) if sub_title else Content(title)
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen())

@@ -6,6 +6,7 @@ the instructor's engine.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -25,6 +26,7 @@ from tutor.classroom.engines import Engine, EnginePool
 from tutor.content.model import Exercise
 from tutor.engine.dockerhost import DockerHost
 from tutor.engine.grader import enforced, grade
+from tutor.engine.learner_files import display_name
 from tutor.engine.report import BuildResult, Report
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
@@ -134,13 +136,24 @@ def grade_class(
     engines = engines or EnginePool([Engine("the engine", connect)])
     engines.start()
     cancel = threading.Event()
+    # Images are removed when the whole class is graded, never while a sibling builds: removing an
+    # image prunes its untagged parent layers, which a parallel build may have just taken from cache.
+    done_with: list[tuple[DockerHost, str]] = []
+    lock = threading.Lock()
+
+    def release(host: DockerHost, image: str) -> None:
+        with lock:
+            done_with.append((host, image))
 
     def one(folder: Path) -> Submission:
         while True:
             engine = engines.acquire()  # raises EngineUnavailable when no engine is left
             host, started, graded = engine.host, time.monotonic(), False
             try:
-                report = grade(exercise, folder.resolve(), lambda: host, cancel=cancel, keep_image=False, hidden=True)
+                report = grade(
+                    exercise, folder.resolve(), lambda: host, cancel=cancel, keep_image=False, hidden=True,
+                    release=lambda image, host=host: release(host, image),
+                )
                 graded = True
             except EngineUnavailable as exc:
                 engines.drop(engine, exc.message)
@@ -155,7 +168,7 @@ def grade_class(
             finally:
                 engines.release(engine, time.monotonic() - started, graded)
             got, out_of = score(exercise, report)
-            submission = Submission(folder.name, report, got, out_of, suggestion=_near_miss(folder), engine=engine.name)
+            submission = Submission(display_name(folder.name), report, got, out_of, suggestion=_near_miss(folder), engine=engine.name)
             if submission.cause == "engine error" and len(engines.engines) > 1 and not engines.answers(engine):
                 continue  # it failed because its engine stopped answering: grade it again elsewhere
             return submission
@@ -171,7 +184,11 @@ def grade_class(
         cancel.set()  # running builds stop and their containers are removed before we return
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    finally:
+        pool.shutdown(wait=True)
+        for host, image in dict.fromkeys(done_with):
+            with contextlib.suppress(TutorError):  # an engine dropped mid-class keeps its leftovers
+                host.remove_image(image)
     twins = identical(folders)
     return sorted((dataclasses.replace(s, same_as=twins.get(s.learner, ())) for s in done), key=lambda s: s.learner)
 
@@ -203,7 +220,7 @@ def identical(folders: list[Path]) -> dict[str, tuple[str, ...]]:
     for folder in folders:
         digest = _digest(folder)
         if digest:
-            groups.setdefault(digest, []).append(folder.name)
+            groups.setdefault(digest, []).append(display_name(folder.name))
     return {
         learner: tuple(other for other in names if other != learner)
         for names in groups.values()

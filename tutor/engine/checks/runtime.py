@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, shorten
-from tutor.engine.dockerhost import Sandbox
+from tutor.engine.dockerhost import Prober
 from tutor.engine.sanitize import clean_text
 
 POLL = 0.2
@@ -61,12 +61,12 @@ def _address(hex_address: str) -> str:
 @register
 @dataclass(kw_only=True, frozen=True)
 class Http(Check):
-    """The container serves HTTP on its exposed port, published to a random localhost port."""
+    """The container serves HTTP on its exposed port, asked by a prober on a network of their own."""
 
     kind = "http"
     default_hint = (
         "Inside a container, a server must listen on 0.0.0.0 (all interfaces): 127.0.0.1 is the "
-        "container's own loopback, which a published port cannot reach. EXPOSE the port too."
+        "container's own loopback, which nothing outside the container can reach. EXPOSE the port too."
     )
     path: str = "/"
     port: int = 0  # container port; 0: the first EXPOSEd one
@@ -85,12 +85,8 @@ class Http(Check):
         port = _exposed_port(ctx, self.port)
         if port is None:
             return failed("the image exposes no port: add EXPOSE 8000 (or the port your server uses)")
-        with ctx.host.container(ctx.image, ports=[port], sandbox=Sandbox(network=True), exercise_id=ctx.exercise.id) as container:
-            container.reload()
-            bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
-            if not bindings:
-                return failed(f"port {port} could not be published")
-            url = f"http://127.0.0.1:{bindings[0]['HostPort']}{self.path}"
+        # Its own isolated network, with a prober as the only client: the server reaches nothing.
+        with ctx.host.served(ctx.image, port, exercise_id=ctx.exercise.id) as (container, prober):
             deadline = time.monotonic() + self.timeout
             last_error = ""
             while time.monotonic() < deadline and not ctx.cancel.is_set():
@@ -99,10 +95,10 @@ class Http(Check):
                     code = container.attrs["State"]["ExitCode"]
                     return failed(f"the container exited (code {code}) before answering. Its output:\n{_logs(container)}")
                 try:
-                    status, text = _request(url, self.method, self.body)
+                    status, text = _ask(prober, self.method, self.path, self.body)
                     return self._judge(status, text)
-                except (urllib.error.URLError, ConnectionError, OSError) as exc:
-                    last_error = str(getattr(exc, "reason", exc))
+                except ConnectionError as exc:
+                    last_error = str(exc)
                     # A server that is up but bound to loopback will never answer: say so at once.
                     if _loopback_only(_listening(container, port)):
                         break
@@ -133,14 +129,24 @@ class Http(Check):
         return passed(f"{shown} -> {status} {shorten(text, 120)}")
 
 
-def _request(url: str, method: str, body: str) -> tuple[int, str]:
-    data = body.encode() if body else None
+def _headers(body: str) -> dict[str, str]:
     headers = {}
     if body:
         with contextlib.suppress(ValueError):
             json.loads(body)
             headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    return headers
+
+
+def _ask(prober: Prober, method: str, path: str, body: str) -> tuple[int, str]:
+    status, payload = prober.request(method, path, body, _headers(body))
+    return status, clean_text(payload[:65536], limit=4000)
+
+
+def _request(url: str, method: str, body: str) -> tuple[int, str]:
+    """A request from this machine (a Compose project's port published on 127.0.0.1)."""
+    data = body.encode() if body else None
+    request = urllib.request.Request(url, data=data, method=method, headers=_headers(body))
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, clean_text(response.read(65536), limit=4000)
