@@ -303,7 +303,7 @@ def cmd_images(args: argparse.Namespace) -> int:
         print(f"{status.name}: pulling")
         seen: dict[str, object] = {}
 
-        def show(update: images.PullProgress) -> None:
+        def show(update: images.PullProgress, seen: dict[str, object] = seen) -> None:
             line = images.progress_line(update, seen)
             if line:
                 print(line, flush=True)

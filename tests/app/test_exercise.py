@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from textual.widgets import Static
+from tui_support import FIXTURE_CONTENT, Waiter
 
 from tutor.app.dialogs.confirm import ConfirmDialog
 from tutor.app.screens.doctor import DoctorScreen
@@ -19,8 +20,6 @@ from tutor.app.widgets.check_results import CheckLine
 from tutor.app.widgets.dockerfile_editor import DockerfileEditor
 from tutor.app.widgets.solution_diff import SolutionDiff
 from tutor.content.model import Exercise
-
-from tui_support import FIXTURE_CONTENT, Waiter
 
 HELLO_SOLUTION = 'FROM busybox\nCMD ["echo", "hello from a box"]\n'
 

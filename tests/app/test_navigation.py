@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.widgets import Markdown, Static
+from tui_support import Waiter
 
 from tutor.app.screens.exercise import ExerciseScreen
 from tutor.app.screens.help import HelpScreen
@@ -13,8 +14,6 @@ from tutor.app.screens.lesson import LessonScreen
 from tutor.app.screens.quiz import QuizScreen
 from tutor.app.tutor_app import TutorApp
 from tutor.app.widgets.curriculum_list import CurriculumList
-
-from tui_support import Waiter
 
 
 async def test_home_lists_lessons_quiz_and_exercise_status(make_app: Callable[..., TutorApp]) -> None:

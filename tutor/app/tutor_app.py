@@ -11,12 +11,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from tutor import locations
-from tutor.content.loader import load_curriculum
-from tutor.content.model import Curriculum, Exercise, Lesson
-from tutor.errors import EngineUnavailable
-from tutor.progress import Data, Progress, ProgressNotSaved
-from tutor.workspace import Workspace
-
 from tutor.app.commands import TutorCommands
 from tutor.app.screens.doctor import DoctorScreen
 from tutor.app.screens.exercise import ExerciseScreen
@@ -24,6 +18,11 @@ from tutor.app.screens.help import HelpScreen
 from tutor.app.screens.home import HomeScreen
 from tutor.app.screens.lesson import LessonScreen
 from tutor.app.screens.quiz import QuizScreen
+from tutor.content.loader import load_curriculum
+from tutor.content.model import Curriculum, Exercise, Lesson
+from tutor.errors import EngineUnavailable
+from tutor.progress import Data, Progress, ProgressNotSaved
+from tutor.workspace import Workspace
 
 DARK, LIGHT = "textual-dark", "textual-light"
 

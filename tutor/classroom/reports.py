@@ -92,7 +92,8 @@ def _problem(data: Any) -> str:
         where = f"exercises[{index}]"
         if not isinstance(entry, dict):
             return f"{where}: must be an object"
-        for name, kind in (("exercise", str), ("status", str), ("attempts", int), ("seconds_spent", (int, float)), ("failing_checks", list)):
+        fields = (("exercise", str), ("status", str), ("attempts", int), ("seconds_spent", (int, float)), ("failing_checks", list))
+        for name, kind in fields:
             if not isinstance(entry.get(name), kind) or isinstance(entry.get(name), bool):
                 return f"{where}.{name}: missing or of the wrong type"
     return ""

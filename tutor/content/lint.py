@@ -76,12 +76,14 @@ def lint_grading(
             if not check.skipped:
                 findings.append(Finding(f"{_folder(exercise)}/solution", f"fails check {check.id}: {check.message}", content=False))
         if starter.passed:
-            findings.append(Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False))
+            findings.append(
+                Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False)
+            )
         return findings
 
     found: list[Finding] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for exercise, findings in zip(exercises, pool.map(judge, exercises)):
+        for exercise, findings in zip(exercises, pool.map(judge, exercises), strict=True):
             on_exercise(exercise, findings)
             found += findings
     return found

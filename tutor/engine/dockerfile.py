@@ -109,7 +109,9 @@ def parse_dockerfile(text: str) -> Dockerfile:
         problems.append("no FROM line: every Dockerfile starts from a base image (FROM python:3.11-slim)")
     stages = []
     for index in range(stage + 1):
-        own = tuple(i for i in instructions if i.stage == index and not (i.name == "ARG" and index == 0 and _before_first_from(i, instructions)))
+        own = tuple(
+            i for i in instructions if i.stage == index and not (i.name == "ARG" and index == 0 and _before_first_from(i, instructions))
+        )
         first = next(i for i in own if i.name == "FROM")
         words = first.value.split()
         base = next((w for w in words if not w.startswith("--")), "")

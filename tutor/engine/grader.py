@@ -151,7 +151,7 @@ def grade(
     try:
         dynamic = [c for c in checks if c.needs_image]
         with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS, thread_name_prefix="check") as pool:
-            for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic)):
+            for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic), strict=True):
                 results[check.id] = result
     finally:
         for image in made_images:

@@ -9,6 +9,8 @@ from textual.widgets import Static
 
 from tutor.engine.report import CheckResult
 
+NO_DETAIL = Content("")
+
 
 class CheckLine(Vertical):
     """One check: a verdict line, and below it, indented, what was found and the hint."""
@@ -24,7 +26,7 @@ class CheckLine(Vertical):
         yield self._title
         yield self._detail
 
-    def show(self, title: Content, detail: Content = Content("")) -> None:
+    def show(self, title: Content, detail: Content = NO_DETAIL) -> None:
         self._title.update(title)
         self._detail.update(detail)
         self._detail.display = bool(detail)
