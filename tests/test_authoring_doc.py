@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tutor.classroom import authoring
-from tutor.content.lint import lint_grading, lint_static
+from tutor.classroom.lint_content import lint_grading, lint_static
 from tutor.content.loader import STRUCTURE_TEST_SECTIONS
 from tutor.content.model import CheckSpec
 from tutor.engine.checks import KINDS, compile_check

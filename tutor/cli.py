@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from tutor import __version__, locations
 from tutor.errors import ExitCode, TutorError, UsageError
 
 if TYPE_CHECKING:
-    from tutor.content.lint import Finding
+    from tutor.classroom.lint_content import Finding
     from tutor.content.model import Curriculum, Exercise
 
 
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         default=bool(os.environ.get("DOCKER_TUTOR_CONTENT_ONLY")),
         help="load only the --content folders, not the built-in curriculum (also DOCKER_TUTOR_CONTENT_ONLY=1)",
     )
+    parser.add_argument("--engine", metavar="NAME|URL", help=ENGINE_HELP)
     parser.add_argument("--session-root", type=Path, help=argparse.SUPPRESS)  # set by `serve` for each browser tab
     parser.add_argument("--workspace", type=Path, help="folder of your exercise copies (default ~/docker-tutor, or DOCKER_TUTOR_WORKSPACE)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -98,13 +100,24 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files written by 'progress export'")
     report.add_argument("--format", choices=["table", "html"], default="table")
     report.add_argument("--output", type=Path, metavar="FILE", help="write here instead of to the terminal")
+    for command in commands.choices.values():  # also accepted after the command: docker-tutor check 04 --engine colima
+        command.add_argument("--engine", metavar="NAME|URL", default=argparse.SUPPRESS, help=ENGINE_HELP)
     return parser
+
+
+ENGINE_HELP = (
+    "the Docker engine to use: a docker context name or a host URL such as unix:///path/to/docker.sock "
+    "(also DOCKER_TUTOR_ENGINE; default: found as the docker CLI finds it, see doctor)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so builds are cancelled and containers removed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if args.engine:
+        # Through the environment, so the TUI and the processes `serve` starts use the same engine.
+        os.environ["DOCKER_TUTOR_ENGINE"] = args.engine
     try:
         if args.session_root:
             _enter_session(args)
@@ -125,6 +138,15 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (docker-tutor list | head): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.FAILED)
+    except Exception:
+        # Not the learner's mistake nor the engine's: a bug in docker-tutor. Say so, with the evidence.
+        traceback.print_exc()
+        print(
+            f"docker-tutor {__version__}: internal error. This is a bug in docker-tutor, not in your work: "
+            "please report it with the lines above.",
+            file=sys.stderr,
+        )
+        return int(ExitCode.BUG)
 
 
 def content_roots(args: argparse.Namespace) -> list[Path]:
@@ -220,7 +242,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from tutor.content.lint import lint_grading
+    from tutor.classroom.lint_content import lint_grading
     from tutor.engine.checks import compile_check
     from tutor.engine.dockerhost import connect
 
@@ -334,7 +356,7 @@ def _base_images(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_lint_content(args: argparse.Namespace) -> int:
-    from tutor.content.lint import lint_grading, lint_static
+    from tutor.classroom.lint_content import lint_grading, lint_static
 
     curriculum, findings = lint_static(args.pack)
     for finding in findings:

@@ -16,6 +16,7 @@ from tutor.engine.checks import Check, CheckContext, compile_check
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
+from tutor.engine.engine_driver import EngineDriver
 from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, ignore
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
 from tutor.engine.verdicts import VerdictStore, fingerprint
@@ -74,7 +75,7 @@ def grade(
     except DockerfileUnreadable as exc:
         return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _results(checks, {}, "no Dockerfile to judge"))
 
-    context = CheckContext(exercise=exercise, directory=directory, dockerfile=dockerfile, host=None, cancel=cancel)
+    context = CheckContext(exercise=exercise, directory=directory, dockerfile=dockerfile, cancel=cancel)
     static = [c for c in checks if not c.needs_image]
     results = {c.id: _run(c, context, on_event) for c in static if not dockerfile.problems}
 
@@ -89,7 +90,6 @@ def grade(
 
     host = connect()
     host.sweep_orphans()
-    context.host = host
     tag = image_tag(exercise, directory)
     previous = host.image_attrs(tag)
     made_images: list[str] = []
@@ -146,7 +146,7 @@ def grade(
             made_images.insert(0, again.image_id)
         return again
 
-    context.image = outcome.image_id
+    context.driver = EngineDriver(host, outcome.image_id, exercise.id)
     context.rebuild = rebuild
     try:
         dynamic = [c for c in checks if c.needs_image]

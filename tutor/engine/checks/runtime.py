@@ -9,10 +9,9 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, shorten
-from tutor.engine.dockerhost import Sandbox
+from tutor.engine.driver import Sandbox, Service
 from tutor.engine.sanitize import clean_text
 
 POLL = 0.2
@@ -25,21 +24,19 @@ def _exposed_port(ctx: CheckContext, port: int) -> int | None:
     return int(exposed[0].split("/")[0]) if exposed else None
 
 
-def _logs(container: Any) -> str:
-    with contextlib.suppress(Exception):
-        return shorten(clean_text(container.logs(tail=40)))
-    return ""
+def _logs(service: Service) -> str:
+    return shorten(service.logs(tail=40))
 
 
-def _listening(container: Any, port: int) -> list[str]:
+def _listening(service: Service, port: int) -> list[str]:
     """Addresses the container listens on for `port`, read from /proc (slim images have no ss/netstat)."""
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(Exception):
-            code, output = container.exec_run(["cat", table])
+            code, output = service.exec(["cat", table])
             if code != 0:
                 continue
-            for line in output.decode(errors="replace").splitlines()[1:]:
+            for line in output.splitlines()[1:]:
                 fields = line.split()
                 if len(fields) > 3 and fields[3] == "0A":  # LISTEN
                     address, _, hex_port = fields[1].partition(":")
@@ -81,33 +78,30 @@ class Http(Check):
         return f"{self.method} {self.path} answers {self.status}"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
         port = _exposed_port(ctx, self.port)
         if port is None:
             return failed("the image exposes no port: add EXPOSE 8000 (or the port your server uses)")
-        with ctx.host.container(ctx.image, ports=[port], sandbox=Sandbox(network=True), exercise_id=ctx.exercise.id) as container:
-            container.reload()
-            bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
-            if not bindings:
+        with ctx.image.service(ports=[port], sandbox=Sandbox(network=True)) as service:
+            host_port = service.host_port(port)
+            if host_port is None:
                 return failed(f"port {port} could not be published")
-            url = f"http://127.0.0.1:{bindings[0]['HostPort']}{self.path}"
+            url = f"http://127.0.0.1:{host_port}{self.path}"
             deadline = time.monotonic() + self.timeout
             last_error = ""
             while time.monotonic() < deadline and not ctx.cancel.is_set():
-                container.reload()
-                if container.status != "running":
-                    code = container.attrs["State"]["ExitCode"]
-                    return failed(f"the container exited (code {code}) before answering. Its output:\n{_logs(container)}")
+                state = service.state()
+                if not state.running:
+                    return failed(f"the container exited (code {state.exit_code}) before answering. Its output:\n{_logs(service)}")
                 try:
                     status, text = _request(url, self.method, self.body)
                     return self._judge(status, text)
                 except (urllib.error.URLError, ConnectionError, OSError) as exc:
                     last_error = str(getattr(exc, "reason", exc))
                     # A server that is up but bound to loopback will never answer: say so at once.
-                    if _loopback_only(_listening(container, port)):
+                    if _loopback_only(_listening(service, port)):
                         break
                     time.sleep(POLL)
-            listening = _listening(container, port)
+            listening = _listening(service, port)
             if _loopback_only(listening):
                 return failed(
                     f"the server listens on {listening[0]}:{port} inside the container, which only the container "
@@ -115,7 +109,7 @@ class Http(Check):
                 )
             return failed(
                 f"nothing answered on port {port} within {self.timeout:g} s ({last_error or 'no answer'}). "
-                f"Container output:\n{_logs(container) or '(nothing)'}"
+                f"Container output:\n{_logs(service) or '(nothing)'}"
             )
 
     def _judge(self, status: int, text: str) -> Verdict:
@@ -164,25 +158,23 @@ class Healthy(Check):
         return "becomes healthy"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
         if not (ctx.config.get("Healthcheck") or {}).get("Test"):
             return failed("the image has no HEALTHCHECK, so Docker cannot tell whether it works")
         started = time.monotonic()
-        with ctx.host.container(ctx.image, exercise_id=ctx.exercise.id) as container:
+        status = ""
+        with ctx.image.service() as service:
             while time.monotonic() - started < self.timeout and not ctx.cancel.is_set():
-                container.reload()
-                health = container.attrs["State"].get("Health") or {}
-                status = health.get("Status", "")
+                state = service.state()
+                status = state.health
                 if status == "healthy":
                     return passed(f"healthy after {time.monotonic() - started:.1f} s")
                 if status == "unhealthy":
-                    log = (health.get("Log") or [{}])[-1]
                     return failed(
-                        f"the health check reported unhealthy (exit {log.get('ExitCode')}): "
-                        f"{shorten(clean_text(log.get('Output', '')), 300)}"
+                        f"the health check reported unhealthy (exit {state.health_exit_code}): "
+                        f"{shorten(state.health_output, 300)}"
                     )
-                if container.status != "running":
-                    return failed(f"the container exited before it became healthy. Its output:\n{_logs(container)}")
+                if not state.running:
+                    return failed(f"the container exited before it became healthy. Its output:\n{_logs(service)}")
                 time.sleep(POLL)
             return failed(f"not healthy within {self.timeout:g} s (status: {status or 'starting'})")
 
@@ -207,20 +199,18 @@ class StopsQuickly(Check):
         return f"docker stop takes under {self.max_seconds:g} s"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
-        with ctx.host.container(ctx.image, exercise_id=ctx.exercise.id) as container:
+        with ctx.image.service() as service:
             time.sleep(self.ready_seconds)
-            container.reload()
-            if container.status != "running":
+            state = service.state()
+            if not state.running:
                 return failed(
-                    f"the container had already exited (code {container.attrs['State']['ExitCode']}) before it was "
-                    f"stopped: its main process must keep running. Output:\n{_logs(container)}"
+                    f"the container had already exited (code {state.exit_code}) before it was "
+                    f"stopped: its main process must keep running. Output:\n{_logs(service)}"
                 )
             started = time.monotonic()
-            container.stop(timeout=self.grace)
+            service.stop(self.grace)
             seconds = time.monotonic() - started
-            container.reload()
-            code = container.attrs["State"]["ExitCode"]
+            code = service.state().exit_code
         if code == 137 or seconds > self.max_seconds:
             return failed(
                 f"docker stop took {seconds:.1f} s and the container exited with code {code}"
@@ -246,11 +236,10 @@ class NonRoot(Check):
         return "runs as a non-root user"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
         configured = ctx.config.get("User") or ""
         if configured.split(":")[0] in ("", "root", "0"):
             return failed("the image runs as root (no USER instruction, or USER root)")
-        outcome = ctx.host.run(ctx.image, ["-u"], entrypoint=["id"], timeout=15, exercise_id=ctx.exercise.id)
+        outcome = ctx.image.run(["-u"], entrypoint=["id"], timeout=15)
         uid = outcome.stdout.strip()
         if outcome.exit_code != 0 or not re.fullmatch(r"\d+", uid):
             return failed(f"could not run id -u as USER {configured}: {shorten(outcome.output, 200) or 'no output'} (does the user exist?)")

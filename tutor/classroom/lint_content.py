@@ -10,7 +10,7 @@ import json
 import re
 import shlex
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutor.content.loader import load_curriculum
 from tutor.content.model import Curriculum, Exercise
-from tutor.errors import ContentError, UsageError
+from tutor.errors import ContentError, Problem, UsageError
 
 if TYPE_CHECKING:
     from tutor.engine.dockerhost import DockerHost
@@ -41,7 +41,7 @@ def lint_static(root: Path) -> tuple[Curriculum | None, list[Finding]]:
     try:
         curriculum = load_curriculum([root])
     except ContentError as exc:
-        return None, list(_split(exc.message))
+        return None, _findings(exc.problems)
     findings: list[Finding] = []
     for exercise in curriculum.exercises:
         findings += _compile_checks(exercise)
@@ -89,14 +89,8 @@ def lint_grading(
     return found
 
 
-def _split(message: str) -> Iterator[Finding]:
-    """ContentError messages hold one 'file: field: problem' per line."""
-    for line in message.splitlines():
-        line = line.strip()
-        if not line or line == "content does not load:":
-            continue
-        where, _, problem = line.rpartition(": ")
-        yield Finding(where, problem) if where else Finding("content", line)
+def _findings(problems: Iterable[Problem]) -> list[Finding]:
+    return [Finding(p.where or "content", p.message) for p in problems]
 
 
 def _folder(exercise: Exercise) -> str:
@@ -111,7 +105,7 @@ def _compile_checks(exercise: Exercise) -> list[Finding]:
         try:
             compile_check(spec)
         except ContentError as exc:
-            findings += _split(exc.message)
+            findings += _findings(exc.problems)
             continue
         if spec.kind == "cache":
             change = spec.params.get("change", "")
