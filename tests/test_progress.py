@@ -68,3 +68,17 @@ def test_full_disk_keeps_the_old_file_and_says_so(tmp_path: Path, monkeypatch) -
         progress.record_report(_report(False))
     assert path.read_text() == before
     assert not list(tmp_path.glob(".progress-*"))  # no temp file left behind
+
+
+def test_checking_unchanged_files_again_is_not_another_attempt(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    progress = Progress(tmp_path / "p.json")
+    first = _report(False)
+    progress.record_report(first)
+    again = replace(first, build=replace(first.build, reused=True))
+    entry = progress.record_report(again)["exercises"]["04-first-dockerfile"]
+    assert entry["attempts"] == 1
+    # After a reset the same files checked again count once: the learner did check them.
+    progress.reset("04-first-dockerfile")
+    assert progress.record_report(again)["exercises"]["04-first-dockerfile"]["attempts"] == 1

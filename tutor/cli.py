@@ -13,10 +13,33 @@ from typing import TYPE_CHECKING
 
 from tutor import __version__, locations
 from tutor.errors import ExitCode, TutorError, UsageError
+from tutor.served.guard import Limits
+
+DEFAULTS = Limits()
 
 if TYPE_CHECKING:
     from tutor.classroom.lint_content import Finding
     from tutor.content.model import Curriculum, Exercise
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         help="load only the --content folders, not the built-in curriculum (also DOCKER_TUTOR_CONTENT_ONLY=1)",
     )
     parser.add_argument("--engine", metavar="NAME|URL", help=ENGINE_HELP)
-    parser.add_argument("--session-root", type=Path, help=argparse.SUPPRESS)  # set by `serve` for each browser tab
+    parser.add_argument("--session", type=Path, help=argparse.SUPPRESS)  # set by `serve`: the learner's session folder
     parser.add_argument("--workspace", type=Path, help="folder of your exercise copies (default ~/docker-tutor, or DOCKER_TUTOR_WORKSPACE)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -62,10 +85,35 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("clean", help="remove every container and image docker-tutor made")
 
-    serve = commands.add_parser("serve", help="the tutor in a web browser, one session per tab")
+    serve = commands.add_parser("serve", help="the tutor in a web browser for a class: each learner joins under a name")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--sessions", type=Path, help="where each tab's workspace and progress go (default: a folder in your data dir)")
+    serve.add_argument("--sessions", type=Path, help="where each learner's workspace and progress go (default: a folder in your data dir)")
+    serve.add_argument(
+        "--max-learners", type=_positive, default=DEFAULTS.max_learners, metavar="N",
+        help=f"names that may join (default {DEFAULTS.max_learners})",
+    )
+    serve.add_argument(
+        "--max-processes", type=_positive, default=DEFAULTS.max_processes, metavar="N",
+        help=f"tutor processes (open tabs) at once, the whole class (default {DEFAULTS.max_processes})",
+    )
+    serve.add_argument(
+        "--max-tabs", type=_positive, default=DEFAULTS.max_tabs, metavar="N",
+        help=f"tabs one learner may have open at once (default {DEFAULTS.max_tabs})",
+    )
+    serve.add_argument(
+        "--idle-minutes", type=_positive_float, default=DEFAULTS.idle_minutes, metavar="M",
+        help=f"close a tab with no key press for M minutes; its work is kept (default {DEFAULTS.idle_minutes:g})",
+    )
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="a host name learners use to reach this server (IP addresses, localhost and this machine's name are allowed already)",
+    )
+    serve.add_argument("--public-url", metavar="URL", help="the address learners open, when a TLS proxy stands in front (https://...)")
+    serve.add_argument(
+        "--instructor-password-file", type=Path, metavar="FILE",
+        help="the instructor page's password (default: DOCKER_TUTOR_INSTRUCTOR_PASSWORD, or one made and kept with the sessions)",
+    )
 
     images = commands.add_parser("images", help="the base images the exercises build FROM: present? pull, save, load")
     image_actions = images.add_subparsers(dest="images_action", metavar="ACTION")
@@ -119,11 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         # Through the environment, so the TUI and the processes `serve` starts use the same engine.
         os.environ["DOCKER_TUTOR_ENGINE"] = args.engine
     try:
-        if args.session_root:
+        if args.session:
             _enter_session(args)
         if args.command is None:
             from tutor.app import run_app
 
+            _curriculum(args)  # a broken pack is refused here, with every problem named, not at a check
             return run_app(content_roots(args), workspace_root(args))
         return COMMANDS[args.command](args)
     except TutorError as exc:
@@ -164,9 +213,9 @@ def workspace_root(args: argparse.Namespace) -> Path:
 
 
 def _curriculum(args: argparse.Namespace) -> Curriculum:
-    from tutor.content.loader import load_curriculum
+    from tutor.classroom.lint_content import load_checked
 
-    return load_curriculum(content_roots(args))
+    return load_checked(content_roots(args))
 
 
 def _exercise(curriculum: Curriculum, exercise_id: str) -> Exercise:
@@ -375,11 +424,14 @@ def cmd_lint_content(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"     {problem}")
 
-    failures = lint_grading(list(curriculum.exercises), connect, jobs=args.jobs, on_exercise=show)
+    failures = lint_grading(list(curriculum.exercises), connect, jobs=args.jobs, mistakes=True, on_exercise=show)
     if failures:
-        print(f"{len(failures)} grading problem(s): a solution must pass and a starter must fail")
+        print(
+            f"{len(failures)} grading problem(s): a solution must pass, a starter must fail, and each mistake "
+            "must fail the checks it names with the message it names"
+        )
         return int(ExitCode.FAILED)
-    print(f"ok: {summary}; every solution passes and every starter fails")
+    print(f"ok: {summary}; every solution passes, every starter fails, every mistake fails as it says")
     return 0
 
 
@@ -442,19 +494,40 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def _enter_session(args: argparse.Namespace) -> None:
-    """A served browser tab: its own workspace and progress, inside the serving session root."""
-    from tutor.serve import new_session
+    """A served tab: the learner's own workspace and progress, in their session folder."""
+    from tutor.serve import enter_session
 
-    folder = new_session(args.session_root)
+    folder = enter_session(args.session)
     os.environ["DOCKER_TUTOR_DATA"] = str(folder / "data")
     args.workspace = folder / "workspace"
+
+
+def _pin_engine() -> None:
+    """Every learner's tab grades on the engine the server found at its start (the tab processes
+    inherit the environment). One named by the learner's settings is inherited as it is."""
+    from tutor.engine.discovery import ENGINE_VARIABLE, chosen_engine, socket_candidates
+    from tutor.engine.dockerhost import connect
+
+    if chosen_engine() is not None or len(socket_candidates()) < 2:
+        return
+    try:
+        os.environ[ENGINE_VARIABLE] = connect(timeout=10).choice.url
+    except TutorError:
+        pass  # no engine yet: each tab looks for one when it checks, and says what to do
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from tutor.serve import serve
 
+    curriculum = _curriculum(args)  # a broken pack is refused here, not in a learner's tab
+    _pin_engine()
     sessions = args.sessions or locations.data_dir() / "served-sessions"
-    return serve(args.host, args.port, sessions, args.content, content_only=args.content_only)
+    limits = Limits(args.max_learners, args.max_processes, args.max_tabs, args.idle_minutes)
+    return serve(
+        args.host, args.port, sessions, args.content, content_only=args.content_only, limits=limits,
+        allow_hosts=args.allow_host, password_file=args.instructor_password_file, public_url=args.public_url,
+        exercises=len(curriculum.exercises),
+    )
 
 
 COMMANDS = {

@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -92,7 +93,8 @@ class Progress:
     def record_report(self, report: Report) -> Data:
         def change(data: Data) -> None:
             entry = data["exercises"].setdefault(report.exercise_id, {"attempts": 0, "status": "not started"})
-            entry["attempts"] += 1
+            if not report.build.reused or not entry["attempts"]:
+                entry["attempts"] += 1  # checking unchanged files again is not another attempt
             entry["last_attempt"] = time.time()
             entry.setdefault("first_attempt", entry["last_attempt"])
             if report.passed:
@@ -127,6 +129,21 @@ class Progress:
             entry["hints_shown"] = max(entry.get("hints_shown", 0), shown)
 
         return self.update(change)
+
+    def learner_id(self) -> str:
+        """A random id made once per learner and kept: it seeds the order of quiz options."""
+        data = self.load()
+        if isinstance(data.get("learner"), str) and data["learner"]:
+            return data["learner"]
+
+        def change(data: Data) -> None:
+            data.setdefault("learner", secrets.token_hex(8))
+
+        try:
+            saved = self.update(change).get("learner")
+        except ProgressNotSaved:
+            saved = None
+        return str(saved or "anonymous")  # unsaved: options still shuffle, only not the same way next time
 
     def hints_shown(self, exercise_id: str) -> int:
         return int(self.load()["exercises"].get(exercise_id, {}).get("hints_shown", 0))

@@ -1,18 +1,21 @@
-"""The tutor in a web browser: textual-serve runs one tutor process per browser tab.
+"""The tutor in a web browser for a class: each learner joins under a name and gets a session folder.
 
-Each process gets a session folder of its own (workspace and progress), so learners sharing one
-serving machine never see each other's files. Builds run on the serving machine's engine.
+A cookie (or a personal link from the instructor) brings a learner back to the same folder after a
+reload, in another tab, or after the server restarts. See tutor/served/ for the server itself.
 """
 
 from __future__ import annotations
 
-import shlex
+import os
+import secrets
 import socket
 import sys
-import uuid
 from pathlib import Path
 
 from tutor.errors import UsageError
+from tutor.served.guard import Limits, OriginGuard
+
+PASSWORD_FILE = "instructor-password"
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -27,28 +30,80 @@ def ensure_port_free(host: str, port: int) -> None:
             ) from exc
 
 
-def serve(host: str, port: int, sessions: Path, content: list[Path], *, content_only: bool = False) -> int:
-    from textual_serve.server import Server
+def instructor_password(sessions: Path, password_file: Path | None) -> tuple[str, str]:
+    """The password and where it came from: a file given, the environment, or one made and kept."""
+    if password_file is not None:
+        try:
+            password = password_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the instructor password from {password_file}: {exc}") from exc
+        if len(password) < 8:
+            raise UsageError(f"the instructor password in {password_file} is shorter than 8 characters")
+        return password, f"from {password_file}"
+    if os.environ.get("DOCKER_TUTOR_INSTRUCTOR_PASSWORD"):
+        return os.environ["DOCKER_TUTOR_INSTRUCTOR_PASSWORD"], "from DOCKER_TUTOR_INSTRUCTOR_PASSWORD"
+    kept = sessions / PASSWORD_FILE
+    if kept.is_file():
+        return kept.read_text(encoding="utf-8").strip(), f"kept in {kept}"
+    password = secrets.token_urlsafe(12)
+    kept.touch(mode=0o600)
+    kept.write_text(password + "\n", encoding="utf-8")
+    return password, f"made for this class, kept in {kept}"
 
+
+def serve(
+    host: str,
+    port: int,
+    sessions: Path,
+    content: list[Path],
+    *,
+    content_only: bool = False,
+    limits: Limits | None = None,
+    allow_hosts: list[str] | None = None,
+    password_file: Path | None = None,
+    public_url: str | None = None,
+    exercises: int = 0,
+) -> int:
+    from aiohttp import web
+
+    from tutor.served.server import ClassServer
+
+    limits = limits or Limits()
     ensure_port_free(host, port)
     sessions.mkdir(parents=True, exist_ok=True)
+    password, source = instructor_password(sessions, password_file)
     extra = [arg for path in content for arg in ("--content", str(path.resolve()))]
     extra += ["--content-only"] if content_only else []
-    command = shlex.join([sys.executable, "-m", "tutor", *extra, "--session-root", str(sessions.resolve())])
-    print(f"docker-tutor: serving on http://{host}:{port} (Ctrl-C to stop)")
+    server = ClassServer(
+        sessions=sessions.resolve(),
+        tutor_command=[sys.executable, "-m", "tutor", *extra],
+        limits=limits,
+        guard=OriginGuard(host, [*(allow_hosts or []), *([public_url] if public_url else [])]),
+        password=password,
+        exercises=exercises,
+        secure_cookie=bool(public_url and public_url.startswith("https:")),
+    )
+    shown = public_url or f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}"
+    print(f"docker-tutor: serving a class on {shown} (Ctrl-C to stop)")
+    print(f"  learners open {shown}/ and give their name; their work is kept in {sessions}")
+    print(f"  instructor page: {shown}/instructor (password {source})")
+    print(
+        f"  limits: {limits.max_learners} learners, {limits.max_processes} tabs in all, {limits.max_tabs} per learner; "
+        f"idle tabs closed after {limits.idle_minutes:g} min",
+        flush=True,
+    )
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(
-            "docker-tutor: warning: anyone who can reach this address can run builds and containers on this "
-            "machine's Docker engine. Serve on a trusted network only.",
+            "docker-tutor: warning: anyone who can reach this address can join and run builds and containers on "
+            "this machine's Docker engine. Serve on a trusted network only.",
             file=sys.stderr,
         )
-    Server(command, host=host, port=port, title="docker-tutor").serve()
+    web.run_app(server.app(), host=host, port=port, print=None, access_log=None)
     return 0
 
 
-def new_session(root: Path) -> Path:
-    """A fresh folder for one browser tab: its own workspace/ and data/."""
-    folder = root / f"session-{uuid.uuid4().hex[:12]}"
-    (folder / "workspace").mkdir(parents=True)
-    (folder / "data").mkdir()
+def enter_session(folder: Path) -> Path:
+    """A served tab's session folder (workspace/ and data/), made if the learner's is missing."""
+    (folder / "workspace").mkdir(parents=True, exist_ok=True)
+    (folder / "data").mkdir(exist_ok=True)
     return folder

@@ -47,21 +47,45 @@ async def test_open_lesson_records_it_and_moves_next_and_back(make_app: Callable
 
 async def test_quiz_records_answers_and_explains_the_chosen_option(make_app: Callable[..., TutorApp]) -> None:
     app = make_app()
+    app.progress.update(lambda data: data.update(learner="learner-a"))
+    question = app.curriculum.lesson("01-first-box").quiz[0]
+    order = [option.text for option in question.options_for("learner-a")]
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("down", "enter")  # the quiz under lesson 01
         await pilot.pause()
         assert isinstance(app.screen, QuizScreen)
-        await pilot.press("enter")  # "One": wrong
+        await pilot.press("enter")  # nothing is highlighted: Enter alone answers nothing
+        await pilot.pause()
+        assert str(app.screen.query_one("#explanation", Static).render()) == ""
+        await pilot.press(str(order.index("One") + 1))  # wrong
         await pilot.pause()
         explanation = str(app.screen.query_one("#explanation", Static).render())
         assert explanation.startswith("✘") and "new container" in explanation
-        await pilot.press("2")  # "Three": right
+        await pilot.press(str(order.index("Three") + 1))  # right
         await pilot.pause()
         assert str(app.screen.query_one("#explanation", Static).render()).startswith("✔ Each docker run")
         assert app.progress.load()["quizzes"]["01-first-box"]["runs"] == {"attempts": 2, "correct": True}
         await pilot.press("n")
         await pilot.pause()
         assert "What is frozen" in app.screen.query_one("#question", Markdown).source
+
+
+async def test_quiz_options_keep_their_order_per_learner_and_differ_between_learners(
+    make_app: Callable[..., TutorApp],
+) -> None:
+    app = make_app()
+    learner = app.progress.learner_id()
+    assert learner == make_app().progress.learner_id()  # kept across restarts
+    question = app.curriculum.lesson("01-first-box").quiz[0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        shown = [str(app.screen.query_one("#answers").get_option_at_index(i).prompt) for i in range(2)]
+        assert [s.split(". ", 1)[1] for s in shown] == [o.text for o in question.options_for(learner)]
+        assert app.screen.query_one("#answers").highlighted is None
+    # Over many learners, each option comes first about as often as the other.
+    firsts = [question.options_for(f"learner-{n}")[0].correct for n in range(200)]
+    assert 60 < sum(firsts) < 140
 
 
 async def test_lessons_and_exercises_open_out_of_order(make_app: Callable[..., TutorApp]) -> None:
@@ -101,18 +125,18 @@ async def test_help_and_theme(make_app: Callable[..., TutorApp]) -> None:
         assert app.theme != dark
 
 
-async def test_resume_after_restart_opens_the_last_lesson(make_app: Callable[..., TutorApp]) -> None:
+async def test_resume_after_restart_opens_the_next_unfinished_step(make_app: Callable[..., TutorApp]) -> None:
     first = make_app()
     async with first.run_test(size=(80, 24)) as pilot:
-        await pilot.press("down", "down", "down", "enter")  # lesson 02
+        await pilot.press("enter")  # lesson 01: read once opened, so resuming goes on to its quiz
         await pilot.pause()
     again = make_app()
     async with again.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert again.screen.sub_title == "r resumes: A second box"
+        assert again.screen.sub_title == "r: Quiz 01: A first box"
         await pilot.press("r")
         await pilot.pause()
-        assert isinstance(again.screen, LessonScreen) and again.screen.lesson.id == "02-second-box"
+        assert isinstance(again.screen, QuizScreen) and again.screen.lesson.id == "01-first-box"
 
 
 async def test_resume_after_restart_opens_the_last_checked_exercise(
@@ -129,7 +153,8 @@ async def test_resume_after_restart_opens_the_last_checked_exercise(
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(again.screen, ExerciseScreen) and again.screen.exercise.id == "01-hello-box"
-        assert "failed, 1 check" in str(again.screen.query_one("#exercise-status", Static).render())
+        # The counts say what they count: checks failing in the last check, and attempts.
+        assert "✘ 1 of 2 checks failed · attempt 1" in str(again.screen.query_one("#exercise-status", Static).render())
 
 
 async def test_progress_that_cannot_be_saved_is_a_notification_not_a_crash(

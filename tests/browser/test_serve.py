@@ -1,11 +1,10 @@
-"""The tutor served to a real headless Chromium: see the curriculum, open a lesson, pass a check."""
+"""The served class in a real headless Chromium: join under a name, pass a check, reload, restart."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.served import ServedClass, basic_auth, wait_until
 from tutor import locations
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -23,81 +23,99 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
-    sessions = tmp_path / "sessions"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tutor", "serve", "--port", str(port), "--sessions", str(sessions)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read() if server.stderr else ""
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", sessions
-    server.terminate()
-    server.wait(10)
+def served(tmp_path: Path) -> Iterator[ServedClass]:
+    server = ServedClass(tmp_path / "sessions").start()
+    yield server
+    server.stop()
 
 
-def _wait_until(condition, what: str, seconds: float = 30):
-    """The served terminal draws on a canvas, so the test watches what the tab's tutor writes."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {seconds} s")
+def _progress(session: Path) -> dict:
+    path = session / "data" / "progress.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _progress(sessions: Path) -> dict:
-    files = list(sessions.glob("session-*/data/progress.json"))
-    return json.loads(files[0].read_text()) if files else {}
+def _open_tutor(page) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_selector("canvas", timeout=20_000)
+    time.sleep(2)  # let the home screen paint
+    # Keys go to the terminal from the start, no click needed (a click might open a row).
+    wait_until(lambda: page.evaluate("document.activeElement.className").startswith("xterm"), "terminal focus", 10)
 
 
-def test_curriculum_lesson_and_a_passing_check_in_the_browser(served: tuple[str, Path], tmp_path: Path) -> None:
+def test_a_reload_and_a_restart_return_to_the_same_learner_with_their_progress(served: ServedClass, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    url, sessions = served
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1200, "height": 800})
-        page.goto(url)
-        session = _wait_until(lambda: next(sessions.glob("session-*"), None), "a tutor session for the tab")
-        page.wait_for_selector("canvas", timeout=20_000)
-        time.sleep(2)  # let the home screen paint
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        page = context.new_page()
+        page.goto(served.url)
+        page.fill("input[name=name]", "Ada Lovelace")
+        page.click("button[type=submit]")
+        (learner,) = wait_until(served.learners, "Ada joining")
+        session = served.sessions / learner["folder"]
+        _open_tutor(page)
         page.screenshot(path=str(tmp_path / "home.png"))
-        page.focus(".xterm-helper-textarea")  # keys go to the terminal, as after a click
         page.keyboard.press("Enter")  # the first lesson
-        _wait_until(lambda: _progress(sessions).get("lessons"), "the lesson being opened")
+        wait_until(lambda: _progress(session).get("lessons"), "the lesson being opened")
         page.keyboard.press("x")  # its exercise
-        workspace = _wait_until(lambda: next((session / "workspace").iterdir(), None), "the exercise's workspace copy")
-        # Write the reference solution into the tab's own workspace, as the learner would.
+        workspace = wait_until(lambda: next((session / "workspace").iterdir(), None), "the exercise's workspace copy")
         solution = locations.content_root() / "exercises" / workspace.name / "solution"
         time.sleep(0.5)
-        shutil.copytree(solution, workspace, dirs_exist_ok=True)
+        shutil.copytree(solution, workspace, dirs_exist_ok=True)  # the learner's correct answer
         page.keyboard.press("c")
-        status = _wait_until(
-            lambda: _progress(sessions).get("exercises", {}).get(workspace.name, {}).get("status"), "a check", 90
+        status = wait_until(
+            lambda: _progress(session).get("exercises", {}).get(workspace.name, {}).get("status"), "a check", 90
         )
-        time.sleep(0.5)
-        page.screenshot(path=str(tmp_path / "checked.png"))
+        assert status == "passed"
+
+        page.reload()  # the same learner, the same folder: no second session, no name asked
+        _open_tutor(page)
+        assert page.locator("input[name=name]").count() == 0
+        wait_until(lambda: len(served.tutors()) == 1, "the first tab's tutor ending and the reloaded one starting")
+        second = context.new_page()  # another tab of the same browser: the same learner too
+        second.goto(served.url)
+        _open_tutor(second)
+        wait_until(lambda: len(served.tutors()) == 2, "a tutor for the second tab")
+        assert all(f"--session {session}" in _cmdline(pid) for pid in served.tutors())
+        second.close()
+
+        served.stop()  # a server restart: the cookie still names Ada, her folder is still hers
+        assert served.tutors() == []
+        served.start()
+        page.reload()
+        _open_tutor(page)
+        page.screenshot(path=str(tmp_path / "after-restart.png"))
+        assert [x["name"] for x in served.learners()] == ["Ada Lovelace"]
+        assert sorted(p.name for p in served.sessions.glob("session-*")) == [learner["folder"]]
+        assert _progress(session)["exercises"][workspace.name]["status"] == "passed"
+        wait_until(served.tutors, "a tutor after the restart")
+
+        # The instructor sees her progress live and exports it in one file that `report` reads.
+        instructor = browser.new_context(http_credentials={"username": "instructor", "password": "instructor-test-pw"})
+        listing = instructor.new_page()
+        listing.goto(f"{served.url}/instructor")
+        assert "Ada Lovelace" in listing.content() and "1/" in listing.inner_text("table")
         browser.close()
-    assert status == "passed"
+    import urllib.request
+
+    request = urllib.request.Request(f"{served.url}/instructor/export.json", headers=basic_auth())
+    exported = tmp_path / "class.json"
+    exported.write_bytes(urllib.request.urlopen(request, timeout=10).read())
+    report = subprocess.run(
+        [sys.executable, "-m", "tutor", "report", str(exported)], capture_output=True, text=True, timeout=30
+    )
+    assert report.returncode == 0, report.stderr
+    assert "1 learners: Ada Lovelace" in report.stdout and workspace.name in report.stdout
+
+
+def _cmdline(pid: int) -> str:
+    return " ".join(Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0"))
 
 
 def test_port_in_use_is_a_clear_error() -> None:
+    import socket
+
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

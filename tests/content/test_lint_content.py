@@ -151,3 +151,30 @@ def test_the_built_in_curriculum_lints_clean_without_building() -> None:
 
     result = lint(locations.content_root(), "--no-build")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", [["list"], ["check", "50-say-hello"], []])
+def test_a_broken_pack_does_not_load_anywhere(tmp_path: Path, command: list[str]) -> None:
+    """The tutor refuses what lint-content refuses, with the same file:field message, before any learner meets it."""
+    toml = EXERCISE_TOML.replace('expectedOutput = ["^hello$"]', 'expectedOutput = ["^hello$"]\nexitcode = 0')
+    pack = make_pack(tmp_path, **{"exercises/50-say-hello/exercise.toml": toml})
+    linted = lint(pack, "--no-build")
+    loaded = run("--content-only", "--content", str(pack), *command)
+    message = "exercises/50-say-hello/exercise.toml: checks[1].exitcode: unknown field"
+    assert linted.returncode == loaded.returncode == 2
+    assert message in linted.stdout and message in loaded.stderr and "Traceback" not in loaded.stderr
+
+
+@pytest.mark.docker
+def test_a_mistake_whose_message_the_learner_never_sees_fails_lint(tmp_path: Path) -> None:
+    mistakes = MISTAKES_TOML.replace('message = "shell form"', 'message = "zzz"')
+    result = lint(make_pack(tmp_path / "a", **{"exercises/50-say-hello/mistakes.toml": mistakes}))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "exercises/50-say-hello/mistakes.toml: mistakes[0].message: 'zzz' does not match what the learner is told" in result.stdout
+    # A "mistake" that is in fact correct, and one that fails another check than it names.
+    correct = MISTAKES_TOML.replace("CMD echo hello", 'COPY greeting.txt /\\nCMD [\\"echo\\", \\"hello\\"]')
+    result = lint(make_pack(tmp_path / "b", **{"exercises/50-say-hello/mistakes.toml": correct}))
+    assert result.returncode == 1 and "'shell-form' passes every check; a mistake must fail" in result.stdout
+    other = MISTAKES_TOML.replace('fails = ["exec-form"]', 'fails = ["says-hello"]')
+    result = lint(make_pack(tmp_path / "c", **{"exercises/50-say-hello/mistakes.toml": other}))
+    assert result.returncode == 1 and "mistakes[0].fails: 'shell-form' does not fail says-hello (it fails: exec-form)" in result.stdout

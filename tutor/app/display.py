@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+
+# An exec-form list as the classic builder prints it: ["python" "predict.py"], without commas.
+_EXEC_FORM = re.compile(r'^(?P<keyword>[A-Za-z]+)\s+\[(?P<items>\s*"(?:[^"\\]|\\.)*"(?:\s*,?\s*"(?:[^"\\]|\\.)*")*\s*)\]\s*$')
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 STATUS_MARKS = {"passed": "✔", "failed": "✘", "not started": "·"}
 STATUS_STYLES = {"passed": "$success", "failed": "$error", "not started": "$text-muted"}
@@ -30,3 +36,12 @@ def friendly_path(path: Path) -> str:
         return "~/" + path.resolve().relative_to(Path.home().resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def instruction_text(instruction: str) -> str:
+    """An instruction as the learner wrote it: exec-form lists with their commas back."""
+    match = _EXEC_FORM.match(instruction.strip())
+    if not match:
+        return instruction
+    items = [json.loads(f'"{item}"') for item in _QUOTED.findall(match["items"])]
+    return f"{match['keyword']} {json.dumps(items)}"

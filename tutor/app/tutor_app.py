@@ -11,7 +11,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from tutor import locations
+from tutor.app import steps
 from tutor.app.commands import TutorCommands
+from tutor.app.crash import crash_message
 from tutor.app.screens.doctor import DoctorScreen
 from tutor.app.screens.exercise import ExerciseScreen
 from tutor.app.screens.help import HelpScreen
@@ -25,7 +27,6 @@ from tutor.progress import Data, Progress, ProgressNotSaved
 from tutor.workspace import Workspace
 
 DARK, LIGHT = "textual-dark", "textual-light"
-
 
 
 class NotifyingProgress(Progress):
@@ -50,7 +51,9 @@ class TutorApp(App[None]):
     COMMANDS = App.COMMANDS | {TutorCommands}
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help"),
-        Binding("ctrl+t", "toggle_theme", "Theme"),
+        # A browser keeps ctrl+t (new tab) for itself: f2 works everywhere, ctrl+t in a terminal.
+        Binding("f2", "toggle_theme", "Theme", show=False),  # shown on home, listed in help
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -69,7 +72,7 @@ class TutorApp(App[None]):
         if self._check_engine:
             self.probe_engine()
 
-    @work(thread=True, exclusive=True, group="engine-probe")
+    @work(thread=True, exclusive=True, group="engine-probe", exit_on_error=False)
     def probe_engine(self) -> None:
         """Lessons never need the engine, so a missing one is reported, not fatal."""
         from tutor.engine.dockerhost import connect
@@ -78,6 +81,11 @@ class TutorApp(App[None]):
             connect(timeout=10)
         except EngineUnavailable as exc:
             self.call_from_thread(self.engine_unavailable, exc)
+        except Exception as exc:
+            self.call_from_thread(self.unexpected_error, crash_message("asking for the Docker engine", exc))
+
+    def unexpected_error(self, message: str) -> None:
+        self.notify(message, title="Something went wrong", severity="error", timeout=30)
 
     def engine_unavailable(self, exc: EngineUnavailable) -> None:
         self.notify(f"{exc.message}\nLessons stay readable; checks need the engine.", severity="error", timeout=8)
@@ -110,17 +118,21 @@ class TutorApp(App[None]):
         while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
 
+    def open_step(self, step: steps.Step) -> None:
+        if step.exercise is not None:
+            self.open_exercise(step.exercise)
+        elif step.kind == "quiz":
+            self.open_quiz(step.lesson)
+        else:
+            self.open_lesson(step.lesson)
+
     def resume(self) -> None:
-        """Open what the learner was last doing, or the first lesson."""
-        last = self.progress.load().get("last") or {}
-        exercise = self.curriculum.exercise(last.get("exercise", ""))
-        lesson = self.curriculum.lesson(last.get("lesson", ""))
-        if exercise:
-            self.open_exercise(exercise)
-        elif lesson:
-            self.open_lesson(lesson)
-        elif self.curriculum.lessons:
-            self.open_lesson(self.curriculum.lessons[0])
+        """Open the next unfinished step: the last one opened if it is not done yet."""
+        step = steps.resume(self.curriculum, self.progress.load())
+        if step is None:
+            self.notify("Every lesson, quiz and exercise is done. Open any of them from the list.")
+        else:
+            self.open_step(step)
 
     def neighbour_lesson(self, lesson: Lesson, step: int) -> Lesson | None:
         lessons = self.curriculum.lessons

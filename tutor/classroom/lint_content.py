@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import tomllib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,12 +43,28 @@ def lint_static(root: Path) -> tuple[Curriculum | None, list[Finding]]:
         curriculum = load_curriculum([root])
     except ContentError as exc:
         return None, _findings(exc.problems)
-    findings: list[Finding] = []
-    for exercise in curriculum.exercises:
-        findings += _compile_checks(exercise)
-        findings += _copied_files(exercise)
-        findings += _mistakes(exercise)
-    return curriculum, findings
+    return curriculum, [f for exercise in curriculum.exercises for f in _static(exercise)]
+
+
+def load_checked(roots: list[Path]) -> Curriculum:
+    """Load content as the tutor uses it, refusing a pack that lint-content would refuse.
+
+    A broken pack must not load silently and fail a learner at their first check: the problems
+    are raised at once, each naming its file and field as lint-content does.
+    """
+    curriculum = load_curriculum(roots)
+    findings = [f for exercise in curriculum.exercises for f in _static(exercise)]
+    if findings:
+        raise ContentError(
+            "content does not load:\n  " + "\n  ".join(map(str, findings)),
+            hint="Fix them, then run: docker-tutor lint-content DIR",
+            problems=[Problem(f.where, f.message) for f in findings],
+        )
+    return curriculum
+
+
+def _static(exercise: Exercise) -> list[Finding]:
+    return [*_compile_checks(exercise), *_copied_files(exercise), *_mistakes(exercise)]
 
 
 def lint_grading(
@@ -56,9 +73,14 @@ def lint_grading(
     *,
     jobs: int = 1,
     keep_image: bool = False,
+    mistakes: bool = False,
     on_exercise: Callable[[Exercise, list[Finding]], None] = lambda *_: None,
 ) -> list[Finding]:
-    """Grade each solution (it must pass) and starter (it must fail); by default leave no image behind."""
+    """Grade each solution (it must pass) and starter (it must fail); by default leave no image behind.
+
+    mistakes: also grade every typical wrong attempt of mistakes.toml: it must fail the checks it
+    names, with a message its `message` pattern matches (so the feedback a learner gets is tested).
+    """
     from tutor.engine.grader import grade
 
     host = connect()
@@ -79,6 +101,8 @@ def lint_grading(
             findings.append(
                 Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False)
             )
+        if mistakes:
+            findings += _graded_mistakes(exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image))
         return findings
 
     found: list[Finding] = []
@@ -202,4 +226,45 @@ def _mistake(entry: dict[str, Any], at: str, check_ids: set[str]) -> list[Findin
     files = entry.get("files")
     if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
         findings.append(Finding(f"{at}.files", "required, a table of file name = contents"))
+    return findings
+
+
+def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any]) -> list[Finding]:
+    """Each mistake is the solution with its files replaced; it must fail as its entry says."""
+    import tempfile
+
+    path = exercise.path / "mistakes.toml"
+    if not path.exists():
+        return []
+    entries = tomllib.loads(path.read_text(encoding="utf-8"))["mistakes"]  # its shape was linted already
+    findings = []
+    for index, entry in enumerate(entries):
+        at = f"{_folder(exercise)}/mistakes.toml: mistakes[{index}]"
+        with tempfile.TemporaryDirectory(prefix="docker-tutor-mistake-") as temp:
+            attempt = Path(temp) / exercise.id
+            shutil.copytree(exercise.solution_dir, attempt)
+            for name, text in entry["files"].items():
+                (attempt / name).parent.mkdir(parents=True, exist_ok=True)
+                (attempt / name).write_text(text, encoding="utf-8")
+            report = grade_folder(attempt)
+        failing = {c.id: c.message for c in report.checks if not c.passed and not c.skipped}
+        if not report.build.ok:
+            failing["build"] = report.build.error
+        if not failing:
+            findings.append(Finding(at, f"{entry['name']!r} passes every check; a mistake must fail", content=False))
+            continue
+        missed = [c for c in entry["fails"] if c not in failing]
+        if missed:
+            findings.append(
+                Finding(
+                    f"{at}.fails", f"{entry['name']!r} does not fail {', '.join(missed)} (it fails: {', '.join(failing)})", content=False
+                )
+            )
+            continue
+        said = "\n".join(failing[c] for c in entry["fails"])
+        if not re.search(entry["message"], said, re.IGNORECASE):
+            shown = " | ".join(line for line in said.splitlines() if line.strip())[:300]
+            findings.append(
+                Finding(f"{at}.message", f"{entry['message']!r} does not match what the learner is told: {shown}", content=False)
+            )
     return findings

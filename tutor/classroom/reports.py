@@ -57,15 +57,18 @@ class ExerciseSummary:
 
 
 def read_exports(paths: list[Path]) -> list[dict[str, Any]]:
-    """Read and validate every export; one learner per export (a later file replaces an earlier one)."""
+    """Read and validate every export; one learner per export (a later file replaces an earlier one).
+
+    A file holds one learner's export, or a list of them (a served class's export).
+    """
     by_learner: dict[str, dict[str, Any]] = {}
     for path in paths:
-        data = _read(path)
-        by_learner[data["learner"]] = data
+        for data in _read(path):
+            by_learner[data["learner"]] = data
     return list(by_learner.values())
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> list[dict[str, Any]]:
     hint = "Each learner makes one with: docker-tutor progress export --output NAME.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -73,10 +76,13 @@ def _read(path: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{path} is not a progress export: not JSON ({exc})", hint=hint) from exc
-    problem = _problem(data)
-    if problem:
-        raise UsageError(f"{path} is not a progress export: {problem}", hint=hint)
-    return data
+    exports = data if isinstance(data, list) else [data]
+    for index, entry in enumerate(exports):
+        problem = _problem(entry)
+        if problem:
+            where = f"[{index}] " if isinstance(data, list) else ""
+            raise UsageError(f"{path} is not a progress export: {where}{problem}", hint=hint)
+    return exports
 
 
 def _problem(data: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,14 @@ class QuizQuestion:
     id: str
     question: str
     options: tuple[QuizOption, ...]
+
+    def options_for(self, learner: str) -> tuple[QuizOption, ...]:
+        """The options in an order of this learner's own: the same on every start, another for
+        another learner, so neither the file's order nor a neighbour's screen gives the answer."""
+        seed = hashlib.sha256(f"{learner}/{self.id}/{self.question}".encode()).digest()
+        order = list(self.options)
+        random.Random(seed).shuffle(order)
+        return tuple(order)
 
 
 @dataclass(frozen=True, slots=True)

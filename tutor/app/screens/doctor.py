@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Footer, Header, Static
 
+from tutor.app.crash import crash_message
 from tutor.app.screens.base import TutorScreen
 from tutor.doctor import Finding
 
@@ -26,6 +27,7 @@ class DoctorScreen(TutorScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Doctor"
+        self.query_one("#findings").focus()  # the arrow keys and PageDown scroll the findings
         self.action_diagnose()
 
     def action_diagnose(self) -> None:
@@ -34,12 +36,21 @@ class DoctorScreen(TutorScreen):
         findings.mount(Static("Asking the Docker engine…"))
         self.diagnose()
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False)
     def diagnose(self) -> None:
         from tutor.doctor import diagnose
 
-        findings = diagnose(self.tutor.curriculum)
+        try:
+            findings = diagnose(self.tutor.curriculum)
+        except Exception as exc:  # the doctor's own failure is a message, never a closed app
+            self.app.call_from_thread(self.show_crash, crash_message("diagnosing the engine", exc))
+            return
         self.app.call_from_thread(self.show, findings)
+
+    def show_crash(self, message: str) -> None:
+        container = self.query_one("#findings", VerticalScroll)
+        container.remove_children()
+        container.mount(Static(Content(f"✘ {message}"), id="verdict"))
 
     def show(self, findings: list[Finding]) -> None:
         lines: list[Static] = []

@@ -9,13 +9,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Container, VerticalScroll
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, Markdown, Static, TabbedContent, TabPane
+from textual.widgets import Button, Footer, Header, Markdown, Static, TabbedContent, TabPane
 
+from tutor.app import steps
+from tutor.app.crash import crash_message
 from tutor.app.dialogs.confirm import ConfirmDialog
 from tutor.app.display import friendly_path
 from tutor.app.screens.base import TutorScreen
@@ -26,6 +28,15 @@ from tutor.app.widgets.layer_chart import LayerChart
 from tutor.app.widgets.solution_diff import SolutionDiff
 from tutor.content.model import Exercise
 from tutor.errors import EngineUnavailable
+
+SIDE_BY_SIDE = 120  # columns from which the task (and results) sit beside the editor
+
+# In the browser the learner has no shell and the folder lives on the server: say so beside the task.
+WEB_NOTE = (
+    "> **In the browser** there is no shell: commands such as `docker build` and `docker run` in this "
+    "task are for a terminal on a machine with Docker. Here, **ctrl+r** builds and checks your files "
+    "on the tutor's engine.\n\n"
+)
 
 
 class ExerciseScreen(TutorScreen):
@@ -40,9 +51,11 @@ class ExerciseScreen(TutorScreen):
         Binding("s", "solution", "Solution"),
         Binding("w", "toggle_watch", "Watch"),
         Binding("r", "reset", "Reset"),
-        Binding("f", "next_file", "Next file"),
+        Binding("f6", "next_file", "Next file", priority=True),  # works while editing, where f is a letter
+        Binding("f", "next_file", "Next file", show=False),
+        Binding("n", "next_step", "Next step"),
         Binding("t", "tab('task')", "Task", show=False),
-        Binding("e", "tab('editor')", "Editor", show=False),
+        Binding("e", "tab('editor')", "Edit"),
         Binding("l", "tab('results')", "Results", show=False),
         Binding("i", "tab('image')", "Image", show=False),
     ]
@@ -54,6 +67,7 @@ class ExerciseScreen(TutorScreen):
         self.exercise = exercise
         self.hints_shown = 0  # read from progress on mount: revealed hints stay revealed
         self._watch_stop = threading.Event()
+        self._asked_to_check = False  # ctrl+r saved and left the check to the watcher
 
     @property
     def folder(self) -> Path:
@@ -61,32 +75,65 @@ class ExerciseScreen(TutorScreen):
 
     def compose(self) -> ComposeResult:
         folder = self.tutor.workspace.ensure(self.exercise)
+        task = (WEB_NOTE if self.app.is_web else "") + self.exercise.task
         yield Header()
         yield Static(id="exercise-status")
-        with TabbedContent(id="tabs", initial="task"):
-            with TabPane("Task", id="task"), VerticalScroll(classes="pane-scroll"):
-                yield Markdown(self.exercise.task, id="task-text")
-            with TabPane("Editor", id="editor"):
-                yield EditorPane(folder, self.exercise.files, id="editor-pane")
-            with TabPane("Results", id="results"):
-                yield CheckPanel(id="check-panel")
-            with TabPane("Image", id="image"), VerticalScroll(classes="pane-scroll"):
-                yield LayerChart(id="layers")
-            with TabPane("Hints", id="hints"), VerticalScroll(classes="pane-scroll"):
-                yield Markdown(id="hint-text")
-            with TabPane("Solution", id="solution"), VerticalScroll(classes="pane-scroll"):
-                yield SolutionDiff(id="solution-diff")
+        # One editor for both layouts: narrow, it shows under the tab bar when the Editor tab is
+        # active; from SIDE_BY_SIDE columns it stays beside the tabs and the Editor tab is hidden.
+        with Container(id="workbench"):
+            with TabbedContent(id="tabs", initial="task"):
+                # The underlined letter is the tab's key.
+                with TabPane("[u]T[/u]ask", id="task"), VerticalScroll(classes="pane-scroll"):
+                    yield Markdown(task, id="task-text")
+                yield TabPane("[u]E[/u]ditor", id="editor")
+                with TabPane("Resu[u]l[/u]ts", id="results"):
+                    yield Button("", id="next-step", compact=True)
+                    yield CheckPanel(id="check-panel")
+                with TabPane("[u]I[/u]mage", id="image"), VerticalScroll(classes="pane-scroll"):
+                    yield LayerChart(id="layers")
+                with TabPane("[u]H[/u]ints", id="hints"), VerticalScroll(classes="pane-scroll"):
+                    yield Markdown(id="hint-text")
+                with TabPane("[u]S[/u]olution", id="solution"), VerticalScroll(classes="pane-scroll"):
+                    yield SolutionDiff(id="solution-diff")
+            yield EditorPane(folder, self.exercise.files, id="editor-pane")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = self.exercise.title
-        self.sub_title = f"Exercise {self.exercise.id}"
+        self.sub_title = f"Exercise {self.exercise.id.split('-', 1)[0]}"
         self.query_one(LayerChart).show(None)
         self.hints_shown = min(self.tutor.progress.hints_shown(self.exercise.id), len(self.exercise.hints))
         self._show_hints()
         self._show_solution()
         self._show_status()
-        self.watch(self.query_one(CheckPanel), "running", lambda _running: self.refresh_bindings(), init=False)
+        self._lay_out(self.app.size.width)
+        self.watch(self.query_one(CheckPanel), "running", self._on_running, init=False)
+        self.action_tab("task")  # the learner reads the task first: PageDown scrolls it at once
+
+    # --- layout: tabs alone, or tabs beside the editor ------------------------------------------
+    @property
+    def side_by_side(self) -> bool:
+        return self.has_class("side-by-side")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._lay_out(event.size.width)
+
+    def _lay_out(self, width: int) -> None:
+        wide = width >= SIDE_BY_SIDE
+        tabs = self.query_one(TabbedContent)
+        self.set_class(wide, "side-by-side")
+        if wide:
+            tabs.hide_tab("editor")
+            if tabs.active == "editor":
+                tabs.active = "task"
+        else:
+            tabs.show_tab("editor")
+        self._show_editing()
+
+    def _show_editing(self) -> None:
+        """Narrow, the editor is on screen only while its tab is active."""
+        editing = not self.side_by_side and self.query_one(TabbedContent).active == "editor"
+        self.set_class(editing, "editing")
 
     def on_unmount(self) -> None:
         self._watch_stop.set()  # no watcher outlives its exercise; the panel cancels its own check
@@ -121,24 +168,76 @@ class ExerciseScreen(TutorScreen):
         self.action_tab("editor")
 
     def _show_status(self) -> None:
+        """Folder, verdict and watch state in one line; the counts say what they count."""
         entry = self.tutor.progress.load()["exercises"].get(self.exercise.id, {})
         status = entry.get("status", "not started")
         attempts = entry.get("attempts", 0)
-        tries = f", {attempts} check{'s' if attempts != 1 else ''}" if attempts else ""
+        failing = entry.get("failing_checks", [])
+        if self.running:
+            verdict = "checking…"
+        elif status == "passed":
+            verdict = "✔ passed"
+        elif status == "failed" and "build" in failing:
+            verdict = "✘ the image did not build"
+        elif status == "failed":
+            verdict = f"✘ {len(failing)} of {len(self.exercise.checks)} checks failed"
+        else:
+            verdict = "not checked yet"
+        tries = f" · attempt {attempts}" if attempts else ""
         watch = "watch on" if self.watching else "watch off"
-        self.query_one("#exercise-status", Static).update(
-            f"Folder {friendly_path(self.folder)} · {status}{tries} · {watch}"
-        )
+        where = "Files kept for this browser tab" if self.app.is_web else f"Folder {friendly_path(self.folder)}"
+        self.query_one("#exercise-status", Static).update(f"{where} · {verdict}{tries} · {watch}")
+        self._show_next_step(status == "passed")
+
+    def _show_next_step(self, passed: bool) -> None:
+        button = self.query_one("#next-step", Button)
+        step = self._next_step() if passed else None
+        button.display = step is not None
+        if step is not None:
+            button.label = f"Next: {step.title}  (n)"
+        self.refresh_bindings()
+
+    def _next_step(self) -> steps.Step | None:
+        return steps.after(self.tutor.curriculum, self.tutor.progress.load(), exercise_id=self.exercise.id)
+
+    def action_next_step(self) -> None:
+        step = self._next_step()
+        if step is None:
+            self.notify("Every lesson, quiz and exercise is done. Well built!")
+            return
+        if self.pane.save():
+            self.notify(f"Saved {self.pane.filename}", timeout=2)
+        self.tutor.open_step(step)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "next-step":
+            event.stop()
+            self.action_next_step()
+
+    def _on_running(self, _running: bool) -> None:
+        self._show_status()
+        self.refresh_bindings()
 
     # --- checking ------------------------------------------------------------------------------
     def action_check(self) -> None:
         self.pane.sync_from_disk()
         if self.pane.save() and self.watching:
-            return  # the watcher sees the save and checks; a second run would only race it
-        self.start_check()
+            self._asked_to_check = True  # the watcher sees the save and checks; a second run would race it
+            return
+        self.start_check(asked=True)
 
-    def start_check(self) -> None:
-        self.query_one(TabbedContent).active = "results"
+    def start_check(self, *, asked: bool = False) -> None:
+        """Show the results where the learner looks, but never take the keyboard from the editor
+        for a check they did not ask for (watch mode): their next letters must stay text."""
+        asked = asked or self._asked_to_check
+        self._asked_to_check = False
+        editing = self.editor.has_focus
+        tabs = self.query_one(TabbedContent)
+        if self.side_by_side or asked or not editing:
+            tabs.active = "results"
+            self._show_editing()
+        if not editing or (asked and not self.side_by_side):
+            self.query_one("#checks").focus()
         self.query_one(CheckPanel).start(self.exercise, self.folder, self.tutor.progress.record_report)
 
     def on_check_panel_finished(self, message: CheckPanel.Finished) -> None:
@@ -147,6 +246,7 @@ class ExerciseScreen(TutorScreen):
         self._show_solution()
 
     def on_check_panel_failed(self, message: CheckPanel.Failed) -> None:
+        self._show_status()
         if isinstance(message.error, EngineUnavailable):
             self.tutor.engine_unavailable(message.error)
 
@@ -166,8 +266,14 @@ class ExerciseScreen(TutorScreen):
             return self.running and not editing
         if action == "home":
             return not self.running and not editing
+        if action == "tab" and parameters == ("editor",):
+            return not editing
+        if action == "save":
+            return editing or self.pane.dirty if self.is_mounted else True
         if action == "next_file":
             return len(self.exercise.files) > 1
+        if action == "next_step":
+            return self.tutor.progress.status(self.exercise.id) == "passed"
         return True
 
     def on_descendant_focus(self) -> None:
@@ -176,8 +282,14 @@ class ExerciseScreen(TutorScreen):
     def on_descendant_blur(self) -> None:
         self.refresh_bindings()
 
+    def on_text_area_changed(self) -> None:
+        self.refresh_bindings()  # unsaved edits make ctrl+s worth showing
+
     def action_leave_editor(self) -> None:
-        self.query_one(TabbedContent).query_one("Tabs").focus()
+        if self.side_by_side:
+            self.action_tab(self.query_one(TabbedContent).active)
+        else:
+            self.query_one(TabbedContent).query_one("Tabs").focus()
 
     def action_home(self) -> None:
         if self.pane.save():
@@ -187,16 +299,22 @@ class ExerciseScreen(TutorScreen):
     def action_tab(self, tab: str) -> None:
         """Show a tab and focus what is in it, so the arrow keys scroll it at once."""
         tabs = self.query_one(TabbedContent)
-        tabs.active = tab
         if tab == "editor":
+            if not self.side_by_side:
+                tabs.active = "editor"
+            self._show_editing()
+            self.pane.sync_from_disk()
             self.editor.focus()
-        else:
-            pane = tabs.get_pane(tab)
-            target = pane.query(".pane-scroll") or pane.query("#checks")
-            if target:
-                target.first().focus()
+            return
+        tabs.active = tab
+        self._show_editing()
+        pane = tabs.get_pane(tab)
+        target = pane.query(".pane-scroll") or pane.query("#checks")
+        if target:
+            target.first().focus()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._show_editing()
         if event.pane.id == "editor":
             self.pane.sync_from_disk()
             self.editor.focus()
@@ -265,16 +383,24 @@ class ExerciseScreen(TutorScreen):
         else:
             self._watch_stop.set()
 
-    @work(thread=True, exclusive=True, group="watch")
+    @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def follow_saves(self) -> None:
         from watchfiles import watch
 
         self._watch_stop.set()
         stop = self._watch_stop = threading.Event()
-        for _changes in watch(self.folder, stop_event=stop, debounce=400, raise_interrupt=False):
-            if stop.is_set():
-                break
-            self.app.call_from_thread(self._on_files_changed)
+        try:
+            for _changes in watch(self.folder, stop_event=stop, debounce=400, raise_interrupt=False):
+                if stop.is_set():
+                    break
+                self.app.call_from_thread(self._on_files_changed)
+        except Exception as exc:  # a watcher that dies is a message, never a closed app
+            if not stop.is_set():
+                self.app.call_from_thread(self._watch_failed, crash_message("watching your folder", exc))
+
+    def _watch_failed(self, message: str) -> None:
+        self.watching = False
+        self.notify(message, title="Watch mode stopped", severity="error", timeout=30)
 
     def _on_files_changed(self) -> None:
         self.pane.sync_from_disk()

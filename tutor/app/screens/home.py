@@ -7,14 +7,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, ProgressBar, Static
 
+from tutor.app import steps
 from tutor.app.screens.base import TutorScreen
 from tutor.app.widgets.curriculum_list import CurriculumList
 
 
 class HomeScreen(TutorScreen):
+    SHOW_PALETTE_KEY = True
     BINDINGS = [
-        Binding("r", "resume", "Resume"),
+        Binding("r", "resume", "Next step"),
         Binding("d", "app.doctor", "Doctor"),
+        Binding("f2", "app.toggle_theme", "Theme"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -43,13 +46,9 @@ class HomeScreen(TutorScreen):
         )
         self.query_one(ProgressBar).update(total=max(total, 1), progress=passed)
         self.query_one(CurriculumList).show(curriculum, data)
-        self.sub_title = self._resume_title(data.get("last") or {}) or "Learn Docker by building real images"
-
-    def _resume_title(self, last: dict[str, str]) -> str:
-        """What r would open, so the key's promise is visible before it is pressed."""
-        curriculum = self.tutor.curriculum
-        target = curriculum.exercise(last.get("exercise", "")) or curriculum.lesson(last.get("lesson", ""))
-        return f"r resumes: {target.title}" if target else ""
+        # What r would open, so the key's promise is visible before it is pressed.
+        step = steps.resume(curriculum, data)
+        self.sub_title = f"r: {step.title}" if step else "Everything done"
 
     def action_resume(self) -> None:
         self.tutor.resume()

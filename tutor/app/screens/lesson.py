@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header
+from textual.widgets.markdown import MarkdownFence
 
 from tutor.app.screens.base import TutorScreen
 from tutor.app.widgets.lesson_viewer import LessonViewer
@@ -18,8 +19,11 @@ WIDE_ENOUGH_FOR_CONTENTS = 100  # columns; below this the contents would squeeze
 class LessonScreen(TutorScreen):
     BINDINGS = [
         Binding("escape", "app.go_home", "Home"),
-        Binding("n,right", "next", "Next"),
-        Binding("p,left", "previous", "Previous"),
+        # Left and right scroll wide code sideways; only n and p change the lesson.
+        Binding("n", "next", "Next"),
+        Binding("p", "previous", "Previous", show=False),
+        Binding("right", "scroll_code(8)", "Wide code", key_display="←→", priority=True),
+        Binding("left", "scroll_code(-8)", "Wide code", show=False, priority=True),
         Binding("c", "toggle_contents", "Contents"),
         Binding("x", "exercise", "Exercise"),
         Binding("z", "quiz", "Quiz"),
@@ -44,11 +48,25 @@ class LessonScreen(TutorScreen):
         self.tutor.progress.record_lesson(self.lesson.id)
         self.query_one(LessonViewer).document.focus()
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refresh_bindings)
+
+    @property
+    def _wide_code(self) -> list[MarkdownFence]:
+        return [fence for fence in self.query(MarkdownFence) if fence.max_scroll_x > 0]
+
+    def action_scroll_code(self, columns: int) -> None:
+        """Every code block wider than the screen moves together, as one page would."""
+        for fence in self._wide_code:
+            fence.scroll_relative(x=columns, animate=False)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "quiz":
             return bool(self.lesson.quiz)
         if action == "exercise":
             return bool(self.tutor.curriculum.exercises_of(self.lesson.id))
+        if action == "scroll_code":
+            return bool(self._wide_code) if self.is_mounted else False
         return True
 
     def action_next(self) -> None:

@@ -11,7 +11,7 @@ from textual.widgets import Footer, Header, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tutor.app.screens.base import TutorScreen
-from tutor.content.model import Lesson
+from tutor.content.model import Lesson, QuizOption
 
 
 class QuizScreen(TutorScreen):
@@ -28,6 +28,7 @@ class QuizScreen(TutorScreen):
     def __init__(self, lesson: Lesson) -> None:
         super().__init__()
         self.lesson = lesson
+        self.options: tuple[QuizOption, ...] = ()  # the current question's, in this learner's order
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -50,12 +51,14 @@ class QuizScreen(TutorScreen):
         self.query_one("#quiz-position", Static).update(f"Question {self.index + 1} of {len(self.lesson.quiz)}")
         self.query_one("#question", Markdown).update(question.question)
         answers = self.query_one("#answers", OptionList)
+        self.options = question.options_for(self.tutor.progress.learner_id())
         answers.clear_options()
         answers.add_options(
             Option(Content(f"{number}. {option.text}"), id=str(number - 1))
-            for number, option in enumerate(question.options, start=1)
+            for number, option in enumerate(self.options, start=1)
         )
-        answers.highlighted = 0
+        # Nothing is chosen for the learner: Enter alone must not answer the question.
+        answers.highlighted = None
         answers.focus()
         explanation = self.query_one("#explanation", Static)
         explanation.update("")
@@ -63,7 +66,7 @@ class QuizScreen(TutorScreen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         question = self.lesson.quiz[self.index]
-        option = question.options[int(event.option.id or 0)]
+        option = self.options[int(event.option.id or 0)]
         self.tutor.progress.record_quiz(self.lesson.id, question.id, option.correct)
         explanation = self.query_one("#explanation", Static)
         # Explanations often begin with their own "Right.", so the mark alone gives the verdict.

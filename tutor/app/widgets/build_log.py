@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import RichLog
 
+from tutor.app.display import instruction_text
 from tutor.engine.events import BuildOutput, BuildStep, StepCached
 
 MAX_LINES = 5000  # a pip install can print thousands; the start of it matters least
@@ -16,7 +17,7 @@ class BuildLog(RichLog):
 
     def show(self, event: BuildStep | StepCached | BuildOutput) -> None:
         if isinstance(event, BuildStep):
-            self.write(Text(f"Step {event.number}/{event.total}  {event.instruction}", style="bold"))
+            self.write(Text(f"Step {event.number}/{event.total}  {instruction_text(event.instruction)}", style="bold"))
         elif isinstance(event, StepCached):
             self.write(Text(f"  ↳ step {event.number} cached: nothing changed, layer reused", style="green"))
         elif not event.line.startswith("Step ") and event.line.strip() != "---> Using cache":

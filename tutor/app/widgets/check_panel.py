@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from tutor.app.crash import crash_message
+from tutor.app.display import instruction_text
 from tutor.app.widgets.build_log import BuildLog
 from tutor.app.widgets.check_results import CheckResults
 from tutor.content.model import Exercise
@@ -33,9 +35,9 @@ class CheckPanel(Vertical):
             self.report = report
 
     class Failed(Message):
-        """The check could not run at all, e.g. no Docker engine."""
+        """The check could not run at all, e.g. no Docker engine, or the tutor itself failed (error is None)."""
 
-        def __init__(self, error: TutorError) -> None:
+        def __init__(self, error: TutorError | None) -> None:
             super().__init__()
             self.error = error
 
@@ -84,7 +86,8 @@ class CheckPanel(Vertical):
         self.state.update(message)
         self.state.remove_class("passed", "failed")
 
-    @work(thread=True, exclusive=True, group="grade")
+    # exit_on_error=False: whatever escapes the handlers below must not close the learner's app.
+    @work(thread=True, exclusive=True, group="grade", exit_on_error=False)
     def _grade(
         self, exercise: Exercise, folder: Path, record: Callable[[Report], object], run: int, cancel: threading.Event
     ) -> None:
@@ -103,6 +106,9 @@ class CheckPanel(Vertical):
         except TutorError as exc:
             self.app.call_from_thread(self._on_failure, run, exc)
             return
+        except Exception as exc:  # a bug of ours, never the learner's: shown with a way to report it
+            self.app.call_from_thread(self._on_crash, run, crash_message("checking the exercise", exc))
+            return
         if not cancel.is_set():
             record(report)  # a cancelled run is not an attempt
         self.app.call_from_thread(self._on_report, run, report, cancel.is_set())
@@ -113,7 +119,7 @@ class CheckPanel(Vertical):
         if isinstance(event, (BuildStep, StepCached, BuildOutput)):
             self.query_one(BuildLog).show(event)
             if isinstance(event, BuildStep):
-                self.state.update(f"Building: step {event.number} of {event.total}  {event.instruction}")
+                self.state.update(f"Building: step {event.number} of {event.total}  {instruction_text(event.instruction)}")
         elif isinstance(event, BuildFinished):
             self.state.update(f"Built in {event.seconds:.1f} s; checking…" if event.ok else f"Build failed: {event.error}")
         elif isinstance(event, CheckStarted):
@@ -149,6 +155,14 @@ class CheckPanel(Vertical):
         self.state.set_class(report.passed, "passed")
         self.state.set_class(not report.passed, "failed")
         self.post_message(self.Finished(report))
+
+    def _on_crash(self, run: int, message: str) -> None:
+        if run != self._run:
+            return
+        self.running = False
+        self.state.update(f"✘ {message}")
+        self.state.add_class("failed")
+        self.post_message(self.Failed(None))
 
     def _on_failure(self, run: int, error: TutorError) -> None:
         if run != self._run:

@@ -81,5 +81,6 @@ class EditorPane(Vertical):
 
     def _show_name(self) -> None:
         mark = "  [modified: ctrl+s saves]" if self.dirty else ""
-        which = f"[{self.index + 1}/{len(self.files)}, f: next file] " if len(self.files) > 1 else ""
+        # f6, not f: in the editor f is a letter.
+        which = f"[{self.index + 1}/{len(self.files)}, f6: next file] " if len(self.files) > 1 else ""
         self.query_one("#editor-file", Static).update(f"{which}{friendly_path(self.folder / self.filename)}{mark}")

@@ -7,7 +7,7 @@ import re
 from textual.content import Content
 from textual.widgets import Static
 
-from tutor.app.display import human_size
+from tutor.app.display import human_size, instruction_text
 from tutor.engine.report import BuildResult
 
 BAR_WIDTH = 16
@@ -20,13 +20,18 @@ class LayerChart(Static):
             self.update("No image yet. Check the exercise (ctrl+r) to build it and see its layers.")
             return
         largest = max(layer.size for layer in build.layers) or 1
+        if build.reused:
+            cache = ": the image of your last check, used again (nothing changed, so no build ran)"
+        elif build.steps_total:
+            cache = f", {build.steps_cached} of {build.steps_total} build steps reused from the cache"
+        else:
+            cache = ""
         lines = [
             Content.from_markup(
-                "[b]$size[/b] in $count layers, $cached of $steps build steps reused from the cache\n",
+                "[b]$size[/b] in $count layers$cache\n",
                 size=human_size(build.image_size),
                 count=str(len(build.layers)),
-                cached=str(build.steps_cached),
-                steps=str(build.steps_total),
+                cache=cache,
             )
         ]
         for layer in build.layers:
@@ -34,7 +39,8 @@ class LayerChart(Static):
             bar = "█" * filled + "·" * (BAR_WIDTH - filled)
             origin = "base" if not layer.instruction else "cached" if layer.cached else "rebuilt"
             # The engine records COPY sources by content hash; the first few digits are enough.
-            instruction = _HASH.sub(lambda m: m.group(1) + "…", layer.instruction) or "layers of the FROM image"
+            instruction = _HASH.sub(lambda m: m.group(1) + "…", instruction_text(layer.instruction))
+            instruction = instruction or "layers of the FROM image"
             lines.append(
                 Content.from_markup(
                     "[$accent]$bar[/] $size [$text-muted]$origin[/] $instruction",

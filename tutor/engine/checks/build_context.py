@@ -95,7 +95,11 @@ class CacheBehaviour(Check):
                     )
                     return failed(f"after editing {self.change}, step {number} ({text}) {what}")
         rebuilt = outcome.total_steps - len(outcome.cached)
-        return passed(f"after editing {self.change}: {len(outcome.cached)} steps from cache, {rebuilt} rebuilt")
+        # Said as the success it is: the steps before the edit reused, only those after it ran again.
+        return passed(
+            f"after editing {self.change}, the {len(outcome.cached)} steps before it were reused from the cache "
+            f"and only the {rebuilt} after it ran again"
+        )
 
 
 def _link_tree(source: Path, target: Path) -> None:

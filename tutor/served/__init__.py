@@ -1,0 +1,1 @@
+"""Browser mode for a class: learners with a name and a cookie, limits, an instructor page."""
