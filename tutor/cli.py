@@ -257,8 +257,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from tutor import formats
-    from tutor.engine.dockerhost import connect
-    from tutor.engine.grader import grade
+    from tutor.engine.grader import check_folder
     from tutor.progress import Progress, ProgressNotSaved
     from tutor.workspace import Workspace
 
@@ -271,9 +270,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise UsageError(f"{directory} is not a folder", hint="--dir takes the folder that holds your Dockerfile.")
     else:
         directory = Workspace(workspace_root(args)).ensure(exercise)
-    from tutor.engine.verdicts import VerdictStore
-
-    report = grade(exercise, directory.resolve(), connect, verdicts=VerdictStore(locations.data_dir() / "verdicts"))
+    report = check_folder(exercise, directory)
     if not args.solution and not args.dir:
         try:
             Progress(locations.progress_file()).record_report(report)

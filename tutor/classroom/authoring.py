@@ -95,6 +95,13 @@ EXAMPLES: dict[str, str] = {
     "health": 'id = "healthy"\nkind = "health"\ntimeout = 30',
     "stop": 'id = "stops-fast"\nkind = "stop"\nmax_seconds = 3',
     "user": 'id = "not-root"\nkind = "user"',
+    "compose.depends": 'id = "waits-for-db"\nkind = "compose.depends"\nservice = "api"\non = "db"\ncondition = "service_healthy"',
+    "compose.exec": 'id = "not-root"\nkind = "compose.exec"\nservice = "lab"\ncommand = ["id", "-u"]\nexcludedOutput = ["^0$"]',
+    "compose.env": 'id = "db-by-name"\nkind = "compose.env"\nservice = "api"\nvariable = "DB_HOST"\nmatches = "^db$"',
+    "compose.healthy": 'id = "db-healthy"\nkind = "compose.healthy"\nservice = "db"\ntimeout = 30',
+    "compose.reaches": 'id = "api-reaches-db"\nkind = "compose.reaches"\nservice = "api"\nhost = "db"\nport = 5432',
+    "compose.http": 'id = "predicts"\nkind = "compose.http"\nservice = "api"\nport = 8000\nmethod = "POST"\npath = "/predict"\nbody = \'{"x": 2}\'\nexpected_body = ["prediction"]',
+    "compose.logs": 'id = "api-started"\nkind = "compose.logs"\nservice = "api"\nexpectedOutput = ["connected to db"]\nexcludedOutput = ["Traceback"]',
     "docker-run": 'id = "runs-with-volume"\nkind = "docker-run"\nfile = "run.sh"\nflags = ["--rm"]\nvolumes = ["/artifacts"]\nexpectedOutput = ["saved"]',
 }
 

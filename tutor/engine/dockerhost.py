@@ -216,6 +216,11 @@ class DockerHost:
         self.choice = choice  # where the engine is and how it was found
         self._client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
 
+    @property
+    def engine_url(self) -> str:
+        """Where this engine listens, as DOCKER_HOST spells it: other clients (Compose) use the same one."""
+        return str(self._client_kwargs.get("base_url") or "unix:///var/run/docker.sock")
+
     # --- facts -----------------------------------------------------------------------------
     def ping(self) -> None:
         """Raise EngineUnavailable unless the engine answers now."""

@@ -7,10 +7,16 @@ checks never see one (the implementation over the engine is tutor/engine/engine_
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from tutor.engine.compose.policy import Limits
+    from tutor.engine.compose.project import ComposeProject
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,4 +124,10 @@ class Driver(Protocol):
 
     def engine_kernel(self) -> str:
         """The engine's kernel version: what `uname -r` prints in any container."""
+        ...
+
+    def compose_project(
+        self, directory: Path, *, limits: Limits, build_network: bool, timeout: float, cancel: threading.Event, keep_images: bool
+    ) -> ComposeProject:
+        """The folder's Compose project on this engine (not started: `with project.running()`)."""
         ...

@@ -6,11 +6,15 @@ import contextlib
 import io
 import stat
 import tarfile
+import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import docker.errors
 
+from tutor.engine.compose.policy import Limits
+from tutor.engine.compose.project import ComposeProject, sweep_leftovers
 from tutor.engine.dockerhost import DockerHost, engine_errors
 from tutor.engine.driver import FileEntry, ImageFacts, RunOutcome, Sandbox, ServiceState
 from tutor.engine.sanitize import clean_text
@@ -79,6 +83,22 @@ class EngineDriver:
 
     def engine_kernel(self) -> str:
         return str(self._host.version().get("KernelVersion", ""))
+
+    def compose_project(
+        self, directory: Path, *, limits: Limits, build_network: bool, timeout: float, cancel: threading.Event, keep_images: bool
+    ) -> ComposeProject:
+        sweep_leftovers(self._host.api)  # what a killed tutor's projects left: networks, volumes, images
+        return ComposeProject(
+            directory,
+            engine_url=self._host.engine_url,
+            engine=self._host.api,
+            exercise_id=self._exercise_id,
+            limits=limits,
+            build_network=build_network,
+            timeout=timeout,
+            cancel=cancel,
+            keep_images=keep_images,
+        )
 
 
 class ContainerService:

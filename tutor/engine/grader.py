@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -14,27 +13,17 @@ from tutor.content.model import Exercise
 from tutor.engine.build_errors import PULL_FAILED, hint_for
 from tutor.engine.checks import Check, CheckContext, compile_check
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
-from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
-from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
+from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_dockerfile
+from tutor.engine.dockerhost import BuildOutcome, DockerHost, connect, engine_errors
 from tutor.engine.engine_driver import EngineDriver
 from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, ignore
+from tutor.engine.folder_image import KEPT_FOLDERS_PER_EXERCISE, FolderImage, image_tag
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
-from tutor.engine.verdicts import VerdictStore, fingerprint
+from tutor.engine.verdicts import VerdictStore
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
 PARALLEL_CHECKS = 3
-# Each folder checked keeps its image as the cache of its next check; older folders' go.
-KEPT_FOLDERS_PER_EXERCISE = 3
-
-
-def image_tag(exercise: Exercise, directory: Path) -> str:
-    """One tag per exercise and folder: the next check of the same folder reuses its cache."""
-    folder = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
-    return f"{_tag_prefix(exercise)}{folder}"
-
-
-def _tag_prefix(exercise: Exercise) -> str:
-    return f"docker-tutor/{exercise.id}:"
+__all__ = ["KEPT_FOLDERS_PER_EXERCISE", "check_folder", "grade", "image_tag"]  # the tag helpers live in folder_image
 
 
 def grade(
@@ -47,11 +36,11 @@ def grade(
     keep_image: bool = True,
     verdicts: VerdictStore | None = None,
 ) -> Report:
-    """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only.
+    """Grade `directory` against `exercise`: read, refuse, reuse or build, run checks, report.
 
-    keep_image: keep the image as the cache of the folder's next check. verdicts: remember what
-    this check proved, reuse what an earlier one proved, and keep images for only the
-    exercise's most recently checked folders."""
+    Raises UsageError/ContentError/EngineUnavailable only. keep_image: keep the image as the cache
+    of the folder's next check. verdicts: remember what this check proved, reuse what an earlier
+    one proved, and keep images for only the exercise's most recently checked folders."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
     checks = [compile_check(spec) for spec in exercise.checks]
@@ -70,72 +59,85 @@ def grade(
         on_event(GradeFinished(result))
         return result
 
+    # Read: the Dockerfile, and what can be judged from the files alone.
     try:
         dockerfile = read_dockerfile(directory / "Dockerfile")
     except DockerfileUnreadable as exc:
         return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _results(checks, {}, "no Dockerfile to judge"))
+    context = CheckContext(exercise=exercise, directory=directory, dockerfile=dockerfile, cancel=cancel, keep_images=keep_image)
+    results = {c.id: _run(c, context, on_event) for c in checks if not c.needs_image and not dockerfile.problems}
 
-    context = CheckContext(exercise=exercise, directory=directory, dockerfile=dockerfile, cancel=cancel)
-    static = [c for c in checks if not c.needs_image]
-    results = {c.id: _run(c, context, on_event) for c in static if not dockerfile.problems}
-
+    # Refuse: mistakes that need no engine, contexts never to send, exercises judged from files.
     refusal = _refuse_before_build(directory, dockerfile.problems)
     if refusal is not None:
         return report(refusal, _results(checks, results, "the Dockerfile has mistakes to fix first"))
-
     if not any(c.needs_engine for c in checks):
         # e.g. a CUDA exercise on a machine without the CUDA base image: judged from the files alone.
         note = "not built: this exercise is judged from its Dockerfile alone"
         return report(BuildResult(ok=True, seconds=0.0, log_tail=[], skipped=True, error="", hint=note), [results[c.id] for c in checks])
 
+    # Reuse or build.
     host = connect()
     host.sweep_orphans()
-    tag = image_tag(exercise, directory)
-    previous = host.image_attrs(tag)
-    made_images: list[str] = []
-    print_ = remembered = None
-    if verdicts is not None and keep_image:
-        bases = [(host.image_attrs(base) or {}).get("Id", "") for base in dockerfile.base_images]
-        print_ = fingerprint(exercise, directory, bases)
-        remembered = verdicts.recall(tag)
-        if remembered and (remembered.fingerprint != print_ or not previous or previous["Id"] != remembered.image_id):
-            remembered = None
-    if verdicts is not None and remembered and remembered.report:
-        # Same files, same checks, same base images, same image: the verdict still holds.
-        reused = Report.from_dict(remembered.report)
-        verdicts.touch(tag)
-        return report(replace(reused.build, reused=True, seconds=0.0), reused.checks)
-
-    def build(path: Path, tag: str | None) -> BuildOutcome:
-        return host.build(
-            path,
-            tag=tag,
-            exercise_id=exercise.id,
-            timeout=exercise.build.timeout,
-            network=exercise.build.network,
-            memory_mb=exercise.build.memory_mb,
-            on_event=on_event,
-            cancel=cancel,
-        )
-
-    if remembered:
-        outcome = BuildOutcome(ok=True, seconds=0.0, image_id=remembered.image_id)
-    else:
-        outcome = build(directory, tag)
-    if PULL_FAILED.search(outcome.error):
-        missing = [base for base in dockerfile.base_images if host.image_attrs(base) is None]
-        if missing:
-            outcome.error = f"the base image {missing[0]} is not on this machine and could not be pulled ({outcome.error})"
-    build_result = replace(_build_result(host, outcome), reused=remembered is not None)
+    folder = FolderImage(host, exercise, directory, dockerfile, verdicts, keep=keep_image)
+    earlier = folder.verdict()
+    if earlier is not None:
+        return report(earlier.build, earlier.checks)
+    build = _Build(host, exercise, on_event, cancel)
+    built_before = folder.built_before()
+    outcome = built_before or build(directory, folder.tag)
+    _name_missing_base(host, dockerfile, outcome)
+    build_result = replace(_build_result(host, outcome), reused=built_before is not None)
     if not outcome.ok:
         return report(build_result, _results(checks, results, "the image did not build"))
-    if previous and previous["Id"] != outcome.image_id:
-        host.remove_image(previous["Id"])  # the old image's unique layers go with it
-    if verdicts is not None and print_ is not None and not remembered:
-        verdicts.remember(tag, print_, outcome.image_id, None)
-        for old in verdicts.older_tags(_tag_prefix(exercise), KEPT_FOLDERS_PER_EXERCISE - 1, current=tag):
-            host.remove_image(old)  # by tag: an image another folder also has keeps its other tag
-            verdicts.forget(old)
+    folder.adopt(outcome)
+
+    # Run the checks that need the image.
+    try:
+        results |= _judge_image([c for c in checks if c.needs_image], context, host, outcome, build, on_event)
+    finally:
+        folder.release()
+    final = report(build_result, [results[c.id] for c in checks])
+    if not cancel.is_set():
+        folder.record(outcome.image_id, final)
+    return final
+
+
+def check_folder(
+    exercise: Exercise, directory: Path, *, on_event: EventSink = ignore, cancel: threading.Event | None = None
+) -> Report:
+    """A learner's check, as `docker-tutor check`, the TUI and every served tab run it: on the engine
+    found as the docker CLI finds it, reusing the verdict of a folder unchanged since it passed."""
+    from tutor import locations
+
+    verdicts = VerdictStore(locations.data_dir() / "verdicts")
+    return grade(exercise, directory.resolve(), connect, on_event=on_event, cancel=cancel, verdicts=verdicts)
+
+
+class _Build:
+    """Builds for one check: the folder's own, and the cache check's rebuilds of edited copies."""
+
+    def __init__(self, host: DockerHost, exercise: Exercise, on_event: EventSink, cancel: threading.Event) -> None:
+        self.host, self.exercise, self.on_event, self.cancel = host, exercise, on_event, cancel
+
+    def __call__(self, path: Path, tag: str | None) -> BuildOutcome:
+        return self.host.build(
+            path,
+            tag=tag,
+            exercise_id=self.exercise.id,
+            timeout=self.exercise.build.timeout,
+            network=self.exercise.build.network,
+            memory_mb=self.exercise.build.memory_mb,
+            on_event=self.on_event,
+            cancel=self.cancel,
+        )
+
+
+def _judge_image(
+    checks: list[Check], context: CheckContext, host: DockerHost, outcome: BuildOutcome, build: _Build, on_event: EventSink
+) -> dict[str, CheckResult]:
+    """Run the checks that need the built image, a few at once; remove whatever their rebuilds made."""
+    made_images: list[str] = []
 
     def rebuild(path: Path) -> BuildOutcome:
         again = build(path, None)
@@ -146,22 +148,24 @@ def grade(
             made_images.insert(0, again.image_id)
         return again
 
-    context.driver = EngineDriver(host, outcome.image_id, exercise.id)
+    context.driver = EngineDriver(host, outcome.image_id, context.exercise.id)
     context.rebuild = rebuild
     try:
-        dynamic = [c for c in checks if c.needs_image]
         with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS, thread_name_prefix="check") as pool:
-            for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic), strict=True):
-                results[check.id] = result
+            verdicts = list(pool.map(lambda c: _run(c, context, on_event), checks))
+        return {check.id: result for check, result in zip(checks, verdicts, strict=True)}
     finally:
+        context.shared.close()  # e.g. a Compose project: down, with its volumes and networks
         for image in made_images:
             host.remove_image(image)
-        if not keep_image:
-            host.remove_image(tag)  # by tag: identical images of parallel checks share an id
-    final = report(build_result, [results[c.id] for c in checks])
-    if verdicts is not None and print_ is not None and not cancel.is_set():
-        verdicts.remember(tag, print_, outcome.image_id, final)
-    return final
+
+
+def _name_missing_base(host: DockerHost, dockerfile: Dockerfile, outcome: BuildOutcome) -> None:
+    """A failed pull says little: name the base image that is not on this machine."""
+    if PULL_FAILED.search(outcome.error):
+        missing = [base for base in dockerfile.base_images if host.image_attrs(base) is None]
+        if missing:
+            outcome.error = f"the base image {missing[0]} is not on this machine and could not be pulled ({outcome.error})"
 
 
 def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import threading
@@ -10,11 +11,11 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from tutor.content.model import CheckSpec, Exercise
 from tutor.engine.dockerfile import Dockerfile
-from tutor.errors import ContentError, Problem
+from tutor.errors import ContentError, Problem, TutorError
 
 if typing.TYPE_CHECKING:
     from tutor.engine.dockerhost import BuildOutcome
@@ -35,6 +36,36 @@ def failed(message: str) -> Verdict:
     return Verdict(False, message)
 
 
+T = TypeVar("T")
+
+
+class Shared:
+    """What the checks of one grading make once and share (a running Compose project).
+
+    The first check that asks opens it; the others wait for it, or get the same error. The grader
+    closes everything when the grading ends, also after an error or Ctrl-C."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, tuple[Any, TutorError | None]] = {}
+        self._stack = contextlib.ExitStack()
+
+    def get(self, key: str, open_: Callable[[contextlib.ExitStack], T]) -> T:
+        with self._lock:
+            if key not in self._items:
+                try:
+                    self._items[key] = (open_(self._stack), None)
+                except TutorError as exc:
+                    self._items[key] = (None, exc)
+            value, error = self._items[key]
+        if error is not None:
+            raise TutorError(error.message, hint=error.hint)
+        return value
+
+    def close(self) -> None:
+        self._stack.close()
+
+
 @dataclass(slots=True)
 class CheckContext:
     """Everything a check may look at. The driver and rebuild are set once the image is built."""
@@ -46,6 +77,8 @@ class CheckContext:
     cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
     # Rebuilds a (changed) copy of the context; the cache check uses it.
     rebuild: Callable[[Path], BuildOutcome] | None = None
+    shared: Shared = dataclasses.field(default_factory=Shared)
+    keep_images: bool = True  # False: images a check builds itself (Compose's) go when grading ends
 
     @property
     def image(self) -> Driver:
@@ -160,7 +193,7 @@ def _type_name(expected: Any) -> str:
 
 # Fields that hold regular expressions: a typo in one must fail at load time, not at a learner's desk.
 REGEX_FIELDS = {"matches", "pattern", "first", "then", "expectedOutput", "excludedOutput", "expectedError",
-                "excludedError", "expectedContents", "excludedContents", "expected_body", "cached", "rebuilt",
+                "excludedError", "expectedContents", "excludedContents", "expected_body", "excluded_body", "cached", "rebuilt",
                 "absent"}
 
 

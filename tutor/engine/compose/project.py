@@ -1,0 +1,291 @@
+"""Run a learner's Compose file with the real Compose CLI, sandboxed, and always take it down.
+
+The CLI is `docker compose` where the docker CLI has the plugin, `docker-compose` otherwise; it
+talks to the engine the tutor is connected to (DOCKER_HOST). The file is normalized by
+`compose config`, checked and hardened by tutor.engine.compose.policy, and the hardened copy is
+what runs, under a project name unique to this check and labelled so that a sweep finds the
+leftovers of a tutor that was killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from tutor.engine.compose.policy import Limits, harden, refusals
+from tutor.engine.dockerhost import (
+    EXERCISE_LABEL,
+    HOST_LABEL,
+    MANAGED_LABEL,
+    SESSION_ID,
+    SESSION_LABEL,
+    _alive,
+    _process_space,
+)
+from tutor.engine.sanitize import clean_text
+from tutor.errors import TutorError
+
+PROJECT_PREFIX = "docker-tutor-"
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+DOWN_TIMEOUT = 90.0
+POLL = 0.2
+
+
+class EngineApi(Protocol):
+    """What a running project is seen through: read-only calls of the engine's API, and removing
+    the images it built (docker.APIClient has them). Everything else goes through Compose."""
+
+    def containers(self, *, all: bool, filters: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    def inspect_container(self, container: str) -> dict[str, Any]: ...
+
+    def logs(self, container: str, *, tail: int) -> bytes: ...
+
+    def remove_image(self, image: str) -> None: ...
+
+
+class ComposeError(TutorError):
+    """Compose refused the file, or could not bring the project up; the message says why."""
+
+
+@functools.cache
+def compose_cli() -> tuple[str, ...] | None:
+    """The Compose command on this machine: the docker CLI plugin first, then docker-compose."""
+    if shutil.which("docker"):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            probe = subprocess.run(["docker", "compose", "version"], check=False, capture_output=True, timeout=20)
+            if probe.returncode == 0:
+                return ("docker", "compose")
+    if shutil.which("docker-compose"):
+        return ("docker-compose",)
+    return None
+
+
+def compose_file(folder: Path, name: str = "") -> Path:
+    """The Compose file in `folder`: `name` if given, else the first of Compose's default names."""
+    candidates = (name,) if name else COMPOSE_FILES
+    for candidate in candidates:
+        if (folder / candidate).is_file():
+            return folder / candidate
+    raise ComposeError(f"there is no {candidates[0]} in your folder: write your Compose file there")
+
+
+def labels(exercise_id: str) -> dict[str, str]:
+    return {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space(), EXERCISE_LABEL: exercise_id}
+
+
+class ComposeProject:
+    """One run of a learner's Compose file. Use `running()`: it takes everything down afterwards."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        exercise_id: str,
+        engine_url: str = "",
+        engine: EngineApi | None = None,
+        file: str = "",
+        limits: Limits = Limits(),
+        build_network: bool = False,
+        timeout: float = 180.0,
+        cancel: threading.Event | None = None,
+        keep_images: bool = True,
+    ) -> None:
+        self.folder = folder.resolve()
+        self.file = compose_file(self.folder, file)
+        self.name = f"{PROJECT_PREFIX}{uuid.uuid4().hex[:12]}"
+        self.exercise_id = exercise_id
+        self.limits = limits
+        self.build_network = build_network
+        self.timeout = timeout
+        self.cancel = cancel or threading.Event()
+        self.keep_images = keep_images
+        self._built: list[str] = []  # the image names given to services that build
+        # Reading the file (`config`) needs no engine; running it needs both.
+        self._engine_url = engine_url or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        self._engine = engine
+        self._workdir: Path | None = None
+
+    # --- the CLI -----------------------------------------------------------------------------
+    def _cli(self, *args: str, timeout: float, file: Path | None = None) -> subprocess.CompletedProcess[str]:
+        cli = compose_cli()
+        if cli is None:
+            raise ComposeError(
+                "Docker Compose is not installed",
+                hint="Install the Compose plugin (docker compose) or docker-compose, then check again.",
+            )
+        env = {**os.environ, "DOCKER_HOST": self._engine_url}
+        env.pop("DOCKER_CONTEXT", None)
+        if cli == ("docker-compose",):
+            # Compose 1.x would hand BuildKit builds to the docker CLI, which may lack buildx.
+            env.update(COMPOSE_DOCKER_CLI_BUILD="0", DOCKER_BUILDKIT="0")
+        command = [*cli, "-f", str(file or self.file), "--project-directory", str(self.folder), "-p", self.name, *args]
+        with subprocess.Popen(
+            command, cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+        ) as process:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    stdout, stderr = process.communicate(timeout=POLL)
+                    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+                except subprocess.TimeoutExpired:
+                    # Ctrl-C or a deadline must not wait for a slow build: stop Compose, then `down`.
+                    if self.cancel.is_set() or time.monotonic() > deadline:
+                        process.kill()
+                        process.communicate()
+                        why = "was cancelled" if self.cancel.is_set() else f"did not finish within {timeout:.0f} s"
+                        raise ComposeError(f"compose {args[0]} {why}") from None
+
+    def config(self) -> dict[str, Any]:
+        """The learner's file as Compose normalizes it (its errors are the learner's errors)."""
+        done = self._cli("config", timeout=60)
+        if done.returncode != 0:
+            raise ComposeError(f"{self.file.name} is not a valid Compose file: {_tail(done)}")
+        import yaml  # only Compose exercises need it: `list` and `--version` stay instant
+
+        try:
+            config = yaml.safe_load(done.stdout)
+        except yaml.YAMLError as exc:
+            raise ComposeError(f"compose config printed something that is not YAML: {exc}") from exc
+        if not isinstance(config, dict):
+            raise ComposeError(f"{self.file.name} defines nothing")
+        return config
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def running(self) -> Iterator[ComposeProject]:
+        """Refuse, harden, `up -d --build`; afterwards (also on error, Ctrl-C or deadline) `down`."""
+        config = self.config()
+        problems = refusals(config, self.folder, build_network=self.build_network)
+        if problems:
+            raise ComposeError(f"{self.file.name} is refused: " + "; ".join(problems))
+        folder = hashlib.sha256(str(self.folder).encode()).hexdigest()[:12]
+
+        def image_name(service: str) -> str:
+            self._built.append(f"docker-tutor/{self.exercise_id}-{_slug(service)}:{folder}")
+            return self._built[-1]
+
+        hardened = harden(
+            config,
+            labels(self.exercise_id),
+            self.limits,
+            build_network=self.build_network,
+            image_name=image_name,
+            volatile_labels=(SESSION_LABEL, HOST_LABEL),
+        )
+        self._workdir = Path(tempfile.mkdtemp(prefix="docker-tutor-compose-"))
+        # JSON is YAML: written as JSON, nothing of the learner's text is re-interpreted.
+        (self._workdir / "compose.json").write_text(json.dumps(hardened), encoding="utf-8")
+        try:
+            done = self._cli_run("up", "-d", "--build", "--no-color", timeout=self.timeout)
+            if done.returncode != 0:
+                raise ComposeError(f"compose up failed: {_tail(done)}")
+            yield self
+        finally:
+            self.down()
+
+    def _cli_run(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        """A command against the running project: the hardened file, never the learner's."""
+        return self._cli(*args, timeout=timeout, file=self._workdir / "compose.json" if self._workdir else None)
+
+    def down(self) -> None:
+        """Remove the project's containers, networks and volumes. The images it built stay, under
+        one name per exercise, folder and service, as the cache of the folder's next check,
+        unless keep_images is off (verify, lint-content)."""
+        if self._workdir is None:
+            return
+        self.cancel = threading.Event()  # taking down must not be cut short by the cancel that led here
+        with contextlib.suppress(ComposeError):
+            self._cli_run("down", "-v", "--remove-orphans", "-t", "1", timeout=DOWN_TIMEOUT)
+        if not self.keep_images and self._engine is not None:
+            for image in self._built:  # by name, never forced: an image in use elsewhere stays
+                with contextlib.suppress(Exception):
+                    self._engine.remove_image(image)
+        shutil.rmtree(self._workdir, ignore_errors=True)
+        self._workdir = None
+
+    # --- what checks look at -----------------------------------------------------------------
+    def _container(self, service: str) -> dict[str, Any]:
+        """The service's container as the engine shows it (read through the API: no CLI start-up)."""
+        if self._engine is None:
+            return {}
+        filters = {"label": [f"com.docker.compose.project={self.name}", f"com.docker.compose.service={service}"]}
+        found = self._engine.containers(all=True, filters=filters)
+        return self._engine.inspect_container(found[0]["Id"]) if found else {}
+
+    def state(self, service: str) -> dict[str, Any]:
+        """The service container's State (Running, ExitCode, Health), or {} if it has none."""
+        return self._container(service).get("State") or {}
+
+    def port(self, service: str, target: int) -> int | None:
+        """The host port a service's container port is published on, if it is."""
+        ports = (self._container(service).get("NetworkSettings") or {}).get("Ports") or {}
+        bindings = ports.get(f"{target}/tcp") or []
+        return int(bindings[0]["HostPort"]) if bindings else None
+
+    def exec(self, service: str, argv: list[str], *, timeout: float = 20.0) -> tuple[int, str]:
+        """Run a command in a running service container: (exit code, output)."""
+        done = self._cli_run("exec", "-T", service, *argv, timeout=timeout)
+        return done.returncode, clean_text(done.stdout + done.stderr)
+
+    def logs(self, service: str, tail: int = 60) -> str:
+        container = self._container(service)
+        if not container or self._engine is None:
+            return ""
+        return clean_text(self._engine.logs(container["Id"], tail=tail))
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "service"
+
+
+def _tail(done: subprocess.CompletedProcess[str], lines: int = 8) -> str:
+    text = clean_text(done.stderr or done.stdout).strip().splitlines()
+    return " | ".join(line.strip() for line in text[-lines:] if line.strip()) or f"exit code {done.returncode}"
+
+
+def sweep_leftovers(api: Any) -> int:
+    """Remove what Compose projects of a tutor process that died (kill -9) left behind: containers,
+    then networks and volumes, found by the labels every project carries. (The images it built
+    are kept per exercise and folder, as the images of single-container checks are.)"""
+    removed = 0
+    label = {"label": [f"{MANAGED_LABEL}=true", "com.docker.compose.project"]}
+    with contextlib.suppress(Exception):
+        for container in api.containers(all=True, filters=label):
+            if _orphaned(container.get("Labels")):
+                with contextlib.suppress(Exception):
+                    api.remove_container(container["Id"], force=True, v=True)
+                    removed += 1
+    with contextlib.suppress(Exception):
+        for network in api.networks(filters=label):
+            if _orphaned(network.get("Labels")):
+                with contextlib.suppress(Exception):
+                    api.remove_network(network["Id"])
+                    removed += 1
+    with contextlib.suppress(Exception):
+        for volume in api.volumes(filters=label).get("Volumes") or []:
+            if _orphaned(volume.get("Labels")):
+                with contextlib.suppress(Exception):
+                    api.remove_volume(volume["Name"], force=True)
+                    removed += 1
+    return removed
+
+
+def _orphaned(found: dict[str, str] | None) -> bool:
+    """Made by a tutor process on this machine that is gone."""
+    found = found or {}
+    pid = found.get(SESSION_LABEL, "").split("-")[0]
+    return found.get(HOST_LABEL) == _process_space() and pid.isdigit() and not _alive(int(pid))
