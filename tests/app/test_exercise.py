@@ -167,6 +167,8 @@ async def test_check_without_an_engine_says_so_and_opens_the_doctor(
         screen = await _open(app, pilot, "04-first-dockerfile")
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
+        # The doctor finishes its own look at the engine before the app closes.
+        await wait_for(pilot, lambda: bool(app.screen.query("#verdict")))
         assert not screen.running
         assert _status(app, "04-first-dockerfile") == "not started"  # no engine, no attempt
 
