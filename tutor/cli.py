@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ DEFAULTS = Limits()
 if TYPE_CHECKING:
     from tutor.classroom.lint_content import Finding
     from tutor.content.model import Curriculum, Exercise
+    from tutor.content.variants import Variant
 
 
 def _positive(text: str) -> int:
@@ -82,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="every reference solution passes and every starter fails")
     verify.add_argument("exercises", nargs="*", help="only these exercises")
     verify.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
+    verify.add_argument(
+        "--quick", action="store_true",
+        help="solutions and starters only: skip typical mistakes, correct alternatives and house-rule mutants",
+    )
 
     commands.add_parser("clean", help="remove every container and image docker-tutor made")
 
@@ -287,6 +293,27 @@ def cmd_check(args: argparse.Namespace) -> int:
     return int(ExitCode.OK if report.passed else ExitCode.FAILED)
 
 
+class VariantTally:
+    """Counts of graded variants by kind, and how many were judged as they must be."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[int]] = {}
+        self.lock = threading.Lock()
+
+    def add(self, variant: Variant, problem: str) -> None:
+        with self.lock:
+            good, total = self.counts.setdefault(variant.kind, [0, 0])
+            self.counts[variant.kind] = [good + (not problem), total + 1]
+
+    def __str__(self) -> str:
+        words = {"alternative": "correct alternatives accepted", "mutant": "house-rule mutants rejected and named"}
+        parts = [
+            f"{words[kind]}: {good}/{total} ({100 * good / total:.0f}%)"
+            for kind, (good, total) in sorted(self.counts.items()) if total
+        ]
+        return "; ".join(parts) or "no correct alternatives or house-rule mutants graded"
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from tutor.classroom.lint_content import lint_grading
     from tutor.engine.checks import compile_check
@@ -302,10 +329,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
         notes = "; ".join(str(f).removeprefix(f"exercises/{exercise.id}/") for f in findings)
         print(f"{'FAIL' if findings else 'ok  '} {exercise.id}" + (f"  ({notes})" if notes else ""))
 
+    tally = VariantTally()
     # Images are kept: they are the cache that makes the next verify (or check) fast.
-    found = lint_grading(exercises, connect, jobs=args.jobs, keep_image=True, on_exercise=show)
+    found = lint_grading(
+        exercises, connect, jobs=args.jobs, keep_image=True, mistakes=not args.quick, variants=not args.quick,
+        on_exercise=show, on_variant=tally.add,
+    )
     problems = len({f.where.split("/")[1] for f in found})
     print(f"{len(exercises) - problems} passed, {problems} failed")
+    if not args.quick:
+        print(tally)
     return int(ExitCode.OK if problems == 0 else ExitCode.FAILED)
 
 
@@ -421,11 +454,16 @@ def cmd_lint_content(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"     {problem}")
 
-    failures = lint_grading(list(curriculum.exercises), connect, jobs=args.jobs, mistakes=True, on_exercise=show)
+    tally = VariantTally()
+    failures = lint_grading(
+        list(curriculum.exercises), connect, jobs=args.jobs, mistakes=True, variants=True, on_exercise=show, on_variant=tally.add
+    )
+    print(tally)
     if failures:
         print(
-            f"{len(failures)} grading problem(s): a solution must pass, a starter must fail, and each mistake "
-            "must fail the checks it names with the message it names"
+            f"{len(failures)} grading problem(s): a solution must pass, a starter must fail, each mistake "
+            "must fail the checks it names with the message it names, each alternative must pass, and each "
+            "house-rule mutant must fail its rule"
         )
         return int(ExitCode.FAILED)
     print(f"ok: {summary}; every solution passes, every starter fails, every mistake fails as it says")

@@ -33,6 +33,8 @@ def as_text(report: Report) -> str:
             lines += ["         " + line for line in check.message.splitlines()]
             if check.hint:
                 lines.append(f"         hint: {check.hint}")
+            if check.lesson and not check.skipped and check.lesson not in check.hint:
+                lines.append(f"         taught in lesson {check.lesson}: read it again in docker-tutor")
     return "\n".join(lines)
 
 

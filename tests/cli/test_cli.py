@@ -104,6 +104,8 @@ def test_verify_selected_exercises() -> None:
     result = run("verify", "04-first-dockerfile", "12-non-root", "--jobs", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed, 0 failed" in result.stdout
+    # 12 enforces house rules taught before it: each broken once is rejected by its rule.
+    assert "house-rule mutants rejected and named: 3/3 (100%)" in result.stdout, result.stdout
 
 
 def test_closed_pipe_is_not_a_traceback() -> None:

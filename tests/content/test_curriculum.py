@@ -3,15 +3,13 @@ and every typical wrong attempt listed in an exercise's mistakes.toml fails the 
 
 from __future__ import annotations
 
-import re
-import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from tutor import locations
 from tutor.content.loader import load_curriculum
+from tutor.content.variants import Variant, variants
 from tutor.engine.checks import compile_check
 from tutor.engine.grader import grade
 
@@ -19,17 +17,8 @@ CURRICULUM = load_curriculum([locations.content_root()])
 EXERCISES = {e.id: e for e in CURRICULUM.exercises}
 
 
-def _mistakes() -> list[tuple[str, dict]]:
-    cases = []
-    for exercise in CURRICULUM.exercises:
-        path = exercise.path / "mistakes.toml"
-        if path.exists():
-            for mistake in tomllib.loads(path.read_text())["mistakes"]:
-                cases.append((exercise.id, mistake))
-    return cases
-
-
-MISTAKES = _mistakes()
+VARIANTS = [v for exercise in CURRICULUM.exercises for v in variants(exercise)]
+MISTAKES = [v for v in VARIANTS if v.kind == "mistake"]
 
 
 def test_every_exercise_belongs_to_a_lesson_and_every_check_compiles() -> None:
@@ -51,26 +40,23 @@ def test_solution_passes_and_starter_fails(exercise_id: str, host) -> None:
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize(
-    "exercise_id,mistake", MISTAKES, ids=[f"{e}:{m['name']}" for e, m in MISTAKES]
-)
-def test_typical_mistake_fails_the_check_that_names_it(exercise_id: str, mistake: dict, host, tmp_path: Path) -> None:
-    exercise = EXERCISES[exercise_id]
-    attempt = tmp_path / exercise_id
-    shutil.copytree(exercise.solution_dir, attempt)
-    for name, content in mistake["files"].items():
-        (attempt / name).write_text(content)
-    report = grade(exercise, attempt, lambda: host)
-    assert not report.passed
-    failing = {c.id: c.message for c in report.checks if not c.passed and not c.skipped}
-    if not report.build.ok:
-        failing["build"] = report.build.error
-    for check_id in mistake["fails"]:
-        assert check_id in failing, f"{check_id} should fail; failing: {failing}"
-    messages = "\n".join(failing[c] for c in mistake["fails"])
-    assert re.search(mistake["message"], messages, re.IGNORECASE), messages
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.label for v in VARIANTS])
+def test_each_variant_is_graded_as_an_expert_would(variant: Variant, host, tmp_path: Path) -> None:
+    """A typical mistake fails the checks it names, with a message that says so; a correct
+    alternative passes; a house rule broken in the reference solution is rejected by that rule."""
+    exercise = EXERCISES[variant.exercise]
+    folder = variant.materialize(exercise.solution_dir, tmp_path / exercise.id)
+    report = grade(exercise, folder, lambda: host, only=variant.only)
+    assert variant.judge(report) == ""
+
+
+def test_house_rules_have_mutants_to_prove_them() -> None:
+    """Each taught practice, broken once in every exercise it applies to where it can be broken."""
+    mutants = [v for v in VARIANTS if v.kind == "mutant"]
+    assert len(mutants) >= 30
+    assert {"exec-form", "no-secrets", "pinned-base", "non-root-server", "listen-all"} <= {m.name for m in mutants}
 
 
 def test_every_exercise_lists_at_least_three_typical_mistakes() -> None:
-    counts = {e: sum(1 for ex, _ in MISTAKES if ex == e) for e in EXERCISES}
+    counts = {e: sum(1 for m in MISTAKES if m.exercise == e) for e in EXERCISES}
     assert all(count >= 3 for count in counts.values()), counts

@@ -44,3 +44,23 @@ def test_the_tail_is_bounded_and_errors_are_kept() -> None:
     log.feed({"error": "The command '/bin/sh -c false' returned a non-zero code: 1"})
     assert len(log.tail) == 60 and log.tail[-1] == "line 9999"
     assert "non-zero code: 1" in outcome.error
+
+
+def test_the_tutors_own_label_step_is_not_the_learners() -> None:
+    """The classic builder adds the tutor's build label as a last LABEL step: not in the log, not counted."""
+    events: list[object] = []
+    outcome = BuildOutcome(ok=False, seconds=0.0)
+    log = BuildLog(outcome, events.append, own_steps=1)
+    for chunk in [
+        {"stream": "Step 1/3 : FROM busybox\n ---> 1111aaaa2222\n"},
+        {"stream": 'Step 2/3 : CMD ["echo", "hi"]\n ---> Using cache\n ---> 3333bbbb4444\n'},
+        {"stream": "Step 3/3 : LABEL org.docker-tutor.exercise=01-hello\n ---> Running in 5555cccc6666\n"},
+        {"stream": " ---> 7777dddd8888\n"},
+        {"aux": {"ID": "sha256:7777dddd8888"}},
+    ]:
+        log.feed(chunk)
+    assert outcome.total_steps == 2 and outcome.hidden_steps == {3}
+    assert [(e.number, e.total) for e in events if isinstance(e, BuildStep)] == [(1, 2), (2, 2)]
+    assert not any("LABEL" in e.line or "org.docker-tutor" in e.line for e in events if isinstance(e, BuildOutput))
+    assert not any("LABEL" in line for line in log.tail)
+    assert outcome.created_layers == ["7777dddd8888"]  # still tracked, so a failed build cleans it up

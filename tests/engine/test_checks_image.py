@@ -47,7 +47,7 @@ def test_history_finds_a_secret_in_a_build_step(host, tmp_path: Path) -> None:
     check = {"kind": "history", "absent": ["canary-7f3a"]}
     good = {"Dockerfile": "FROM busybox\nARG MODE=fast\nRUN echo $MODE > /mode\n"}
     bad = {"Dockerfile": "FROM busybox\nARG TOKEN=canary-7f3a\nRUN echo using $TOKEN > /dev/null\n"}
-    both(host, tmp_path, check, good, bad, "docker history shows 'canary-7f3a'")
+    both(host, tmp_path, check, good, bad, "docker history shows “canary-7f3a”")
 
 
 def test_file_exists_permissions_owner_contents(host, tmp_path: Path) -> None:
@@ -174,6 +174,10 @@ def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Pa
         ours = [layer for layer in report.build.layers if layer.instruction in steps]
         assert [layer.instruction for layer in ours] == steps
         assert all(layer.cached is cached for layer in ours), ours
+        # The tutor's own label is neither a step, a layer nor a line of the learner's log.
+        assert report.build.steps_total == 4 and report.build.steps_cached == (3 if cached else 0)
+        assert not any("org.docker-tutor.exercise" in layer.instruction for layer in report.build.layers)
+        assert not any("org.docker-tutor.exercise" in line for line in report.build.log_tail)
 
 
 def test_command_args_alone_replace_cmd_and_keep_the_entrypoint(host, tmp_path: Path) -> None:

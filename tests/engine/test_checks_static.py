@@ -75,3 +75,27 @@ def test_unknown_kind_field_and_bad_regex_are_content_errors() -> None:
         with pytest.raises(ContentError, match=expected) as info:
             compile_check(CheckSpec(kind=kind, id="x", params=params, where="ex.toml: checks[0]"))
         assert "ex.toml: checks[0]" in info.value.message
+
+
+def test_a_path_the_folder_lacks_is_judged_by_the_dockerignore_patterns(tmp_path: Path) -> None:
+    """The review's example: a .dockerignore without .git passed, because there was no .git to send."""
+    check = {"kind": "context", "excluded": [".git", ".env"]}
+    files = {"app.py": "print(1)"}
+    missing = judge(tmp_path / "none", check, "FROM busybox\n", files)
+    assert not missing.passed and ".git" in missing.message and "no .dockerignore" in missing.message
+    without_git = judge(tmp_path / "no-git", check, "FROM busybox\n", {**files, ".dockerignore": ".env\ndata/\n"})
+    assert not without_git.passed and "does not leave out .git" in without_git.message
+    for patterns in (".git\n.env\n", "**/.git\n**/.env\n", ".g*\n.e*\n", "*\n!app.py\n"):
+        folder = tmp_path / str(abs(hash(patterns)))
+        assert judge(folder, check, "FROM busybox\n", {**files, ".dockerignore": patterns}).passed, patterns
+
+
+def test_feedback_never_shows_a_regular_expression(tmp_path: Path) -> None:
+    """Plain-text patterns are shown as text; others as what the check says it expects."""
+    order = {"kind": "dockerfile.order", "first": "^COPY\\s+requirements\\.txt", "then": "^COPY (\\.|app\\.py)\\s",
+             "expect": "a COPY of the code"}
+    result = judge(tmp_path / "order", order, "FROM busybox\nCOPY . .\n")
+    assert "no instruction matches “COPY requirements.txt”" in result.message, result.message
+    instruction = {"kind": "dockerfile.instruction", "instruction": "USER", "matches": "^(app|1000)$", "title": "Runs as app"}
+    result = judge(tmp_path / "user", instruction, "FROM busybox\nUSER root\n")
+    assert "^(app|1000)$" not in result.message and "Runs as app" in result.message, result.message

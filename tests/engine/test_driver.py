@@ -111,9 +111,11 @@ def test_file_check_reads_mode_owner_and_contents_through_the_driver() -> None:
 
 def test_health_check_reports_the_last_probe_of_an_unhealthy_service() -> None:
     states = [ServiceState(True, 0, "starting"), ServiceState(True, 0, "unhealthy", 1, "curl: connection refused")]
-    driver = FakeDriver(config={"Healthcheck": {"Test": ["CMD", "false"]}}, service=FakeService(states))
+    down = RunOutcome(exit_code=1, stdout="", stderr="connection refused", seconds=0.1)  # the probe fails with the server down
+    driver = FakeDriver(config={"Healthcheck": {"Test": ["CMD", "false"]}}, service=FakeService(states), run=down)
     ok, message = _judge({"kind": "health", "timeout": 5}, driver)
     assert not ok and "exit 1" in message and "connection refused" in message
+    assert driver.ran[0]["entrypoint"] == ["false"]
 
 
 def test_stop_check_stops_through_the_driver_with_its_grace() -> None:

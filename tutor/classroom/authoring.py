@@ -27,7 +27,9 @@ END = "<!-- END check kinds -->"
 COMMON_MEANINGS = {
     "id": "stable id, unique in the exercise; reports, mistakes.toml and class summaries use it",
     "title": "what the learner sees; default: a description made from the fields",
-    "hint": "shown when the check fails; default: the kind's own hint",
+    "hint": "shown when the check fails: what is wrong and why it matters, never the line to type (the exercise's `hints` go on to the answer); default: the kind's own hint",
+    "lesson": "id of the lesson that teaches what it checks: feedback links to it",
+    "expect": "what its regular expressions look for, in words: shown to the learner instead of a pattern that is not plain text",
 }
 
 # Meanings of fields whose line in the code has no comment, by name: the names are shared by

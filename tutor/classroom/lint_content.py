@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 import shutil
+import tempfile
 import tomllib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from tutor.content.model import Curriculum, Exercise
 from tutor.errors import ContentError, Problem, UsageError
 
 if TYPE_CHECKING:
+    from tutor.content.variants import Variant
     from tutor.engine.dockerhost import DockerHost
 
 
@@ -64,7 +66,7 @@ def load_checked(roots: list[Path]) -> Curriculum:
 
 
 def _static(exercise: Exercise) -> list[Finding]:
-    return [*_compile_checks(exercise), *_copied_files(exercise), *_mistakes(exercise)]
+    return [*_compile_checks(exercise), *_copied_files(exercise), *_mistakes(exercise), *_alternatives(exercise)]
 
 
 def lint_grading(
@@ -74,13 +76,19 @@ def lint_grading(
     jobs: int = 1,
     keep_image: bool = False,
     mistakes: bool = False,
+    variants: bool = False,
     on_exercise: Callable[[Exercise, list[Finding]], None] = lambda *_: None,
+    on_variant: Callable[[Variant, str], None] = lambda *_: None,
 ) -> list[Finding]:
     """Grade each solution (it must pass) and starter (it must fail); by default leave no image behind.
 
     mistakes: also grade every typical wrong attempt of mistakes.toml: it must fail the checks it
     names, with a message its `message` pattern matches (so the feedback a learner gets is tested).
+    variants: also grade every correct alternative of alternatives.toml (it must pass) and every
+    house-rule mutant (the reference solution with one taught practice broken: the rule's own
+    check must reject it). on_variant hears each, with '' or what went wrong.
     """
+    from tutor.content.variants import variants as variants_of
     from tutor.engine.grader import grade
 
     host = connect()
@@ -103,6 +111,13 @@ def lint_grading(
             )
         if mistakes:
             findings += _graded_mistakes(exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image))
+        if variants and not findings:
+            for variant in (v for v in variants_of(exercise) if v.kind != "mistake"):
+                problem = grade_variant(variant, exercise, lambda: host)
+                on_variant(variant, problem)
+                if problem:
+                    where = f"{_folder(exercise)}/" + ("alternatives.toml" if variant.kind == "alternative" else "rules.toml mutant")
+                    findings.append(Finding(f"{where}: {variant.name}", problem, content=False))
         return findings
 
     found: list[Finding] = []
@@ -115,6 +130,15 @@ def lint_grading(
 
 def _findings(problems: Iterable[Problem]) -> list[Finding]:
     return [Finding(p.where or "content", p.message) for p in problems]
+
+
+def grade_variant(variant: Variant, exercise: Exercise, connect: Callable[[], DockerHost]) -> str:
+    """Grade one variant in a temporary copy of the solution; '' when it is judged as it must be."""
+    from tutor.engine.grader import grade
+
+    with tempfile.TemporaryDirectory(prefix="docker-tutor-variant-") as temp:
+        folder = variant.materialize(exercise.solution_dir, Path(temp) / exercise.id)
+        return variant.judge(grade(exercise, folder, connect, keep_image=False, only=variant.only))
 
 
 def _folder(exercise: Exercise) -> str:
@@ -180,6 +204,43 @@ def _sources(value: str) -> list[str]:
     paths = [w for w in words if not w.startswith("--")][:-1]
     local = [p for p in paths if "://" not in p and "$" not in p and not p.startswith(("git@", "<<"))]
     return [p.lstrip("/") or "." for p in local]
+
+
+def _alternatives(exercise: Exercise) -> list[Finding]:
+    """alternatives.toml: other correct ways to write the solution, each with its files."""
+    path = exercise.path / "alternatives.toml"
+    where = f"{_folder(exercise)}/alternatives.toml"
+    if not path.exists():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return [Finding(where, f"not valid TOML: {exc}")]
+    entries = data.get("alternatives")
+    if not isinstance(entries, list) or not entries:
+        return [Finding(f"{where}: alternatives", "needs at least one [[alternatives]] entry")]
+    findings = []
+    for index, entry in enumerate(entries):
+        at = f"{where}: alternatives[{index}]"
+        if not isinstance(entry, dict):
+            findings.append(Finding(at, "must be a table"))
+            continue
+        for unknown in sorted(set(entry) - {"name", "why", "files", "delete"}):
+            findings.append(Finding(f"{at}.{unknown}", "unknown field"))
+        if not isinstance(entry.get("name"), str):
+            findings.append(Finding(f"{at}.name", "required, a string"))
+        findings += _variant_files(entry, at)
+    return findings
+
+
+def _variant_files(entry: dict[str, Any], at: str) -> list[Finding]:
+    files = entry.get("files", {})
+    delete = entry.get("delete", [])
+    if not isinstance(delete, list) or not all(isinstance(d, str) for d in delete):
+        return [Finding(f"{at}.delete", "must be a list of file names")]
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()) or not (files or delete):
+        return [Finding(f"{at}.files", "required, a table of file name = contents (or a delete list)")]
+    return []
 
 
 def _mistakes(exercise: Exercise) -> list[Finding]:

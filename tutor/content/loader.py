@@ -15,7 +15,9 @@ from tutor.content.model import (
     Lesson,
     QuizOption,
     QuizQuestion,
+    Rule,
 )
+from tutor.content.rules import enforce, load_rules, rules_path
 from tutor.errors import ContentError, Problem
 
 ID_PATTERN = re.compile(r"^\d{2}[a-z0-9-]*$")
@@ -49,10 +51,15 @@ def load_curriculum(roots: list[Path]) -> Curriculum:
     problems = _Problems()
     lessons: dict[str, Lesson] = {}
     exercises: dict[str, Exercise] = {}
+    rules: dict[str, Rule] = {}
     for root in roots:
         if not root.is_dir():
             problems.add(str(root), "content folder not found")
             continue
+        if rules_path(root).is_file():
+            data = _read_toml(rules_path(root), problems)
+            # A pack may add its own rules, or tighten a built-in one by reusing its id.
+            rules.update((rule.id, rule) for rule in load_rules(data or {}, "rules.toml", problems))
         for path in sorted((root / "lessons").glob("*.md")):
             lesson = _load_lesson(path, problems)
             if lesson:
@@ -64,12 +71,15 @@ def load_curriculum(roots: list[Path]) -> Curriculum:
     for exercise in exercises.values():
         if exercise.lesson not in lessons:
             problems.add(_rel(exercise.path / "exercise.toml") + ": lesson", f"no lesson named {exercise.lesson!r}")
+    for rule in rules.values():
+        if rule.lesson not in lessons:
+            problems.add(f"{rule.where}.lesson", f"no lesson named {rule.lesson!r}")
+    enforced = [enforce(e, list(rules.values()), lessons, problems) for e in exercises.values()]
     problems.raise_if_any()
     return Curriculum(
         lessons=tuple(sorted(lessons.values(), key=lambda lesson: lesson.id)),
-        exercises=tuple(
-            sorted(exercises.values(), key=lambda e: (e.lesson, e.id))
-        ),
+        exercises=tuple(sorted(enforced, key=lambda e: (e.lesson, e.id))),
+        rules=tuple(rules.values()),
     )
 
 
@@ -156,7 +166,7 @@ def _load_exercise(toml_path: Path, problems: _Problems) -> Exercise | None:
     data = _read_toml(toml_path, problems)
     if data is None:
         return None
-    known = {"title", "lesson", "task", "hints", "checks", "build", "files", *STRUCTURE_TEST_SECTIONS}
+    known = {"title", "lesson", "task", "hints", "checks", "build", "files", "skip_rules", *STRUCTURE_TEST_SECTIONS}
     for unknown in sorted(set(data) - known):
         problems.add(f"{where}: {unknown}", "unknown field")
     title = _field(data, "title", str, where, problems)
@@ -175,6 +185,10 @@ def _load_exercise(toml_path: Path, problems: _Problems) -> Exercise | None:
                 if not (folder / sub / name).is_file():
                     problems.add(f"{where}: files", f"{sub}/{name} does not exist")
     build = _load_build(data.get("build", {}), f"{where}: build", problems)
+    skipped = data.get("skip_rules", {})
+    if not isinstance(skipped, dict) or not all(isinstance(v, str) and v.strip() for v in skipped.values()):
+        problems.add(f"{where}: skip_rules", "must be a table of rule id = the reason it does not apply here")
+        skipped = {}
     checks = _load_checks(data, where, problems)
     if not checks:
         problems.add(f"{where}: checks", "an exercise needs at least one check")
@@ -190,6 +204,7 @@ def _load_exercise(toml_path: Path, problems: _Problems) -> Exercise | None:
         checks=tuple(checks),
         build=build,
         files=tuple(files),
+        skipped_rules=tuple(skipped.items()),
     )
 
 

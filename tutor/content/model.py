@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,39 @@ class CheckSpec:
     id: str
     params: dict[str, Any]
     where: str  # "exercises/x/exercise.toml: checks[2]" for messages
+    rule: str = ""  # id of the house rule that added it; "" for the exercise's own checks
+
+
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    """A rule's practice broken once, as a learner would break it: `verify` proves the rule rejects it."""
+
+    file: str  # the solution file it changes
+    replace: tuple[tuple[str, str], ...] = ()  # (regular expression, replacement), applied in turn
+    delete: bool = False  # the mistake is a missing file
+
+    def apply(self, text: str | None) -> str | None:
+        """The file's broken text; None: the file is deleted. Unchanged text means it does not apply."""
+        if self.delete or text is None:
+            return None
+        for pattern, replacement in self.replace:
+            text = re.sub(pattern, replacement, text, flags=re.MULTILINE)
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A house rule: a practice a lesson taught, enforced by every later exercise where it applies."""
+
+    id: str
+    practice: str  # in the learner's words, e.g. "CMD in exec form"
+    lesson: str  # the lesson that teaches it; exercises of later lessons enforce it
+    why: str  # why it matters, in one or two sentences: the first thing a failing learner reads
+    check: CheckSpec
+    solution_matches: str = ""  # applies when the solution's final stage has a line matching this
+    has_check: tuple[str, ...] = ()  # applies when the exercise has a check of one of these kinds
+    mutant: Mutant | None = None
+    where: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +103,8 @@ class Exercise:
     build: BuildSettings = field(default_factory=BuildSettings)
     # Files the learner edits (shown in the editor first); defaults to the Dockerfile.
     files: tuple[str, ...] = ("Dockerfile",)
+    rules: tuple[Rule, ...] = ()  # the house rules it enforces (their checks are in `checks`)
+    skipped_rules: tuple[tuple[str, str], ...] = ()  # (rule id, why it does not apply here)
 
     @property
     def starter_dir(self) -> Path:
@@ -83,6 +119,7 @@ class Exercise:
 class Curriculum:
     lessons: tuple[Lesson, ...]
     exercises: tuple[Exercise, ...]
+    rules: tuple[Rule, ...] = ()
 
     def exercise(self, exercise_id: str) -> Exercise | None:
         return next((e for e in self.exercises if e.id == exercise_id), None)

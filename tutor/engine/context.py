@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker.utils.build import exclude_paths
+from docker.utils.build import PatternMatcher, exclude_paths
 
 MAX_CONTEXT_BYTES = 500 * 2**20  # refused before anything is sent to the engine
 
@@ -43,3 +43,9 @@ def summarize(directory: Path, dockerfile: str = "Dockerfile") -> ContextSummary
             files += 1
             total += path.stat().st_size
     return ContextSummary(files, total, frozenset(p.replace(os.sep, "/") for p in included), tuple(sorted(escaping)))
+
+
+def ignores(directory: Path, path: str) -> bool:
+    """Whether .dockerignore leaves `path` out (or everything in it), whether or not it exists now."""
+    matcher = PatternMatcher(read_dockerignore(directory))
+    return matcher.matches(path) or matcher.matches(f"{path}/HEAD")

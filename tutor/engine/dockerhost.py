@@ -87,7 +87,8 @@ class BuildOutcome:
     log_tail: list[str] = field(default_factory=list)
     steps: dict[int, str] = field(default_factory=dict)  # step number -> instruction
     cached: set[int] = field(default_factory=set)
-    total_steps: int = 0
+    total_steps: int = 0  # the learner's steps: the tutor's own LABEL step is not counted
+    hidden_steps: set[int] = field(default_factory=set)  # the tutor's own steps, kept out of the learner's log
     created_layers: list[str] = field(default_factory=list)  # image ids made by this build
     # Step containers carry no labels (build labels reach only the final image): track them here.
     step_containers: list[str] = field(default_factory=list)
@@ -133,9 +134,13 @@ def _denied(exc: BaseException) -> bool:
 class BuildLog:
     """Reads the classic builder's stream into a BuildOutcome, emitting events as it goes."""
 
-    def __init__(self, outcome: BuildOutcome, on_event: EventSink) -> None:
+    def __init__(self, outcome: BuildOutcome, on_event: EventSink, own_steps: int = 0) -> None:
         self.outcome = outcome
         self.on_event = on_event
+        # The classic builder turns each build label into a LABEL step at the end: the tutor's
+        # own, so neither the learner's log nor their step count shows it.
+        self.own_steps = own_steps
+        self.hidden = False
         self.tail: deque[str] = deque(maxlen=60)  # all that is kept of a build's output
         self.step = 0
         self._pull_states: set[str] = set()
@@ -159,19 +164,24 @@ class BuildLog:
         outcome = self.outcome
         if step := _STEP.match(line):
             self.step = int(step.group(1))
-            outcome.total_steps = int(step.group(2))
+            outcome.total_steps = int(step.group(2)) - self.own_steps
             outcome.steps[self.step] = step.group(3)
-            self.on_event(BuildStep(self.step, outcome.total_steps, step.group(3)))
+            self.hidden = self.step > outcome.total_steps and step.group(3).startswith(f"LABEL {EXERCISE_LABEL}")
+            if self.hidden:
+                outcome.hidden_steps.add(self.step)
+            else:
+                self.on_event(BuildStep(self.step, outcome.total_steps, step.group(3)))
         elif line.strip() == "---> Using cache":
             outcome.cached.add(self.step)
-            self.on_event(StepCached(self.step))
+            if not self.hidden:
+                self.on_event(StepCached(self.step))
         elif running := _STEP_CONTAINER.match(line):
             outcome.step_containers.append(running.group(1))
         elif layer := _LAYER_ID.match(line):
             made_here = self.step not in outcome.cached
             if made_here and not outcome.steps.get(self.step, "").upper().startswith("FROM"):
                 outcome.created_layers.append(layer.group(1))
-        if line.strip():
+        if line.strip() and not self.hidden:
             self._show(line)
 
     def _show(self, line: str) -> None:
@@ -277,7 +287,7 @@ class DockerHost:
                     _shutdown(api)
                     return
 
-        log = BuildLog(outcome, on_event)
+        log = BuildLog(outcome, on_event, own_steps=1)
         guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
         guard.start()
         try:

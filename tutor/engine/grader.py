@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from tutor.content.model import Exercise
+from tutor.content.model import CheckSpec, Exercise
 from tutor.engine.build_errors import PULL_FAILED, hint_for
-from tutor.engine.checks import Check, CheckContext, compile_check
+from tutor.engine.checks import KINDS, Check, CheckContext, compile_check
+from tutor.engine.checks.base import without_patterns
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_dockerfile
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, connect, engine_errors
@@ -35,15 +36,18 @@ def grade(
     cancel: threading.Event | None = None,
     keep_image: bool = True,
     verdicts: VerdictStore | None = None,
+    only: frozenset[str] | None = None,
 ) -> Report:
     """Grade `directory` against `exercise`: read, refuse, reuse or build, run checks, report.
 
     Raises UsageError/ContentError/EngineUnavailable only. keep_image: keep the image as the cache
     of the folder's next check. verdicts: remember what this check proved, reuse what an earlier
-    one proved, and keep images for only the exercise's most recently checked folders."""
+    one proved, and keep images for only the exercise's most recently checked folders. only: run
+    just these checks (by id), e.g. the one check a house-rule mutant must fail; nothing is built
+    when none of them needs an image."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
-    checks = [compile_check(spec) for spec in exercise.checks]
+    checks = [compile_check(spec) for spec in enforced(exercise) if only is None or spec.id in only]
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder", hint="Give the folder that holds your Dockerfile.")
 
@@ -168,6 +172,13 @@ def _name_missing_base(host: DockerHost, dockerfile: Dockerfile, outcome: BuildO
             outcome.error = f"the base image {missing[0]} is not on this machine and could not be pulled ({outcome.error})"
 
 
+def enforced(exercise: Exercise) -> tuple[CheckSpec, ...]:
+    """The checks a grading runs. A house rule that needs a built image is left out where the
+    exercise itself is judged from its files alone (a CUDA image this machine cannot build)."""
+    built = any(KINDS[spec.kind].needs_engine for spec in exercise.checks if not spec.rule and spec.kind in KINDS)
+    return tuple(spec for spec in exercise.checks if built or not spec.rule or not KINDS[spec.kind].needs_engine)
+
+
 def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResult:
     if context.cancel.is_set():
         return _skip(check, "cancelled")
@@ -184,11 +195,12 @@ def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResul
     result = CheckResult(
         id=check.id,
         kind=check.kind,
-        title=check.display_title,
+        title=without_patterns(check, check.display_title),
         passed=passed,
-        message=message,
+        message=without_patterns(check, message),
         hint="" if passed else check.display_hint,
         seconds=round(time.monotonic() - started, 3),
+        lesson=check.lesson,
     )
     on_event(CheckFinished(result))
     return result
@@ -241,7 +253,7 @@ def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
         hint=hint_for(outcome.error) if outcome.error else "",
         image_id=outcome.image_id,
         steps_total=outcome.total_steps,
-        steps_cached=len(outcome.cached),
+        steps_cached=len(outcome.cached - outcome.hidden_steps),
         layers=layers,
         image_size=size,
     )
@@ -264,7 +276,8 @@ def _layers(history: list[dict], outcome: BuildOutcome) -> list[LayerInfo]:
             layers.append(LayerInfo(_instruction_of(entry.get("CreatedBy", "")), entry.get("Size", 0), True))
         else:
             step = final[index - base]
-            layers.append(LayerInfo(outcome.steps[step], entry.get("Size", 0), step in outcome.cached))
+            if step not in outcome.hidden_steps:  # the tutor's own label is not the learner's layer
+                layers.append(LayerInfo(outcome.steps[step], entry.get("Size", 0), step in outcome.cached))
     return layers
 
 

@@ -16,6 +16,7 @@ class CheckResult:
     hint: str = ""
     seconds: float = 0.0
     skipped: bool = False  # not run because the build failed or an earlier step made it moot
+    lesson: str = ""  # the lesson to read again when it fails (house rules name the one that taught them)
 
 
 @dataclass(frozen=True, slots=True)

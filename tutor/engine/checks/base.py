@@ -104,6 +104,8 @@ class Check:
     id: str
     title: str = ""
     hint: str = ""
+    lesson: str = ""  # the lesson that teaches what it checks: feedback links to it
+    expect: str = ""  # what its patterns look for, in words: a learner never reads a regular expression
 
     def describe(self) -> str:
         """A default title, used when the exercise gives none."""
@@ -209,6 +211,36 @@ def _bad_patterns(check: Check) -> list[tuple[str, str]]:
             except re.error as exc:
                 problems.append((name, f"not a valid regular expression {pattern!r}: {exc}"))
     return problems
+
+
+_ESCAPED = re.compile(r"\\([^A-Za-z0-9])")  # \. \( \$ ...: the character itself
+_SPACES = re.compile(r"\\s[+*]?|\\b")
+_SPECIAL = re.compile(r"[\[\]().*+?{}|^$\\]")
+
+
+def in_words(check: Check, pattern: str) -> str:
+    """A pattern as a learner may read it: its literal text when it is plain text with escapes,
+    otherwise what the check says it expects."""
+    text = _SPACES.sub(" ", pattern.removeprefix("^").removesuffix("$"))
+    escaped: list[str] = []
+    text = _ESCAPED.sub(lambda m: escaped.append(m.group(1)) or "\x00", text)
+    if _SPECIAL.search(text) or "{engine_kernel}" in text:
+        return check.expect or f"what “{check.display_title}” looks for"
+    for char in escaped:
+        text = text.replace("\x00", char, 1)
+    return "“" + text.strip() + "”"
+
+
+def without_patterns(check: Check, message: str) -> str:
+    """The message with every regular expression of the check put in words."""
+    for name in REGEX_FIELDS:
+        value = getattr(check, name, None)
+        patterns = (value,) if isinstance(value, str) else value if isinstance(value, tuple) else ()
+        for pattern in sorted((p for p in patterns if p), key=len, reverse=True):
+            words = in_words(check, pattern)
+            # Only quoted or slashed: the same text bare may be in what a program printed.
+            message = message.replace(repr(pattern), words).replace(f"/{pattern}/", words)
+    return message
 
 
 def search_all(patterns: tuple[str, ...], text: str) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
-from tutor.engine.context import summarize
+from tutor.engine.context import ignores, summarize
 
 MB = 1_000_000
 
@@ -29,7 +29,8 @@ class ContextSize(Check):
         "the whole context is sent to the engine before the first step runs."
     )
     max_mb: float | None = None
-    excluded: tuple[str, ...] = ()  # paths that must not be sent
+    # A path the folder lacks is judged by .dockerignore's patterns, as if it were there.
+    excluded: tuple[str, ...] = ()  # paths that must not be sent, whether or not the folder has them now
 
     def describe(self) -> str:
         return "build context" + (f" under {self.max_mb:g} MB" if self.max_mb else "") + (
@@ -42,6 +43,12 @@ class ContextSize(Check):
             path = path.rstrip("/")
             if any(p == path or p.startswith(path + "/") for p in summary.included):
                 return failed(f"{path} is sent to the engine with the build context: add it to .dockerignore")
+            if not (ctx.directory / path).exists() and not ignores(ctx.directory, path):
+                return failed(
+                    f"your .dockerignore does not leave out {path}: there is none in this folder now, but in a real "
+                    f"project it would be sent to the engine"
+                    + ("" if (ctx.directory / ".dockerignore").is_file() else " (the folder has no .dockerignore)")
+                )
         size = summary.bytes / MB
         if self.max_mb is not None and size > self.max_mb:
             return failed(f"the build context is {size:.1f} MB in {summary.files} files; the budget is {self.max_mb:g} MB")

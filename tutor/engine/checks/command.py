@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, search_any, shorten
+from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, in_words, passed, register, search_all, search_any, shorten
 from tutor.engine.checks.image import _pairs
 from tutor.engine.driver import RunOutcome, Sandbox
 
@@ -90,20 +90,21 @@ def judge(outcome: RunOutcome, check: Command, values: dict[str, str]) -> Verdic
         )
     # container-structure-test matches expectedOutput against stdout and expectedError against stderr;
     # learners' programs mix the two freely, so expectedOutput here accepts either stream.
+    # Patterns are reported as written (the grader puts them in words), not with facts filled in.
     for patterns, text, stream in (
-        (_fill(check.expectedOutput, values), outcome.output, "output"),
-        (_fill(check.expectedError, values), outcome.stderr, "error output"),
+        (check.expectedOutput, outcome.output, "output"),
+        (check.expectedError, outcome.stderr, "error output"),
     ):
-        missing = search_all(patterns, text)
+        missing = [p for p in patterns if search_all(_fill((p,), values), text)]
         if missing:
-            return failed(
-                f"the {stream} of {shown} has no match for {missing[0]!r}. It printed:\n{shorten(text) or '(nothing)'}"
-            )
+            # A pattern naming an engine fact is shown with the fact: "kernel: 6.8.0-45-generic".
+            wanted = in_words(check, _fill(missing[:1], values)[0]) if values else repr(missing[0])
+            return failed(f"the {stream} of {shown} does not show {wanted}. It printed:\n{shorten(text) or '(nothing)'}")
     for patterns, text, stream in (
-        (_fill(check.excludedOutput, values), outcome.output, "output"),
-        (_fill(check.excludedError, values), outcome.stderr, "error output"),
+        (check.excludedOutput, outcome.output, "output"),
+        (check.excludedError, outcome.stderr, "error output"),
     ):
-        present = search_any(patterns, text)
+        present = [p for p in patterns if search_any(_fill((p,), values), text)]
         if present:
-            return failed(f"the {stream} of {shown} matches {present[0]!r}, which it must not")
+            return failed(f"the {stream} of {shown} shows {present[0]!r}, which it must not")
     return passed(f"{shown} exited {outcome.exit_code} in {outcome.seconds:.1f} s")

@@ -86,8 +86,7 @@ class ComposeDepends(Check):
     )
     service: str  # the service that depends
     on: str  # the service it must wait for
-    # The depends_on condition required: service_started, service_healthy or service_completed_successfully.
-    condition: str = "service_healthy"
+    condition: str = "service_healthy"  # required: service_started, service_healthy or service_completed_successfully
 
     def describe(self) -> str:
         return f"{self.service} waits for {self.on} ({self.condition})"
@@ -186,9 +185,8 @@ class ComposeHealthy(Check):
                 return passed(f"{self.service} is healthy")
             if status == "unhealthy":
                 log = ((state.get("Health") or {}).get("Log") or [{}])[-1]
-                return failed(
-                    f"{self.service} is unhealthy: its healthcheck exits {log.get('ExitCode')}: {shorten(log.get('Output', ''), 300)}"
-                )
+                output = shorten(log.get("Output", ""), 300)
+                return failed(f"{self.service} is unhealthy: its healthcheck exits {log.get('ExitCode')}: {output}")
             why = _why_not_running(project, self.service)
             if why:
                 return failed(why)

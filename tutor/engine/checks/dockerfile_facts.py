@@ -199,16 +199,12 @@ class ExecForm(_DockerfileCheck):
             present.append(last)
             if not last.is_exec_form:
                 return failed(
-                    f"line {last.line}: {last.text} is in shell form; write it as a JSON array, "
-                    f"e.g. {last.name} {_as_exec(last.value)}"
+                    f"line {last.line}: {last.text} is in shell form: Docker runs it as /bin/sh -c \"{last.value}\", "
+                    "so the shell is PID 1, not your program"
                 )
         if not present:
             return failed(f"the final stage has no {' or '.join(self.instructions)}")
         return passed(", ".join(f"line {i.line}: {i.text}" for i in present))
-
-
-def _as_exec(value: str) -> str:
-    return "[" + ", ".join(f'"{word}"' for word in value.split()) + "]"
 
 
 @register

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_any
+from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
 
 MB = 1_000_000
 
@@ -16,6 +16,10 @@ def _pairs(value: Any) -> dict[str, str]:
     if isinstance(value, dict):
         return {str(k): str(v) for k, v in value.items()}
     return {str(item["key"]): str(item.get("value", "")) for item in value or ()}
+
+
+def _folder(path: str) -> str:
+    return path.rstrip("/") or "/"
 
 
 @register
@@ -70,7 +74,8 @@ class Metadata(Check):
             have = config.get(key) or []
             if want is not None and list(want) != list(have):
                 problems.append(f"{key} is {have}, expected {list(want)}")
-        if self.workdir is not None and (config.get("WorkingDir") or "/") != self.workdir:
+        # /app and /app/ are the same folder.
+        if self.workdir is not None and _folder(config.get("WorkingDir") or "/") != _folder(self.workdir):
             problems.append(f"WORKDIR is {config.get('WorkingDir') or '/'}, expected {self.workdir}")
         if self.user is not None and (config.get("User") or "root") != self.user:
             problems.append(f"USER is {config.get('User') or 'root (not set)'}, expected {self.user}")
@@ -121,10 +126,20 @@ class History(Check):
         steps = "\n".join(ctx.image.history())
         config = ctx.config
         settings = "\n".join([*(config.get("Env") or []), *(f"{k}={v}" for k, v in (config.get("Labels") or {}).items())])
-        found = search_any(self.absent, steps)
+        found = _first_match(self.absent, steps)
         if found:
-            return failed(f"docker history shows {found[0]!r} in a build step")
-        found = search_any(self.absent, settings)
+            return failed(f"docker history shows {found} in a build step: anyone who pulls the image can read it")
+        found = _first_match(self.absent, settings)
         if found:
-            return failed(f"the image config (ENV or LABEL) contains {found[0]!r}")
+            return failed(f"the image config (ENV or LABEL) holds {found}: docker inspect shows it to anyone who pulls the image")
         return passed("no secret in history or config")
+
+
+def _first_match(patterns: tuple[str, ...], text: str) -> str:
+    """What the first matching pattern found, cut short so the feedback does not repeat a secret."""
+    for pattern in patterns:
+        match = re.search(pattern, text, re.MULTILINE)
+        if match:
+            found = match.group(0)
+            return f"“{found[:12]}…”" if len(found) > 12 else f"“{found}”"
+    return ""
