@@ -34,12 +34,16 @@ from tutor.engine.grader import grade, image_tag  # noqa: E402
 from tutor.engine.verdicts import VerdictStore  # noqa: E402
 
 PLAIN_TAG = "docker-tutor-bench/plain"
+# How the plain side builds: the classic builder, or BuildKit through a CLI that has its client
+# (Debian's docker.io CLI does; a CLI without buildx falls back to the classic builder).
+BUILD_CLI = {"classic": "DOCKER_BUILDKIT=0 docker build", "buildkit": "DOCKER_BUILDKIT=1 /usr/bin/docker build"}
+build_cli = BUILD_CLI["classic"]
 
 
 def cli_script(exercise: Exercise, folder: Path) -> str:
     """The docker CLI calls that do the same work as the exercise's checks, as one shell script."""
     image = PLAIN_TAG
-    lines = ["set -e", f"docker build -q -t {image} {shlex.quote(str(folder))} >/dev/null"]
+    lines = ["set -e", f"{build_cli} -q -t {image} {shlex.quote(str(folder))} >/dev/null"]
     for check in (compile_check(spec) for spec in exercise.checks):
         lines += _cli_for(check, image, folder)
     return "\n".join(lines)
@@ -83,7 +87,7 @@ def _cli_for(check: Check, image: str, folder: Path) -> list[str]:
     if kind == "cache":
         return [
             f"t=$(mktemp -d); cp -a {shlex.quote(str(folder))}/. $t; echo '# edit' >> $t/{check.change}",
-            "i=$(docker build -q $t); rm -rf $t; docker rmi $i >/dev/null 2>&1 || true",
+            f"i=$({build_cli} -q $t); rm -rf $t; docker rmi $i >/dev/null 2>&1 || true",
         ]
     return []  # dockerfile.* and context checks read files only
 
@@ -227,7 +231,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--exercises", nargs="*", help="exercise ids for the overhead table (default: all)")
     parser.add_argument("--skip-verify", action="store_true")
+    parser.add_argument(
+        "--builder", choices=sorted(BUILD_CLI), default="classic",
+        help="the builder of both sides: the tutor's --builder and the plain CLI's DOCKER_BUILDKIT",
+    )
     args = parser.parse_args()
+    global build_cli
+    build_cli = BUILD_CLI[args.builder]
+    os.environ["DOCKER_TUTOR_BUILDER"] = args.builder
     # The tutor's remembered verdicts and progress go to a folder of their own, not the user's.
     with tempfile.TemporaryDirectory(prefix="docker-tutor-bench-") as data:
         os.environ["DOCKER_TUTOR_DATA"] = data
@@ -239,7 +250,7 @@ def report(args: argparse.Namespace) -> None:
     chosen = [e for e in curriculum.exercises if not args.exercises or e.id in args.exercises]
     docker = subprocess.run(["docker", "version", "-f", "{{.Server.Version}}"], capture_output=True, text=True).stdout.strip()
     print(f"# Benchmark results\n\nMachine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}, "
-          f"Docker engine {docker}, {args.repeat} runs each (median (min–max)).\n")
+          f"Docker engine {docker}, builder {args.builder}, {args.repeat} runs each (median (min–max)).\n")
     print("## 1. Check overhead: `docker-tutor check` of a reference solution against the plain docker CLI\n")
     print("\n".join(check_overhead(chosen, args.repeat)))
     cache_exercise = next((e for e in curriculum.exercises if any(s.kind == "cache" for s in e.checks)), None)

@@ -39,3 +39,10 @@ def host() -> Iterator[object]:
         raise
     yield engine
 
+
+
+@pytest.fixture(params=["buildkit", "classic"])
+def builder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once per builder: every guarantee of a build holds under both."""
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", request.param)
+    return request.param

@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
         help="load only the --content folders, not the built-in curriculum (also DOCKER_TUTOR_CONTENT_ONLY=1)",
     )
     parser.add_argument("--engine", metavar="NAME|URL", help=ENGINE_HELP)
+    parser.add_argument(
+        "--builder",
+        choices=["auto", "buildkit", "classic"],
+        help="how images are built: BuildKit where the engine offers it (auto, the default), or the "
+        "classic builder (also DOCKER_TUTOR_BUILDER)",
+    )
     parser.add_argument("--session", type=Path, help=argparse.SUPPRESS)  # set by `serve`: the learner's session folder
     parser.add_argument("--workspace", type=Path, help="folder of your exercise copies (default ~/docker-tutor, or DOCKER_TUTOR_WORKSPACE)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -173,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         # Through the environment, so the TUI and the processes `serve` starts use the same engine.
         os.environ["DOCKER_TUTOR_ENGINE"] = args.engine
     try:
+        _choose_builder(args)
         if args.session:
             _enter_session(args)
         if args.command is None:
@@ -202,6 +209,19 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return int(ExitCode.BUG)
+
+
+def _choose_builder(args: argparse.Namespace) -> None:
+    """--builder travels in the environment, so the processes `serve` starts use it too.
+
+    `serve` and `grade` run many people's builds on one engine: unless told otherwise they use
+    the classic builder, whose build steps keep their memory limit."""
+    from tutor.engine.builders.choice import ENV_VAR
+
+    if args.builder:
+        os.environ[ENV_VAR] = args.builder
+    elif args.command in ("serve", "grade") and os.environ.get(ENV_VAR, "auto") == "auto":
+        os.environ[ENV_VAR] = "classic"
 
 
 def content_roots(args: argparse.Namespace) -> list[Path]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tutor.content.model import Curriculum
 from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
-from tutor.errors import TutorError
+from tutor.errors import TutorError, UsageError
 
 MIN_FREE_BYTES = 5 * 2**30
 
@@ -45,6 +45,14 @@ def base_images(curriculum: Curriculum) -> list[str]:
     return names
 
 
+def _builder_note(name: str) -> str:
+    from tutor.engine.builders.choice import LIMITS_REASON
+
+    if name == "buildkit":
+        return f". `serve` and `grade` build with the classic builder unless --builder buildkit: {LIMITS_REASON}"
+    return ""
+
+
 def diagnose(curriculum: Curriculum) -> list[Finding]:
     from tutor.engine.dockerhost import MIN_API_VERSION, STAND_IN_LABEL, connect
 
@@ -70,6 +78,11 @@ def diagnose(curriculum: Curriculum) -> list[Finding]:
         )
     )
     findings.append(Finding("engine found", True, f"{host.choice.url}, by {host.choice.how}"))
+    try:
+        builder = host.builder_choice()
+        findings.append(Finding("builder", True, f"{builder.name}: {builder.why}" + _builder_note(builder.name)))
+    except UsageError as exc:
+        findings.append(Finding("builder", False, exc.message, exc.hint))
     info = host.info()
     root = Path(info.get("DockerRootDir", ""))
     if root.is_dir():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -82,7 +83,8 @@ def slow_content(tmp_path: Path) -> Path:
     exercise = root / "exercises" / "01-slow-build"
     for sub in ("starter", "solution"):
         (exercise / sub).mkdir(parents=True)
-        (exercise / sub / "Dockerfile").write_text("FROM busybox\nRUN sleep 30\n")
+        # A step of its own each time: a build cache (BuildKit's keeps finished steps) must not answer for it.
+        (exercise / sub / "Dockerfile").write_text(f"FROM busybox\nRUN echo {time.time_ns()} && sleep 30\n")
     (exercise / "exercise.toml").write_text(
         'title = "A slow build"\nlesson = "01-waiting"\ntask = "Wait."\n\n'
         '[[checks]]\nid = "exists"\nkind = "file"\npath = "/bin/sh"\ntitle = "Has a shell"\n'

@@ -41,9 +41,11 @@ def test_solution_passes_and_starter_fails(exercise_id: str, host) -> None:
 
 @pytest.mark.docker
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.label for v in VARIANTS])
-def test_each_variant_is_graded_as_an_expert_would(variant: Variant, host, tmp_path: Path) -> None:
+def test_each_variant_is_graded_as_an_expert_would(variant: Variant, host, tmp_path: Path, monkeypatch) -> None:
     """A typical mistake fails the checks it names, with a message that says so; a correct
     alternative passes; a house rule broken in the reference solution is rejected by that rule."""
+    if variant.builder:  # a mistake under that builder only
+        monkeypatch.setenv("DOCKER_TUTOR_BUILDER", variant.builder)
     exercise = EXERCISES[variant.exercise]
     folder = variant.materialize(exercise.solution_dir, tmp_path / exercise.id)
     report = grade(exercise, folder, lambda: host, only=variant.only)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tutor.engine.dockerhost import BuildLog, BuildOutcome
+from tutor.engine.builders.classic import ClassicLog as BuildLog
+from tutor.engine.builders.outcome import BuildOutcome
 from tutor.engine.events import BuildOutput, BuildStep, StepCached
 
 
@@ -46,11 +47,45 @@ def test_the_tail_is_bounded_and_errors_are_kept() -> None:
     assert "non-zero code: 1" in outcome.error
 
 
+def test_podmans_buildah_stream_and_the_hidden_label_step() -> None:
+    events: list[object] = []
+    outcome = BuildOutcome(ok=False, seconds=0.0)
+    log = BuildLog(outcome, events.append, hidden_label="LABEL org.docker-tutor.exercise=06-x")
+    for line in [
+        "STEP 1/4: FROM busybox", "STEP 2/4: RUN pip install -r requirements.txt",
+        "--> Using cache f7f524cb499baf7c40840f693ac9599a6e923c8d4a9d911bc0dc9a2c0a545558", "--> f7f524cb499",
+        "STEP 3/4: COPY train.py .", "--> c0abb694db6",
+        'STEP 4/4: LABEL "org.docker-tutor.exercise"="06-x"', "COMMIT docker.io/docker-tutor/06-x:1", "--> 4b268f12cd7",
+    ]:
+        log.feed({"stream": line + "\n"})
+    log.finish()
+    assert outcome.steps == {1: "FROM busybox", 2: "RUN pip install -r requirements.txt", 3: "COPY train.py ."}
+    assert outcome.cached == {2} and outcome.total_steps == 3 and outcome.final_stage == [2, 3]
+    lines = [e.line for e in events if isinstance(e, BuildOutput)]
+    assert "STEP 3/3: COPY train.py ." in lines and not any("LABEL" in line for line in lines)
+    assert outcome.created_layers == ["c0abb694db6", "4b268f12cd7"]
+
+
+def test_buildahs_stages_are_numbered_as_one_build() -> None:
+    outcome = BuildOutcome(ok=False, seconds=0.0)
+    log = BuildLog(outcome, lambda _e: None, hidden_label="LABEL org.docker-tutor.exercise=17-x")
+    for line in [
+        "[1/2] STEP 1/2: FROM python:3.11-slim AS build", "[1/2] STEP 2/2: RUN pip install x", "--> Using cache 289dfecd731325", "--> 289dfecd731",
+        "[2/2] STEP 1/3: FROM python:3.11-slim", "[2/2] STEP 2/3: COPY serve.py .", "--> 1a2b3c4d5e6",
+        '[2/2] STEP 3/3: LABEL "org.docker-tutor.exercise"="17-x"', "--> 9f8e7d6c5b4",
+    ]:
+        log.feed({"stream": line + "\n"})
+    log.finish()
+    assert outcome.steps == {1: "FROM python:3.11-slim AS build", 2: "RUN pip install x", 3: "FROM python:3.11-slim", 4: "COPY serve.py ."}
+    assert outcome.cached == {2} and outcome.total_steps == 4 and outcome.final_stage == [4]
+    assert "[2/2] STEP 2/2: COPY serve.py ." in log.tail
+
+
 def test_the_tutors_own_label_step_is_not_the_learners() -> None:
     """The classic builder adds the tutor's build label as a last LABEL step: not in the log, not counted."""
     events: list[object] = []
     outcome = BuildOutcome(ok=False, seconds=0.0)
-    log = BuildLog(outcome, events.append, own_steps=1)
+    log = BuildLog(outcome, events.append, hidden_label="LABEL org.docker-tutor.exercise=01-hello")
     for chunk in [
         {"stream": "Step 1/3 : FROM busybox\n ---> 1111aaaa2222\n"},
         {"stream": 'Step 2/3 : CMD ["echo", "hi"]\n ---> Using cache\n ---> 3333bbbb4444\n'},
@@ -59,7 +94,7 @@ def test_the_tutors_own_label_step_is_not_the_learners() -> None:
         {"aux": {"ID": "sha256:7777dddd8888"}},
     ]:
         log.feed(chunk)
-    assert outcome.total_steps == 2 and outcome.hidden_steps == {3}
+    assert outcome.total_steps == 2 and outcome.hidden_steps == {3} and 3 not in outcome.steps
     assert [(e.number, e.total) for e in events if isinstance(e, BuildStep)] == [(1, 2), (2, 2)]
     assert not any("LABEL" in e.line or "org.docker-tutor" in e.line for e in events if isinstance(e, BuildOutput))
     assert not any("LABEL" in line for line in log.tail)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -156,7 +157,7 @@ def test_unchanged_folder_is_not_rebuilt_and_a_change_is_noticed(host, tmp_path:
     host.remove_image(changed.build.image_id)
 
 
-def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Path) -> None:
+def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Path, builder: str) -> None:
     from tests.engine.helpers import context, exercise
     from tutor.engine.grader import grade, image_tag
 
@@ -169,13 +170,19 @@ def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Pa
     finally:
         for folder in folders:
             host.remove_image(image_tag(checked, folder))
-    steps = ["COPY msg /msg", "RUN cat /msg > /copy", 'CMD ["cat", "/copy"]']
+    steps = ["COPY msg /msg", "RUN cat /msg > /copy", 'CMD ["cat" "/copy"]']
     for report, cached in ((first, False), (again, True)):
-        ours = [layer for layer in report.build.layers if layer.instruction in steps]
+        # BuildKit's history writes CMD as Go prints a list (no commas); the classic builder keeps the text.
+        ours = [layer for layer in report.build.layers if layer.instruction.replace(",", "") in steps]
+        ours = [replace(layer, instruction=layer.instruction.replace(",", "")) for layer in ours]
         assert [layer.instruction for layer in ours] == steps
         assert all(layer.cached is cached for layer in ours), ours
         # The tutor's own label is neither a step, a layer nor a line of the learner's log.
-        assert report.build.steps_total == 4 and report.build.steps_cached == (3 if cached else 0)
+        if builder == "classic":
+            assert report.build.steps_total == 4 and report.build.steps_cached == (3 if cached else 0)
+        else:  # BuildKit makes no step of CMD; its FROM of a local image may count as cached
+            assert report.build.steps_total == 3
+            assert (report.build.steps_cached >= 2) if cached else (report.build.steps_cached <= 1)
         assert not any("org.docker-tutor.exercise" in layer.instruction for layer in report.build.layers)
         assert not any("org.docker-tutor.exercise" in line for line in report.build.log_tail)
 

@@ -12,7 +12,8 @@ import docker.models.containers
 import pytest
 
 from tests.engine.helpers import context
-from tutor.engine.dockerhost import BuildLog
+from tutor.engine.builders.buildkit import PlainProgress
+from tutor.engine.builders.classic import ClassicLog
 from tutor.errors import TutorError
 
 
@@ -27,13 +28,17 @@ def test_an_api_error_while_waiting_is_an_engine_error_not_a_timeout(host, monke
 
 
 @pytest.mark.docker
-def test_a_bug_in_the_log_parser_surfaces_as_the_bug(host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self, line: str) -> None:
-        raise ValueError("a parser bug")
+@pytest.mark.parametrize("builder", ["classic", "buildkit"])
+def test_a_bug_in_the_log_parser_surfaces_as_the_bug(
+    host, builder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self, chunk: dict) -> None:
+        raise AttributeError("a parser bug")  # also what a cut stream raises inside urllib3
 
-    monkeypatch.setattr(BuildLog, "_line", broken)
-    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nRUN true\n"})
-    with pytest.raises(ValueError, match="a parser bug"):
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", builder)
+    monkeypatch.setattr(ClassicLog if builder == "classic" else PlainProgress, "feed", broken)
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {builder}\n"})
+    with pytest.raises(AttributeError, match="a parser bug"):
         host.build(folder, tag=None, exercise_id="99-test", timeout=60, network=False, memory_mb=256, on_event=lambda _e: None)
 
 

@@ -110,7 +110,9 @@ def lint_grading(
                 Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False)
             )
         if mistakes:
-            findings += _graded_mistakes(exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image))
+            findings += _graded_mistakes(
+                exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image), host.builder_choice().name
+            )
         if variants and not findings:
             for variant in (v for v in variants_of(exercise) if v.kind != "mistake"):
                 problem = grade_variant(variant, exercise, lambda: host)
@@ -287,11 +289,16 @@ def _mistake(entry: dict[str, Any], at: str, check_ids: set[str]) -> list[Findin
     files = entry.get("files")
     if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
         findings.append(Finding(f"{at}.files", "required, a table of file name = contents"))
+    if entry.get("builder", "classic") not in ("classic", "buildkit"):
+        findings.append(Finding(f"{at}.builder", "buildkit or classic: the only builder under which it is a mistake"))
     return findings
 
 
-def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any]) -> list[Finding]:
-    """Each mistake is the solution with its files replaced; it must fail as its entry says."""
+def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any], builder: str) -> list[Finding]:
+    """Each mistake is the solution with its files replaced; it must fail as its entry says.
+
+    An entry with `builder` is a mistake under that builder only (the classic builder discards
+    what a RUN step writes under a VOLUME path; BuildKit keeps it): it is graded only there."""
     import tempfile
 
     path = exercise.path / "mistakes.toml"
@@ -301,6 +308,8 @@ def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any]) ->
     findings = []
     for index, entry in enumerate(entries):
         at = f"{_folder(exercise)}/mistakes.toml: mistakes[{index}]"
+        if entry.get("builder", builder) != builder:
+            continue
         with tempfile.TemporaryDirectory(prefix="docker-tutor-mistake-") as temp:
             attempt = Path(temp) / exercise.id
             shutil.copytree(exercise.solution_dir, attempt)

@@ -34,6 +34,8 @@ class Variant:
     fails: tuple[str, ...] = ()  # check ids (or "build") that must fail; empty for alternatives
     message: str = ""  # a regular expression their messages must match
     why: str = field(default="", compare=False)
+    # A mistake under this builder only ("classic" or "buildkit"), graded only there.
+    builder: str = ""
 
     @property
     def only(self) -> frozenset[str] | None:
@@ -127,4 +129,5 @@ def _variant(exercise_id: str, kind: str, entry: dict[str, Any]) -> Variant:
         tuple(entry.get("fails", ()) if kind == "mistake" else ()),
         str(entry.get("message", "")) if kind == "mistake" else "",
         why=str(entry.get("why", "")),
+        builder=str(entry.get("builder", "")),
     )

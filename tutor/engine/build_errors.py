@@ -12,7 +12,11 @@ PULL_FAILED = re.compile(
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
     (
-        re.compile(r"COPY failed|ADD failed|file not found in build context|no source files were specified", re.I),
+        re.compile(
+            r"COPY failed|ADD failed|file not found in build context|no source files were specified|"
+            r"failed to compute cache key: .* not found",  # BuildKit's words for it
+            re.I,
+        ),
         "A COPY or ADD names a file that is not in your exercise folder (or .dockerignore leaves it out). "
         "Paths in COPY are relative to the folder being built; check the spelling with ls.",
     ),
@@ -22,11 +26,11 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         "offline, run 'docker-tutor doctor' to see which base images are present.",
     ),
     (
-        re.compile(r"returned a non-zero code: 137"),
+        re.compile(r"returned a non-zero code: 137|exit code: 137"),
         "A RUN step was killed, usually because it ran out of memory (the build has a memory limit).",
     ),
     (
-        re.compile(r"returned a non-zero code"),
+        re.compile(r"returned a non-zero code|executor failed running|did not complete successfully: exit code"),
         "A RUN step failed. The build log above the error shows its output: read the last lines it printed.",
     ),
     (

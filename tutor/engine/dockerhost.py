@@ -6,29 +6,28 @@ Every docker SDK error is translated here into a TutorError with a message for t
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import re
 import socket
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 import requests.exceptions
-import urllib3.exceptions
 from docker.types import LogConfig
 
+from tutor.engine.builders.choice import BuilderChoice, choose, requested
+from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.discovery import EngineChoice, chosen_engine, socket_candidates, start_hint
 from tutor.engine.driver import RunOutcome, Sandbox
-from tutor.engine.events import BuildFinished, BuildOutput, BuildStep, EventSink, StepCached
-from tutor.engine.sanitize import clean_line, clean_text
+from tutor.engine.events import EventSink
+from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
+from tutor.engine.sanitize import clean_text
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
 MIN_API_VERSION = "1.41"
@@ -39,20 +38,6 @@ HOST_LABEL = "org.docker-tutor.host"
 STAND_IN_LABEL = "org.docker-tutor.stand-in"
 # One id per tutor process: whatever it made carries it, so a sweep can find it.
 SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-# What reading a build stream raises when the connection is cut (by our deadline, or the engine).
-# (A requests error is not among them: engine_errors reads it as an engine that went away.)
-_STREAM_BROKEN = (
-    urllib3.exceptions.HTTPError,
-    http.client.HTTPException,
-    OSError,
-    ValueError,
-    AttributeError,
-)
-_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
-_LAYER_ID = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
-_STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
-
 
 def _labels(exercise_id: str = "") -> dict[str, str]:
     labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space()}
@@ -76,22 +61,6 @@ def sandbox_kwargs(sandbox: Sandbox) -> dict[str, Any]:
         # The json-file log is capped so a flood cannot fill the disk or our memory.
         "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
     }
-
-
-@dataclass(slots=True)
-class BuildOutcome:
-    ok: bool
-    seconds: float
-    image_id: str = ""
-    error: str = ""
-    log_tail: list[str] = field(default_factory=list)
-    steps: dict[int, str] = field(default_factory=dict)  # step number -> instruction
-    cached: set[int] = field(default_factory=set)
-    total_steps: int = 0  # the learner's steps: the tutor's own LABEL step is not counted
-    hidden_steps: set[int] = field(default_factory=set)  # the tutor's own steps, kept out of the learner's log
-    created_layers: list[str] = field(default_factory=list)  # image ids made by this build
-    # Step containers carry no labels (build labels reach only the final image): track them here.
-    step_containers: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -131,92 +100,6 @@ def _denied(exc: BaseException) -> bool:
     return "Permission denied" in str(exc) or isinstance(exc.__context__, PermissionError)
 
 
-class BuildLog:
-    """Reads the classic builder's stream into a BuildOutcome, emitting events as it goes."""
-
-    def __init__(self, outcome: BuildOutcome, on_event: EventSink, own_steps: int = 0) -> None:
-        self.outcome = outcome
-        self.on_event = on_event
-        # The classic builder turns each build label into a LABEL step at the end: the tutor's
-        # own, so neither the learner's log nor their step count shows it.
-        self.own_steps = own_steps
-        self.hidden = False
-        self.tail: deque[str] = deque(maxlen=60)  # all that is kept of a build's output
-        self.step = 0
-        self._pull_states: set[str] = set()
-
-    def feed(self, chunk: dict[str, Any]) -> None:
-        if "stream" in chunk:
-            for raw in str(chunk["stream"]).splitlines():
-                self._line(clean_line(raw))
-        elif "error" in chunk:
-            self.outcome.error = clean_text(str(chunk["error"]), limit=2000).strip()
-        elif "status" in chunk:
-            # A missing base image is being pulled: say so once per layer and state, not per tick.
-            line = clean_line(f"{chunk['status']} {chunk.get('id', '')}".strip())
-            if line not in self._pull_states:
-                self._pull_states.add(line)
-                self._show(line)
-        elif isinstance(chunk.get("aux"), dict) and "ID" in chunk["aux"]:
-            self.outcome.image_id = chunk["aux"]["ID"]
-
-    def _line(self, line: str) -> None:
-        outcome = self.outcome
-        if step := _STEP.match(line):
-            self.step = int(step.group(1))
-            outcome.total_steps = int(step.group(2)) - self.own_steps
-            outcome.steps[self.step] = step.group(3)
-            self.hidden = self.step > outcome.total_steps and step.group(3).startswith(f"LABEL {EXERCISE_LABEL}")
-            if self.hidden:
-                outcome.hidden_steps.add(self.step)
-            else:
-                self.on_event(BuildStep(self.step, outcome.total_steps, step.group(3)))
-        elif line.strip() == "---> Using cache":
-            outcome.cached.add(self.step)
-            if not self.hidden:
-                self.on_event(StepCached(self.step))
-        elif running := _STEP_CONTAINER.match(line):
-            outcome.step_containers.append(running.group(1))
-        elif layer := _LAYER_ID.match(line):
-            made_here = self.step not in outcome.cached
-            if made_here and not outcome.steps.get(self.step, "").upper().startswith("FROM"):
-                outcome.created_layers.append(layer.group(1))
-        if line.strip() and not self.hidden:
-            self._show(line)
-
-    def _show(self, line: str) -> None:
-        self.tail.append(line)
-        self.on_event(BuildOutput(line))
-
-
-class StreamBroken(Exception):
-    """Reading the engine's stream failed: the connection was cut (by our deadline, or the engine)."""
-
-
-def _chunks(stream: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The stream's chunks; a failure to read one raises StreamBroken, whatever the transport raised."""
-    while True:
-        try:
-            chunk = next(stream)
-        except StopIteration:
-            return
-        except requests.exceptions.RequestException:
-            raise  # engine_errors says the engine is unreachable
-        except _STREAM_BROKEN as exc:
-            raise StreamBroken(str(exc)) from exc
-        yield chunk
-
-
-class _StreamClient(docker.APIClient):
-    """An APIClient that keeps the build's HTTP response, so a deadline can cut it off."""
-
-    response: Any = None
-
-    def _stream_helper(self, response: Any, decode: bool = False) -> Any:
-        self.response = response
-        return super()._stream_helper(response, decode=decode)
-
-
 class DockerHost:
     """A connected engine. Create with `connect()`."""
 
@@ -224,12 +107,14 @@ class DockerHost:
         self.client = client
         self.api = client.api
         self.choice = choice  # where the engine is and how it was found
-        self._client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
+        self.client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
+        self._builders: dict[str, BuilderChoice] = {}  # what was asked for -> the choice
+        self._podman: bool | None = None
 
     @property
     def engine_url(self) -> str:
         """Where this engine listens, as DOCKER_HOST spells it: other clients (Compose) use the same one."""
-        return str(self._client_kwargs.get("base_url") or "unix:///var/run/docker.sock")
+        return str(self.client_kwargs.get("base_url") or "unix:///var/run/docker.sock")
 
     # --- facts -----------------------------------------------------------------------------
     def ping(self) -> None:
@@ -248,9 +133,15 @@ class DockerHost:
     def image_attrs(self, ref: str) -> dict[str, Any] | None:
         with engine_errors(f"inspecting {ref}"):
             try:
-                return self.api.inspect_image(ref)
+                attrs = self.api.inspect_image(ref)
             except docker.errors.ImageNotFound:
                 return None
+            return add_healthcheck(self.api, attrs) if self.is_podman() else attrs
+
+    def is_podman(self) -> bool:
+        if self._podman is None:
+            self._podman = is_podman(self.version())
+        return self._podman
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         with engine_errors(f"reading the history of {ref}"):
@@ -270,79 +161,21 @@ class DockerHost:
         cancel: threading.Event | None = None,
         dockerfile: str = "Dockerfile",
     ) -> BuildOutcome:
-        """Build with the classic builder, streaming per-step events, within a wall-clock limit."""
-        started = time.monotonic()
-        outcome = BuildOutcome(ok=False, seconds=0.0)
-        stop = cancel or threading.Event()
-        finished = threading.Event()
-        api = _StreamClient(**self._client_kwargs, version=self.api._version, timeout=None)
-        reason: list[str] = []
+        """Build with this engine's builder (see builder_choice), streaming per-step events,
+        within a wall-clock limit; a build that fails or is cut leaves no image behind."""
+        from tutor.engine.builders.buildkit import BuildKitBuilder
+        from tutor.engine.builders.classic import ClassicBuilder
 
-        def watchdog() -> None:
-            # api.build has no overall deadline: cut the stream, which makes the engine cancel it.
-            deadline = started + timeout
-            while not finished.wait(0.1):
-                if stop.is_set() or time.monotonic() > deadline:
-                    reason.append("cancelled" if stop.is_set() else "timeout")
-                    _shutdown(api)
-                    return
+        builder = BuildKitBuilder(self) if self.builder_choice().name == "buildkit" else ClassicBuilder(self)
+        request = BuildRequest(context, tag, exercise_id, timeout, network, memory_mb, dockerfile)
+        return builder.build(request, on_event, cancel)
 
-        log = BuildLog(outcome, on_event, own_steps=1)
-        guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
-        guard.start()
-        try:
-            with engine_errors("building the image"):
-                stream = api.build(
-                    path=str(context),
-                    dockerfile=dockerfile,
-                    tag=tag or None,
-                    # One label: the classic builder adds a step per label. No session label either,
-                    # so a build that changed nothing keeps its image id.
-                    labels={EXERCISE_LABEL: exercise_id},
-                    rm=True,
-                    forcerm=True,  # remove the container of a failed step too
-                    pull=False,
-                    decode=True,
-                    network_mode=None if network else "none",
-                    container_limits={"memory": memory_mb * 2**20, "memswap": memory_mb * 2**20},
-                )
-                for chunk in _chunks(stream):
-                    log.feed(chunk)  # a bug in the parser surfaces as what it is, never as a cut stream
-        except EngineUnavailable:
-            if not reason:
-                raise
-        except TutorError as exc:
-            outcome.error = exc.message
-        except StreamBroken as exc:
-            if not reason:
-                outcome.error = f"the build stream broke off: {exc.__cause__}"
-        finally:
-            finished.set()
-            _close(api)
-        if outcome.error.startswith("the build stream broke off"):
-            self.ping()  # the engine went away mid-build: that is exit 3, not a learner's mistake
-        if reason:
-            outcome.error = (
-                "the build was cancelled"
-                if reason[0] == "cancelled"
-                else f"the build did not finish within {timeout:g} s and was stopped"
-            )
-        outcome.ok = bool(outcome.image_id) and not outcome.error
-        outcome.log_tail = list(log.tail)
-        outcome.seconds = time.monotonic() - started
-        if not outcome.ok:
-            self._remove_build_leftovers(outcome)
-        on_event(BuildFinished(outcome.ok, outcome.seconds, outcome.error))
-        return outcome
-
-    def _remove_build_leftovers(self, outcome: BuildOutcome) -> None:
-        """A failed or cut build leaves its step container and half a layer chain: remove both."""
-        for container_id in outcome.step_containers:
-            with contextlib.suppress(Exception):
-                self.api.remove_container(container_id, force=True, v=True)
-        for layer in reversed(outcome.created_layers):
-            with contextlib.suppress(Exception):
-                self.api.remove_image(layer, force=False, noprune=False)
+    def builder_choice(self) -> BuilderChoice:
+        """BuildKit where the engine offers it, unless --builder or DOCKER_TUTOR_BUILDER says otherwise."""
+        wanted = requested()
+        if wanted not in self._builders:
+            self._builders[wanted] = choose(self.version(), wanted)
+        return self._builders[wanted]
 
     def remove_image(self, ref: str) -> None:
         """Remove a tag or an image and its unused layers. Never forced: an image that a running
@@ -418,16 +251,26 @@ class DockerHost:
                 )
                 if start:
                     container.start()
-            yield container
+            with self._podman_healthchecks(container.id, image):
+                yield container
         finally:
             if container is not None:
                 with contextlib.suppress(Exception):
                     container.remove(force=True, v=True)
 
+    def _podman_healthchecks(self, container_id: str, image: str) -> contextlib.AbstractContextManager[None]:
+        if not self.is_podman():
+            return contextlib.nullcontext()
+        healthcheck = ((self.image_attrs(image) or {}).get("Config") or {}).get("Healthcheck") or {}
+        return run_healthchecks(self.api, container_id, healthcheck)
+
     # --- cleanup ---------------------------------------------------------------------------
     def sweep_orphans(self) -> int:
-        """Remove containers left by a tutor process on this machine that died (kill -9, power loss)."""
-        removed = 0
+        """Remove containers (and a classic build's images) left by a tutor process on this machine
+        that died (kill -9, power loss)."""
+        from tutor.engine.builders.classic import sweep_dead_builds
+
+        removed = sweep_dead_builds(self)
         with engine_errors("cleaning up after an earlier run"):
             for container in self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
                 labels = container.get("Labels") or {}
@@ -476,24 +319,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _shutdown(api: _StreamClient) -> None:
-    """Wake a thread blocked reading the build stream; the engine then cancels the build."""
-    response = api.response
-    if response is None:
-        return
-    with contextlib.suppress(Exception):
-        raw = api._get_raw_response_socket(response)
-        getattr(raw, "_sock", raw).shutdown(socket.SHUT_RDWR)
-
-
-def _close(api: _StreamClient) -> None:
-    with contextlib.suppress(Exception):
-        if api.response is not None:
-            api.response.close()
-    with contextlib.suppress(Exception):
-        api.close()
 
 
 def connect(timeout: float = 60.0) -> DockerHost:

@@ -12,16 +12,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class BuildStep:
-    """The classic builder began step `number` of `total`."""
+    """The builder began step `number` of `total` (BuildKit: of those it has announced so far)."""
 
     number: int
     total: int
     instruction: str
+    logged: bool = False  # the log's own lines already show it (BuildKit's `#5 [2/4] RUN ...`)
 
 
 @dataclass(frozen=True, slots=True)
 class StepCached:
     number: int
+    logged: bool = False  # the log's own lines already show it (BuildKit's `#5 CACHED`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -244,7 +244,8 @@ def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
     if outcome.ok:
         attrs = host.image_attrs(outcome.image_id) or {}
         size = attrs.get("Size", 0)
-        layers = _layers(host.history(outcome.image_id), outcome)
+        base = len(host.history(outcome.base_image)) if outcome.base_image and host.image_attrs(outcome.base_image) else 0
+        layers = _layers(host.history(outcome.image_id), outcome, base)
     return BuildResult(
         ok=outcome.ok,
         seconds=round(outcome.seconds, 3),
@@ -259,7 +260,7 @@ def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
     )
 
 
-def _layers(history: list[dict], outcome: BuildOutcome) -> list[LayerInfo]:
+def _layers(history: list[dict], outcome: BuildOutcome, base_entries: int = 0) -> list[LayerInfo]:
     """Pair the image's history with the build's steps, oldest first.
 
     Each step of the final stage made one history entry, so they pair by position; the text of
@@ -267,8 +268,11 @@ def _layers(history: list[dict], outcome: BuildOutcome) -> list[LayerInfo]:
     Entries before them belong to the base image, which this build did not make (nor a reused one).
     """
     entries = list(reversed(history))
-    last_from = max((n for n, text in outcome.steps.items() if text.upper().startswith("FROM")), default=0)
-    final = [n for n in sorted(outcome.steps) if n > last_from]
+    if outcome.builder == "buildkit":
+        return _buildkit_layers(entries, outcome, base_entries)
+    final = outcome.final_stage
+    # The tutor's own LABEL steps come last in the history and are not the learner's layers.
+    entries = entries[: len(entries) - len(outcome.hidden_steps)]
     base = len(entries) - len(final)
     layers = []
     for index, entry in enumerate(entries):
@@ -276,14 +280,38 @@ def _layers(history: list[dict], outcome: BuildOutcome) -> list[LayerInfo]:
             layers.append(LayerInfo(_instruction_of(entry.get("CreatedBy", "")), entry.get("Size", 0), True))
         else:
             step = final[index - base]
-            if step not in outcome.hidden_steps:  # the tutor's own label is not the learner's layer
-                layers.append(LayerInfo(outcome.steps[step], entry.get("Size", 0), step in outcome.cached))
+            layers.append(LayerInfo(outcome.steps[step], entry.get("Size", 0), step in outcome.cached))
     return layers
+
+
+def _buildkit_layers(entries: list[dict], outcome: BuildOutcome, base: int) -> list[LayerInfo]:
+    """BuildKit's history also has entries for ENV, CMD and the like, which are no build steps:
+    each step of the final stage pairs with the entry whose text is its own, and the other
+    entries this build made share the cache flag of the step before them."""
+    layers = [LayerInfo(_instruction_of(e.get("CreatedBy", "")), e.get("Size", 0), True) for e in entries]
+    steps = iter(outcome.final_stage)
+    step = next(steps, None)
+    cached = bool(outcome.final_stage) and outcome.final_stage[0] in outcome.cached
+    for index in range(base, len(layers)):
+        if step is not None and _same_instruction(layers[index].instruction, outcome.steps[step]):
+            cached = step in outcome.cached
+            layers[index] = LayerInfo(outcome.steps[step], layers[index].size, cached)
+            step = next(steps, None)
+        else:
+            layers[index] = replace(layers[index], cached=cached)
+    return layers
+
+
+def _same_instruction(created: str, step: str) -> bool:
+    def words(text: str) -> list[str]:
+        return text.replace("/bin/sh -c ", "").split()
+
+    return words(created)[:1] == words(step)[:1] and words(created)[-1:] == words(step)[-1:]
 
 
 def _instruction_of(created_by: str) -> str:
     """docker history's CreatedBy ('/bin/sh -c #(nop)  CMD [...]') back to the instruction."""
-    text = created_by.strip()
+    text = created_by.strip().removesuffix("# buildkit").strip()
     if "#(nop)" in text:
         return text.split("#(nop)", 1)[1].strip()
     if text.startswith("/bin/sh -c "):

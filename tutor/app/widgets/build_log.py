@@ -16,11 +16,13 @@ class BuildLog(RichLog):
         super().__init__(wrap=True, markup=False, highlight=False, max_lines=MAX_LINES, id=id)
 
     def show(self, event: BuildStep | StepCached | BuildOutput) -> None:
+        if isinstance(event, (BuildStep, StepCached)) and event.logged:
+            return  # BuildKit's own lines already show it
         if isinstance(event, BuildStep):
             self.write(Text(f"Step {event.number}/{event.total}  {instruction_text(event.instruction)}", style="bold"))
         elif isinstance(event, StepCached):
             self.write(Text(f"  ↳ step {event.number} cached: nothing changed, layer reused", style="green"))
-        elif not event.line.startswith("Step ") and event.line.strip() != "---> Using cache":
+        elif not event.line.startswith(("Step ", "STEP ")) and not event.line.lstrip(" -").startswith("> Using cache"):
             self.write(Text(f"  {event.line}", style="dim"))
 
     def unchanged(self) -> None:

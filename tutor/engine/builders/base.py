@@ -1,0 +1,195 @@
+"""What every builder does the same way: a wall-clock deadline, cancel, errors, leftovers.
+
+A builder only says how to start its build stream (`_stream`), how to read it (`_log`) and what
+a build that did not finish leaves behind (`_remove_leftovers`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import docker
+import requests.exceptions
+import urllib3.exceptions
+
+from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
+from tutor.engine.events import BuildFinished, EventSink
+from tutor.errors import EngineUnavailable, TutorError
+
+if TYPE_CHECKING:
+    from tutor.engine.dockerhost import DockerHost
+
+# What reading a build stream raises when the connection is cut (by our deadline, or the engine).
+# Only reading is guarded: what the log reader raises (a builder's bug) surfaces as the bug it is.
+# (A requests error is not among them: engine_errors reads it as an engine that went away.)
+_STREAM_BROKEN = (
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+    AttributeError,  # urllib3 reading from a response whose socket a watchdog just closed
+)
+# The longest a cut build's leftovers are waited for: the engine commits the step it was running.
+LEFTOVER_WAIT_SECONDS = 15.0
+
+
+class BuildLogReader(Protocol):
+    tail: Any  # the last lines shown, oldest first
+
+    def feed(self, chunk: dict[str, Any]) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class StreamBroken(Exception):
+    """Reading the engine's stream failed: the connection was cut (by our deadline, or the engine)."""
+
+
+def _chunks(stream: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The stream's chunks; a failure to read one raises StreamBroken, whatever the transport raised."""
+    stream = iter(stream)
+    while True:
+        try:
+            chunk = next(stream)
+        except StopIteration:
+            return
+        except requests.exceptions.RequestException:
+            raise  # engine_errors says the engine is unreachable
+        except _STREAM_BROKEN as exc:
+            raise StreamBroken(str(exc)) from exc
+        yield chunk
+
+
+class StreamClient(docker.APIClient):
+    """An APIClient that keeps the build's HTTP response, so a deadline can cut it off."""
+
+    response: Any = None
+
+    def _stream_helper(self, response: Any, decode: bool = False) -> Any:
+        self.response = response
+        return super()._stream_helper(response, decode=decode)
+
+
+class Builder(ABC):
+    """Builds one context into an image; the same guarantees whichever builder it is."""
+
+    name: ClassVar[str]
+
+    def __init__(self, host: DockerHost) -> None:
+        self.host = host
+
+    def build(self, request: BuildRequest, on_event: EventSink, cancel: threading.Event | None = None) -> BuildOutcome:
+        """Build within request.timeout, streaming events; a cut or failed build leaves nothing."""
+        from tutor.engine.dockerhost import engine_errors
+
+        started = time.monotonic()
+        outcome = BuildOutcome(ok=False, seconds=0.0, builder=self.name)
+        stop = cancel or threading.Event()
+        finished = threading.Event()
+        api = StreamClient(**self.host.client_kwargs, version=self.host.api._version, timeout=None)
+        reason: list[str] = []
+
+        def watchdog() -> None:
+            # The build API has no overall deadline: cut the stream, which makes the engine cancel it.
+            deadline = started + request.timeout
+            while not finished.wait(0.1):
+                self._note_progress()
+                if stop.is_set() or time.monotonic() > deadline:
+                    reason.append("cancelled" if stop.is_set() else "timeout")
+                    _shutdown(api)
+                    return
+
+        log = self._log(outcome, on_event)
+        guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
+        guard.start()
+        try:
+            with engine_errors("building the image"):
+                for chunk in _chunks(self._stream(api, request)):
+                    log.feed(chunk)  # outside the guard: a parser bug is never "the stream broke off"
+        except EngineUnavailable:
+            if not reason:
+                raise
+        except TutorError as exc:
+            outcome.error = exc.message
+        except StreamBroken as exc:
+            if not reason:
+                outcome.error = f"the build stream broke off: {exc}"
+        finally:
+            finished.set()
+            _close(api)
+        log.finish()
+        self._note_progress()
+        if outcome.error.startswith("the build stream broke off"):
+            self.host.ping()  # the engine went away mid-build: that is exit 3, not a learner's mistake
+        if reason:
+            outcome.error = (
+                "the build was cancelled"
+                if reason[0] == "cancelled"
+                else f"the build did not finish within {request.timeout:g} s and was stopped"
+            )
+        outcome.ok = bool(outcome.image_id) and not outcome.error
+        outcome.log_tail = list(log.tail)
+        if outcome.ok:
+            self._check_size(outcome)
+        outcome.seconds = time.monotonic() - started
+        if not outcome.ok:
+            self._remove_leftovers(outcome, cut=bool(reason))
+        self._done()
+        on_event(BuildFinished(outcome.ok, outcome.seconds, outcome.error))
+        return outcome
+
+    def _note_progress(self) -> None:  # noqa: B027 - a hook: most builders have nothing to note
+        """Called a few times a second while the build runs (the classic builder notes its images)."""
+
+    def _done(self) -> None:  # noqa: B027 - a hook: most builders have nothing to do
+        """Called when the build's leftovers, if any, are gone."""
+
+    def _check_size(self, outcome: BuildOutcome) -> None:
+        """The disk budget of a build: an image over it is removed, and the build fails."""
+        from tutor.engine.builders.limits import MAX_IMAGE_BYTES
+
+        size = (self.host.image_attrs(outcome.image_id) or {}).get("Size", 0)
+        if size > MAX_IMAGE_BYTES:
+            outcome.ok = False
+            outcome.error = (
+                f"the image is {size / 2**30:.1f} GB, over the {MAX_IMAGE_BYTES / 2**30:.0f} GB an exercise's "
+                "image may take, and was removed"
+            )
+            # Forced: the build just gave it the exercise's tag, and no container uses it yet.
+            with contextlib.suppress(Exception):
+                self.host.api.remove_image(outcome.image_id, force=True, noprune=False)
+
+    @abstractmethod
+    def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
+        """Start the build; yield the engine's decoded JSON messages."""
+
+    @abstractmethod
+    def _log(self, outcome: BuildOutcome, on_event: EventSink) -> BuildLogReader: ...
+
+    @abstractmethod
+    def _remove_leftovers(self, outcome: BuildOutcome, *, cut: bool) -> None:
+        """Remove what a build that did not finish made (cut: stopped by deadline or cancel)."""
+
+
+def _shutdown(api: StreamClient) -> None:
+    """Wake a thread blocked reading the build stream; the engine then cancels the build."""
+    response = api.response
+    if response is None:
+        return
+    with contextlib.suppress(Exception):
+        raw = api._get_raw_response_socket(response)
+        getattr(raw, "_sock", raw).shutdown(socket.SHUT_RDWR)
+
+
+def _close(api: StreamClient) -> None:
+    with contextlib.suppress(Exception):
+        if api.response is not None:
+            api.response.close()
+    with contextlib.suppress(Exception):
+        api.close()

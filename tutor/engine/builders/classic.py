@@ -1,0 +1,249 @@
+"""The engine's legacy builder (`POST /build`): what Podman offers, and engines before 18.09.
+
+Its stream is text (`Step 2/5 : RUN ...`, ` ---> Using cache`, ` ---> <id>`; Podman's, from
+Buildah: `STEP 2/5: RUN ...`, `--> Using cache <id>`, `--> <id>`). Every step
+commits an intermediate image that carries no label, so this builder tracks them itself and
+removes them when a build does not finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from tutor.engine.builders.base import LEFTOVER_WAIT_SECONDS, Builder, StreamClient
+from tutor.engine.builders.journal import BuildJournal, dead_builds
+from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
+from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
+from tutor.engine.sanitize import clean_line, clean_text
+
+if TYPE_CHECKING:
+    from tutor.engine.dockerhost import DockerHost
+
+# Docker's "Step 3/12 : ..." counts every stage's steps; Buildah's "[2/2] STEP 3/11: ..." counts
+# within stage 2 of 2.
+_STEP = re.compile(r"^(\[(\d+)/(\d+)\] )?(Step|STEP) (\d+)/(\d+)( ?: )(.*)$")
+_USING_CACHE = re.compile(r"^ ?-{2,3}> Using cache\b")
+_LAYER_ID = re.compile(r"^ ?-{2,3}> ([0-9a-f]{11,64})$")
+_STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
+_REMOVING = re.compile(r"^Removing intermediate container [0-9a-f]{12,64}$")
+
+
+class ClassicLog:
+    """Reads the classic builder's stream into a BuildOutcome, emitting events as it goes.
+
+    hidden_label: the LABEL instruction the engine appends for the build's `labels` parameter;
+    the learner's own `docker build` has no such step, so it is left out of the log and the count.
+    """
+
+    def __init__(self, outcome: BuildOutcome, on_event: EventSink, hidden_label: str = "") -> None:
+        self.outcome = outcome
+        self.on_event = on_event
+        self.hidden_label = hidden_label
+        self.tail: deque[str] = deque(maxlen=60)  # all that is kept of a build's output
+        self.step = 0
+        self.last_layer = ""  # the newest image in this build's chain, cached or made
+        self._layer_step = 0  # the step that made (or found in cache) last_layer
+        self._hiding = False
+        self._hidden_cached = False
+        self._pull_states: set[str] = set()
+
+    def feed(self, chunk: dict[str, Any]) -> None:
+        if "stream" in chunk:
+            for raw in str(chunk["stream"]).splitlines():
+                self._line(clean_line(raw))
+        elif "error" in chunk:
+            self.outcome.error = clean_text(str(chunk["error"]), limit=2000).strip()
+        elif "status" in chunk:
+            # A missing base image is being pulled: say so once per layer and state, not per tick.
+            line = clean_line(f"{chunk['status']} {chunk.get('id', '')}".strip())
+            if line not in self._pull_states:
+                self._pull_states.add(line)
+                self._show(line)
+        elif isinstance(chunk.get("aux"), dict) and "ID" in chunk["aux"]:
+            self.outcome.image_id = chunk["aux"]["ID"]
+
+    def finish(self) -> None:
+        steps = self.outcome.steps
+        last_from = max((n for n, text in steps.items() if text.upper().startswith("FROM")), default=0)
+        self.outcome.final_stage = [n for n in sorted(steps) if n > last_from]
+
+    def running_step(self) -> str:
+        """The instruction of the step under way ("" between steps)."""
+        return self.outcome.steps.get(self.step, "") if self.step != self._layer_step else ""
+
+    def _line(self, line: str) -> None:
+        outcome = self.outcome
+        if step := _STEP.match(line):
+            stage, stages = int(step.group(2) or 1), int(step.group(3) or 1)
+            index, total, text = int(step.group(5)), int(step.group(6)), step.group(8)
+            # Buildah quotes the label it adds: LABEL "key"="value". It ends the last stage.
+            last_stage = stage == stages
+            hidden = bool(self.hidden_label) and last_stage and index == total and text.replace('"', "") == self.hidden_label
+            self._hiding = hidden
+            self._hidden_cached = False
+            if hidden:
+                outcome.hidden_steps.add(len(outcome.steps) + len(outcome.hidden_steps) + 1)
+            shown_total = total - 1 if self.hidden_label and last_stage else total
+            if not hidden:
+                self.step = len(outcome.steps) + 1
+                # Steps still to come in this stage; later stages are not announced yet.
+                outcome.total_steps = self.step + shown_total - index
+                outcome.steps[self.step] = text
+                self.on_event(BuildStep(self.step, outcome.total_steps, text))
+                line = f"{step.group(1) or ''}{step.group(4)} {index}/{shown_total}{step.group(7)}{text}"
+        elif _USING_CACHE.match(line):
+            if self._hiding:
+                self._hidden_cached = True
+            else:
+                outcome.cached.add(self.step)
+                self.on_event(StepCached(self.step))
+        elif running := _STEP_CONTAINER.match(line):
+            outcome.step_containers.append(running.group(1))
+        elif layer := _LAYER_ID.match(line):
+            self.last_layer = layer.group(1)
+            self._layer_step = self.step
+            # The tutor's label step made this image unless the cache had it: tracked all the same.
+            made_here = not self._hidden_cached if self._hiding else self.step not in outcome.cached
+            if made_here and (self._hiding or not outcome.steps.get(self.step, "").upper().startswith("FROM")):
+                outcome.created_layers.append(layer.group(1))
+        if self._hiding and (_STEP.match(line) or _LAYER_ID.match(line) or _STEP_CONTAINER.match(line) or _REMOVING.match(line)):
+            return
+        if line.strip():
+            self._show(line)
+
+    def _show(self, line: str) -> None:
+        self.tail.append(line)
+        self.on_event(BuildOutput(line))
+
+
+class ClassicBuilder(Builder):
+    name = "classic"
+
+    def _log(self, outcome: BuildOutcome, on_event: EventSink) -> ClassicLog:
+        from tutor.engine.dockerhost import EXERCISE_LABEL, SESSION_ID, _process_space
+
+        self._reader = ClassicLog(outcome, on_event)
+        self._label_key = EXERCISE_LABEL
+        self._journal = BuildJournal(self.host.api.base_url, SESSION_ID, _process_space())
+        # Engine clocks may differ from ours by a little (a VM's): a minute's margin.
+        self._started = time.time() - 60
+        return self._reader
+
+    def _note_progress(self) -> None:
+        reader = self._reader
+        self._journal.note(reader.last_layer, list(reader.outcome.created_layers), reader.running_step(), self._started)
+
+    def _done(self) -> None:
+        self._journal.close()
+
+    def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
+        self._reader.hidden_label = f"LABEL {self._label_key}={request.exercise_id}" if request.exercise_id else ""
+        return api.build(
+            path=str(request.context),
+            dockerfile=request.dockerfile,
+            tag=request.tag or None,
+            # One label: the classic builder adds a step per label. No session label either,
+            # so a build that changed nothing keeps its image id.
+            labels={self._label_key: request.exercise_id} if request.exercise_id else None,
+            rm=True,
+            forcerm=True,  # remove the container of a failed step too
+            pull=False,
+            decode=True,
+            network_mode=None if request.network else "none",
+            container_limits={"memory": request.memory_mb * 2**20, "memswap": request.memory_mb * 2**20},
+        )
+
+    def _remove_leftovers(self, outcome: BuildOutcome, *, cut: bool) -> None:
+        """A failed or cut build leaves its step container and half a chain of images: remove both.
+
+        A cut build goes on for a moment on the engine (it commits the step it was running), so
+        the images it made after the cut are found as descendants of the last one it reported."""
+        api = self.host.api
+        for container_id in outcome.step_containers:
+            with contextlib.suppress(Exception):
+                api.remove_container(container_id, force=True, v=True)
+        root, running = self._reader.last_layer, self._reader.running_step()
+        ours = root in outcome.created_layers
+        if cut and root and (ours or running):
+            deadline = time.monotonic() + LEFTOVER_WAIT_SECONDS
+            quiet_rounds = 0
+            while quiet_rounds < 2 and time.monotonic() < deadline:
+                removed = remove_descendants(api, root, running="" if ours else running, since=self._started)
+                quiet_rounds = 0 if removed else quiet_rounds + 1
+                time.sleep(0.3)
+        remove_chain(api, outcome.created_layers)
+
+
+def remove_chain(api: Any, layers: list[str]) -> None:
+    """Remove a build's own images, newest first (each removal also prunes untagged parents)."""
+    for layer in reversed(layers):
+        with contextlib.suppress(Exception):
+            api.remove_image(layer, force=False, noprune=False)
+
+
+def sweep_dead_builds(host: DockerHost) -> int:
+    """Remove the images of classic builds whose tutor was killed mid-build; how many notes."""
+    from tutor.engine.dockerhost import _alive, _process_space
+
+    swept = 0
+    for path, record in dead_builds(host.api.base_url, _process_space(), _alive):
+        last, running = str(record["last"]), str(record.get("running", ""))
+        ours = last in record.get("created", [])
+        if ours or running:
+            remove_descendants(host.api, last, running="" if ours else running, since=float(record.get("since", 0)))
+        remove_chain(host.api, [str(layer) for layer in record.get("created", [])])
+        with contextlib.suppress(OSError):
+            path.unlink()
+        swept += 1
+    return swept
+
+
+def remove_descendants(api: Any, root: str, *, running: str = "", since: float = 0.0) -> int:
+    """Remove the untagged images that grew from `root`; how many went.
+
+    root: an image this build made, so everything growing from it is the build's own. When the
+    build had made none yet, root is shared (the base image, a cached step): then only a child
+    committed since the build began for the step it was running, and what grew from that."""
+    with contextlib.suppress(Exception):
+        root = api.inspect_image(root)["Id"]
+    children: dict[str, list[str]] = {}
+    tagged: set[str] = set()
+    recent: set[str] = set()
+    with contextlib.suppress(Exception):
+        # Only images newer than root can have grown from it: a short list on a busy engine.
+        for image in api.images(all=True, filters={"since": root}):
+            children.setdefault(image.get("ParentId", ""), []).append(image["Id"])
+            if any(tag != "<none>:<none>" for tag in image.get("RepoTags") or []):
+                tagged.add(image["Id"])
+            if int(image.get("Created", 0)) >= since:
+                recent.add(image["Id"])
+    candidates = [c for c in children.get(root, []) if c in recent and c not in tagged]
+    todo = [root] if not running else [c for c in candidates if _made_for(api, c, running)]
+    found: list[str] = list(todo) if running else []
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in tagged:
+                found.append(child)
+                todo.append(child)
+    removed = 0
+    for image_id in reversed(found):  # the newest first: an image with children cannot go
+        with contextlib.suppress(Exception):
+            api.remove_image(image_id, force=False, noprune=True)
+            removed += 1
+    return removed
+
+
+def _made_for(api: Any, image_id: str, step: str) -> bool:
+    """Was this image committed for the instruction `step` (its container ran that command)?"""
+    try:
+        attrs = api.inspect_image(image_id)
+    except Exception:
+        return False
+    command = " ".join((attrs.get("ContainerConfig") or {}).get("Cmd") or [])
+    words = step.split(maxsplit=1)
+    return (words[1] if len(words) > 1 else step) in command

@@ -1,0 +1,64 @@
+"""A note on disk of each classic build in progress, so that what a killed tutor left is removed.
+
+The classic builder commits an unlabelled image per step. A tutor that dies mid-build (kill -9,
+power loss) cannot remove them, and no label finds them; the note names the newest image of the
+build, and the next tutor on this machine removes the images that grew from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+
+def _folder() -> Path:
+    # Per machine, not per learner: the next tutor to start on this machine sweeps, whoever runs it.
+    return Path(tempfile.gettempdir()) / "docker-tutor-builds"
+
+
+class BuildJournal:
+    def __init__(self, engine: str, owner: str, space: str) -> None:
+        self.path = _folder() / f"{owner}-{uuid.uuid4().hex[:8]}.json"
+        self.engine = engine
+        self.owner = owner  # the session id: "<pid>-<random>"
+        self.space = space  # where that pid means something (host and pid namespace)
+        self._written = ""
+
+    def note(self, last_layer: str, created: list[str], running: str, since: float) -> None:
+        """Record the newest image of the build and the step under way (cheap when unchanged)."""
+        state = f"{last_layer} {running}"
+        if not last_layer or state == self._written:
+            return
+        record = {
+            "engine": self.engine, "owner": self.owner, "space": self.space,
+            "last": last_layer, "created": created[-50:], "running": running, "since": since,
+        }
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_suffix(".tmp")
+            partial.write_text(json.dumps(record))
+            os.replace(partial, self.path)
+            self._written = state
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def dead_builds(engine: str, space: str, alive: Any) -> list[tuple[Path, dict[str, Any]]]:
+    """Notes of builds on this engine whose tutor, in this process space, is gone."""
+    found = []
+    for path in sorted(_folder().glob("*.json")) if _folder().is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        pid = str(record.get("owner", "")).split("-")[0]
+        if record.get("engine") == engine and record.get("space") == space and pid.isdigit() and not alive(int(pid)):
+            found.append((path, record))
+    return found

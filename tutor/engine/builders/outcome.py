@@ -1,0 +1,38 @@
+"""What a build is asked to do and what it produced: plain data shared by both builders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRequest:
+    context: Path
+    tag: str | None
+    exercise_id: str
+    timeout: float  # wall-clock seconds for the whole build
+    network: bool  # False: build steps run with networkmode=none
+    memory_mb: int  # per build step; only the classic builder can enforce it
+    dockerfile: str = "Dockerfile"
+
+
+@dataclass(slots=True)
+class BuildOutcome:
+    ok: bool
+    seconds: float
+    image_id: str = ""
+    error: str = ""
+    log_tail: list[str] = field(default_factory=list)
+    steps: dict[int, str] = field(default_factory=dict)  # step number -> instruction
+    cached: set[int] = field(default_factory=set)
+    total_steps: int = 0  # the learner's steps: the tutor's own LABEL step is not counted
+    # The tutor's own steps (the classic builder's LABEL step): numbered, never in steps or cached.
+    hidden_steps: set[int] = field(default_factory=set)
+    created_layers: list[str] = field(default_factory=list)  # image ids made by this build
+    # Step containers carry no labels (build labels reach only the final image): track them here.
+    step_containers: list[str] = field(default_factory=list)
+    builder: str = "classic"
+    # Steps of the stage that became the image, in order (the steps after the last FROM).
+    final_stage: list[int] = field(default_factory=list)
+    base_image: str = ""  # BuildKit: the image the final stage starts FROM, when it names one
