@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         help="solutions and starters only: skip typical mistakes, correct alternatives and house-rule mutants",
     )
 
-    commands.add_parser("clean", help="remove every container and image docker-tutor made")
+    commands.add_parser("clean", help="remove the containers and images your docker-tutor made (not other users')")
 
     serve = commands.add_parser("serve", help="the tutor in a web browser for a class: each learner joins under a name")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
@@ -260,7 +260,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     from tutor.progress import Progress
 
     curriculum = _curriculum(args)
-    exercises = Progress(locations.progress_file()).load()["exercises"]
+    progress = Progress(locations.progress_file())
+    exercises = progress.load()["exercises"]
+    _warn(progress.warnings)
     rows = [
         {
             "id": e.id,
@@ -283,7 +285,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from tutor import formats
-    from tutor.engine.grader import check_folder
+    from tutor.engine.dockerhost import connect
+    from tutor.engine.grader import grade
     from tutor.progress import Progress, ProgressNotSaved
     from tutor.workspace import Workspace
 
@@ -296,12 +299,18 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise UsageError(f"{directory} is not a folder", hint="--dir takes the folder that holds your Dockerfile.")
     else:
         directory = Workspace(workspace_root(args)).ensure(exercise)
-    report = check_folder(exercise, directory)
+    from tutor.engine.verdicts import VerdictStore
+
+    store = VerdictStore(locations.data_dir() / "verdicts")
+    report = grade(exercise, directory.resolve(), connect, verdicts=store)
+    _warn(store.warnings)
     if not args.solution and not args.dir:
+        progress = Progress(locations.progress_file())
         try:
-            Progress(locations.progress_file()).record_report(report)
+            progress.record_report(report)
         except ProgressNotSaved as exc:
             print(f"docker-tutor: warning: {exc.message}", file=sys.stderr)
+        _warn(progress.warnings)
     if args.format == "json":
         print(formats.as_json(report))
     elif args.format == "junit":
@@ -378,10 +387,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from tutor.engine.dockerhost import connect
+    from tutor.engine.dockerhost import EXERCISE_LABEL, MANAGED_LABEL, connect
 
     containers, images = connect().sweep(images=True)
-    print(f"removed {containers} containers and {images} images made by docker-tutor")
+    print(f"removed {containers} containers and {images} images made by your docker-tutor (data folder {locations.data_dir()})")
+    print(
+        "  Other users' tutor images on this engine were left alone. To remove every image and container "
+        "any docker-tutor made here (with the right to do so):\n"
+        f"    docker rm -f $(docker ps -aq --filter label={MANAGED_LABEL}=true)\n"
+        f"    docker image rm $(docker image ls -q --filter label={EXERCISE_LABEL})"
+    )
     return 0
 
 
@@ -522,7 +537,9 @@ def cmd_progress(args: argparse.Namespace) -> int:
         raise UsageError("cannot tell your login name", hint="Give it: --learner NAME") from exc
     if not learner.strip():
         raise UsageError("--learner must not be empty")
-    text = json.dumps(export(Progress(locations.progress_file()).load(), learner), indent=2)
+    progress = Progress(locations.progress_file())
+    text = json.dumps(export(progress.load(), learner), indent=2)
+    _warn(progress.warnings)
     _write(text, args.output)
     return 0
 
@@ -535,6 +552,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     render = reports.as_html if args.format == "html" else reports.as_table
     _write(render(exports, summaries), args.output)
     return 0
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"docker-tutor: warning: {warning}", file=sys.stderr)
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from tutor.engine.report import Report
 from tutor.errors import TutorError
+from tutor.state_files import BrokenState, keep_aside, read_json, shape_problem
 
 Data = dict[str, Any]
 
@@ -26,6 +27,20 @@ Data = dict[str, Any]
 class ProgressNotSaved(TutorError):
     """The grade stands; only remembering it failed."""
 VERSION = 1
+
+
+_NUMBER = (int, float)
+# What load() accepts; anything else is kept aside, not half-used.
+_SHAPE = {
+    "version": int,
+    "exercises": ["each", {"attempts": int, "status": str, "last_attempt": _NUMBER, "first_attempt": _NUMBER,
+                           "passed_at": _NUMBER, "failing_checks": ["items", str], "hints_shown": int}],
+    "lessons": ["each", {"read_at": _NUMBER}],
+    "quizzes": ["each", ["each", {"attempts": int, "correct": bool}]],
+    "last": (dict, str, type(None)),  # older files kept an exercise id here
+    "settings": ["each", str],
+    "learner": str,
+}
 
 
 def _empty() -> Data:
@@ -39,22 +54,21 @@ class Progress:
 
     def load(self) -> Data:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            data = read_json(self.path)
+        except BrokenState as exc:
+            return self._set_aside(str(exc))
+        if data is None:
             return _empty()
-        except (OSError, ValueError):
-            self._set_aside()
-            return _empty()
-        if not isinstance(data, dict) or data.get("version") != VERSION:
-            self._set_aside()
-            return _empty()
+        problem = shape_problem(data, _SHAPE) or ("" if data.get("version") == VERSION else "its version is not 1")
+        if problem:
+            return self._set_aside(problem)
         return {**_empty(), **data}
 
-    def _set_aside(self) -> None:
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-        with contextlib.suppress(OSError):
-            self.path.rename(aside)
-            self.warnings.append(f"progress file was unreadable; it was kept as {aside} and progress starts afresh")
+    def _set_aside(self, why: str) -> Data:
+        aside = keep_aside(self.path)
+        kept = f"it was kept as {aside}" if aside else "it could not be moved aside and is left as it is"
+        self.warnings.append(f"progress file {self.path} could not be used ({why}); {kept} and progress starts afresh")
+        return _empty()
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -88,3 +88,21 @@ async def test_a_dying_watcher_is_a_message_not_a_closed_app(
         await pilot.press("w")
         await wait_for(pilot, lambda: any("watch limit" in str(n.message) for n in app._notifications))
         assert app.is_running and not app.screen.watching
+
+
+async def test_a_failing_doctor_is_a_message_and_its_findings_scroll_from_the_keyboard(
+    make_app: Callable[..., TutorApp], wait_for: Waiter, monkeypatch, tmp_path
+) -> None:
+    import tutor.doctor
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("Version")
+
+    monkeypatch.setenv("DOCKER_TUTOR_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(tutor.doctor, "diagnose", broken)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("d")
+        await wait_for(pilot, lambda: bool(app.screen.query("#verdict")))
+        assert app.is_running and "unexpected error" in str(app.screen.query_one("#verdict").render())
+        assert app.focused is app.screen.query_one("#findings")

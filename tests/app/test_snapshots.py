@@ -59,3 +59,17 @@ def test_quiz_after_an_answer(snap_compare: Callable[..., bool], make_app: Calla
     app = make_app()
     app.progress.update(lambda data: data.update(learner="snapshot"))  # a fixed order of options
     assert snap_compare(app, terminal_size=(80, 24), run_before=answer)
+
+
+def test_failed_results_in_the_light_theme(snap_compare: Callable[..., bool], make_app: Callable[..., TutorApp]) -> None:
+    async def fail_a_check(pilot: Pilot[None]) -> None:
+        await pilot.press("f2", "down", "down", "enter")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+r")
+        for _ in range(200):  # the static checks answer within a second or two
+            await pilot.pause(0.05)
+            if pilot.app.progress.status("01-hello-box") == "failed":
+                break
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=fail_a_check)

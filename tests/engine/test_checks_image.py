@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.helpers import grade_all, grade_one
+from tutor.engine.report import CheckResult
 
 pytestmark = pytest.mark.docker
 
@@ -18,13 +19,15 @@ TRAPS_TERM = "FROM busybox\nCMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; while tru
 IGNORES_TERM = 'FROM busybox\nCMD ["sleep", "600"]\n'
 
 
-def both(host, tmp_path: Path, check: dict, good: dict, bad: dict, message: str) -> None:
+def both(host, tmp_path: Path, check: dict, good: dict, bad: dict, message: str) -> CheckResult:
+    """The good files pass and the bad ones fail with the message; the pass is returned."""
     ok = grade_one(host, tmp_path / "good", check, good)
     assert ok.passed, ok.message
     result = grade_one(host, tmp_path / "bad", check, bad)
     assert not result.passed
     assert re.search(message, result.message, re.S), result.message
     assert result.hint
+    return ok
 
 
 def test_metadata(host, tmp_path: Path) -> None:
@@ -108,7 +111,9 @@ def test_cache_after_a_source_edit(host, tmp_path: Path) -> None:
     files = {"requirements.txt": "numpy==1.26.4\n", "train.py": "print('train')\n"}
     good = {**files, "Dockerfile": "FROM busybox\nCOPY requirements.txt .\nRUN cat requirements.txt > /deps\nCOPY train.py .\n"}
     bad = {**files, "Dockerfile": "FROM busybox\nCOPY train.py .\nCOPY requirements.txt .\nRUN cat requirements.txt > /deps\n"}
-    both(host, tmp_path, check, good, bad, "ran again instead of coming from cache")
+    ok = both(host, tmp_path, check, good, bad, "ran again instead of coming from cache")
+    # A pass reads as one: the steps before the edit reused, only those after it ran again.
+    assert "were reused from the cache and only the" in ok.message and "rebuilt" not in ok.message, ok.message
 
 
 def test_independent_checks_all_report(host, tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ _EXEC_FORM = re.compile(r'^(?P<keyword>[A-Za-z]+)\s+\[(?P<items>\s*"(?:[^"\\]|\\
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 STATUS_MARKS = {"passed": "✔", "failed": "✘", "not started": "·"}
-STATUS_STYLES = {"passed": "$success", "failed": "$error", "not started": "$text-muted"}
+# $text-*: the theme's readable text colours ($success and $error are for fills and borders).
+STATUS_STYLES = {"passed": "$text-success", "failed": "$text-error", "not started": "$text-muted"}
 
 
 def status_mark(status: str) -> str:

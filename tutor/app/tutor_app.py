@@ -8,6 +8,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 
 from tutor import locations
@@ -20,13 +21,12 @@ from tutor.app.screens.help import HelpScreen
 from tutor.app.screens.home import HomeScreen
 from tutor.app.screens.lesson import LessonScreen
 from tutor.app.screens.quiz import QuizScreen
+from tutor.app.themes import DARK, LIGHT, is_light, tutor_themes
 from tutor.content.loader import load_curriculum
 from tutor.content.model import Curriculum, Exercise, Lesson
 from tutor.errors import EngineUnavailable
 from tutor.progress import Data, Progress, ProgressNotSaved
 from tutor.workspace import Workspace
-
-DARK, LIGHT = "textual-dark", "textual-light"
 
 
 class NotifyingProgress(Progress):
@@ -63,7 +63,13 @@ class TutorApp(App[None]):
         self.progress = NotifyingProgress(locations.progress_file(), self.notify)
         self.workspace = Workspace(workspace)
         self._check_engine = check_engine
-        self.theme = LIGHT if self.progress.load()["settings"].get("theme") == LIGHT else DARK
+        for theme in tutor_themes():
+            self.register_theme(theme)
+        self.theme = LIGHT if is_light(self.progress.load()["settings"].get("theme")) else DARK
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """Title — sub-title, both at full contrast (Textual dims the sub-title below AA)."""
+        return Content.assemble(title, " — ", sub_title) if sub_title else Content(title)
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen())

@@ -21,6 +21,7 @@ from tutor import formats
 from tutor.content.model import Exercise
 from tutor.engine.dockerhost import DockerHost
 from tutor.engine.grader import grade
+from tutor.engine.learner_files import display_name
 from tutor.engine.report import BuildResult, Report
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
@@ -82,17 +83,25 @@ def grade_class(
         raise UsageError("--jobs must be at least 1")
     host = connect()
     cancel = threading.Event()
+    # Images are removed when the whole class is graded, never while a sibling builds: removing an
+    # image prunes its untagged parent layers, which a parallel build may have just taken from cache.
+    done_with: list[str] = []
+    lock = threading.Lock()
+
+    def release(image: str) -> None:
+        with lock:
+            done_with.append(image)
 
     def one(folder: Path) -> Submission:
         try:
-            report = grade(exercise, folder.resolve(), lambda: host, cancel=cancel, keep_image=False)
+            report = grade(exercise, folder.resolve(), lambda: host, cancel=cancel, keep_image=False, release=release)
         except EngineUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - one learner's trouble must not lose the class's results
             reason = exc.message if isinstance(exc, TutorError) else f"{type(exc).__name__}: {exc}"
             build = BuildResult(ok=False, seconds=0.0, log_tail=[], error=f"not graded: {reason}")
             report = Report(exercise.id, False, build, [], 0.0, str(folder))
-        return Submission(folder.name, report)
+        return Submission(display_name(folder.name), report)
 
     done: list[Submission] = []
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="learner")
@@ -105,7 +114,10 @@ def grade_class(
         cancel.set()  # running builds stop and their containers are removed before we return
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    finally:
+        pool.shutdown(wait=True)
+        for image in dict.fromkeys(done_with):
+            host.remove_image(image)
     return sorted(done, key=lambda s: s.learner)
 
 

@@ -13,12 +13,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 import requests.exceptions
+from docker.transport import UnixHTTPAdapter
 from docker.types import LogConfig
 
 from tutor.engine.builders.choice import BuilderChoice, choose, requested
@@ -26,6 +28,7 @@ from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.discovery import EngineChoice, chosen_engine, socket_candidates, start_hint
 from tutor.engine.driver import RunOutcome, Sandbox
 from tutor.engine.events import EventSink
+from tutor.engine.owner import OWNER_LABEL, owner_id
 from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
 from tutor.engine.sanitize import clean_text
 from tutor.errors import EngineUnavailable, TutorError, UsageError
@@ -40,7 +43,7 @@ STAND_IN_LABEL = "org.docker-tutor.stand-in"
 SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 def _labels(exercise_id: str = "") -> dict[str, str]:
-    labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space()}
+    labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space(), OWNER_LABEL: owner_id()}
     if exercise_id:
         labels[EXERCISE_LABEL] = exercise_id
     return labels
@@ -61,6 +64,75 @@ def sandbox_kwargs(sandbox: Sandbox) -> dict[str, Any]:
         # The json-file log is capped so a flood cannot fill the disk or our memory.
         "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
     }
+
+
+# Trusted images (curriculum base images) a prober is started from, with how each sends a request.
+PROBER_IMAGES = ("busybox", "python:3.11-slim")
+_ANSWER_LIMIT = 70_000
+_SEND = {
+    "busybox": ["sh", "-c", f'printf "%s" "$REQ" | nc -w 5 "$IP" "$PORT" | head -c {_ANSWER_LIMIT}'],
+    "python:3.11-slim": [
+        "python3", "-c",
+        "import os,socket,sys\n"
+        "s=socket.create_connection((os.environ['IP'],int(os.environ['PORT'])),5);s.settimeout(5)\n"
+        "s.sendall(os.environ['REQ'].encode());d=b''\n"
+        f"while len(d)<{_ANSWER_LIMIT}:\n c=s.recv(65536)\n if not c: break\n d+=c\n"
+        f"sys.stdout.buffer.write(d[:{_ANSWER_LIMIT}])",
+    ],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Prober:
+    """Sends HTTP requests to the learner's server from a container on its isolated network."""
+
+    container: Any
+    image: str
+    address: str
+    port: int
+
+    def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """(status, body) of one request; ConnectionError when nothing answers."""
+        data = body.encode()
+        lines = [f"{method} {path} HTTP/1.0", f"Host: {self.address}:{self.port}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if data or method not in ("GET", "HEAD"):
+            lines.append(f"Content-Length: {len(data)}")
+        raw = "\r\n".join(lines) + "\r\n\r\n" + body
+        env = {"REQ": raw, "IP": self.address, "PORT": str(self.port)}
+        with engine_errors("sending a request to the container"):
+            result = self.container.exec_run(_SEND[self.image], environment=env, demux=True)
+        answer = (result.output[0] if result.output else None) or b""
+        if not answer:
+            raise ConnectionError(f"nothing answered on port {self.port} (connection refused or closed)")
+        return parse_http_answer(answer)
+
+
+def parse_http_answer(answer: bytes) -> tuple[int, bytes]:
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.split(b"\r\n")
+    parts = status_line.split()
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise ConnectionError("the answer was not HTTP")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in header_lines)}
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        payload = _unchunk(payload)
+    return int(parts[1]), payload
+
+
+def _unchunk(payload: bytes) -> bytes:
+    out = bytearray()
+    while payload:
+        size_line, _, rest = payload.partition(b"\r\n")
+        try:
+            size = int(size_line.split(b";")[0], 16)
+        except ValueError:
+            break
+        if size == 0:
+            break
+        out += rest[:size]
+        payload = rest[size + 2 :]
+    return bytes(out)
 
 
 @contextlib.contextmanager
@@ -226,16 +298,16 @@ class DockerHost:
         environment: dict[str, str] | None = None,
         user: str | None = None,
         sandbox: Sandbox = Sandbox(),
-        ports: list[int] | None = None,
+        network: str = "",
         exercise_id: str = "",
         start: bool = True,
     ) -> Iterator[Any]:
-        """A started, sandboxed container that is always removed afterwards."""
+        """A started, sandboxed container that is always removed afterwards.
+
+        network: join this (isolated) network instead of the sandbox's none or bridge."""
         kwargs = sandbox_kwargs(sandbox)
-        if ports:
-            # Published on loopback only, to a free port the engine picks.
-            kwargs["ports"] = {f"{port}/tcp": ("127.0.0.1", None) for port in ports}
-            kwargs["network_mode"] = "bridge"
+        if network:
+            kwargs["network_mode"] = network
         container = None
         try:
             with engine_errors(f"starting a container from {image}"):
@@ -257,6 +329,39 @@ class DockerHost:
             if container is not None:
                 with contextlib.suppress(Exception):
                     container.remove(force=True, v=True)
+
+    @contextlib.contextmanager
+    def served(self, image: str, port: int, *, sandbox: Sandbox = Sandbox(), exercise_id: str = "") -> Iterator[tuple[Any, Prober]]:
+        """The learner's server on a network of its own, and a prober beside it as its only client.
+
+        No port is published on this machine: the network is internal (no way out) and its bridge
+        has no address of this machine's (so the host's services are out of reach, at the gateway
+        or any other address), and no other container is on it."""
+        prober_image = next((name for name in PROBER_IMAGES if self.image_attrs(name)), "")
+        if not prober_image:
+            raise TutorError(f"an HTTP check needs one of {', '.join(PROBER_IMAGES)} on this machine to send its requests from")
+        with self._isolated_network() as network, self.container(
+            image, sandbox=sandbox, network=network, exercise_id=exercise_id
+        ) as container:
+            with self.container(
+                prober_image, ["sleep", "900"], sandbox=Sandbox(memory_mb=64, cpus=0.5, pids=32),
+                network=network, exercise_id=exercise_id,
+            ) as prober:
+                container.reload()
+                address = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+                yield container, Prober(prober, prober_image, address, port)
+
+    @contextlib.contextmanager
+    def _isolated_network(self) -> Iterator[str]:
+        name = f"docker-tutor-{SESSION_ID}-{uuid.uuid4().hex[:8]}"
+        options = {"com.docker.network.bridge.inhibit_ipv4": "true", "com.docker.network.bridge.enable_icc": "true"}
+        with engine_errors("creating an isolated network"):
+            self.api.create_network(name, driver="bridge", internal=True, options=options, labels=_labels(), check_duplicate=True)
+        try:
+            yield name
+        finally:
+            with contextlib.suppress(Exception):
+                self.api.remove_network(name)
 
     def _podman_healthchecks(self, container_id: str, image: str) -> contextlib.AbstractContextManager[None]:
         if not self.is_podman():
@@ -280,24 +385,35 @@ class DockerHost:
                 with contextlib.suppress(docker.errors.APIError):
                     self.api.remove_container(container["Id"], force=True, v=True)
                     removed += 1
+            for network in self.api.networks(filters={"label": f"{MANAGED_LABEL}=true"}):
+                labels = network.get("Labels") or {}
+                pid = labels.get(SESSION_LABEL, "").split("-")[0]
+                if labels.get(HOST_LABEL) == _process_space() and pid.isdigit() and not _alive(int(pid)):
+                    with contextlib.suppress(docker.errors.APIError):
+                        self.api.remove_network(network["Id"])
         return removed
 
     def sweep(self, *, images: bool = False) -> tuple[int, int]:
-        """Remove every container (and, if asked, image) the tutor made: (containers, images)."""
+        """Remove the containers (and, if asked, images) this user's tutor made: (containers, images).
+
+        Only what carries this data folder's owner label: on a shared engine, other users' images
+        and the checks they are running are left alone. Never forced: an image a container uses stays."""
         removed_containers = removed_images = 0
+        mine = {"label": f"{OWNER_LABEL}={owner_id()}"}
         with engine_errors("cleaning up"):
-            for container in self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
+            for container in self.api.containers(all=True, filters=mine):
                 with contextlib.suppress(docker.errors.APIError):
                     self.api.remove_container(container["Id"], force=True, v=True)
                     removed_containers += 1
+            for network in self.api.networks(filters=mine):
+                with contextlib.suppress(docker.errors.APIError):
+                    self.api.remove_network(network["Id"])
             if images:
-                ours = self.api.images(filters={"label": EXERCISE_LABEL}) + self.api.images(
-                    filters={"label": f"{MANAGED_LABEL}=true"}
-                )
-                for image_id in {image["Id"] for image in ours}:
-                    with contextlib.suppress(docker.errors.APIError):
-                        self.api.remove_image(image_id, force=True)
-                        removed_images += 1
+                for image in self.api.images(filters=mine):
+                    for ref in image.get("RepoTags") or [image["Id"]]:
+                        with contextlib.suppress(docker.errors.APIError):
+                            self.api.remove_image(ref if ref != "<none>:<none>" else image["Id"])
+                    removed_images += 1
         return removed_containers, removed_images
 
 
@@ -341,6 +457,7 @@ def connect(timeout: float = 60.0) -> DockerHost:
                 f"docker-tutor needs {MIN_API_VERSION} or newer.",
                 hint="Update Docker (Engine 20.10 or newer).",
             )
+        _one_pool(client.api)
         return DockerHost(client, choice)
     # A socket we may not use says more than one that is not there.
     denied = [pair for pair in failures if pair[1].message.startswith("No permission")]
@@ -362,6 +479,24 @@ def _client(choice: EngineChoice, timeout: float) -> docker.DockerClient:
             raise _unavailable(exc, choice) from exc
         # Not an engine that is down: an address the SDK cannot use (a typo, an unknown scheme).
         raise UsageError(f"cannot use the Docker engine at {choice.url} ({choice.how}): {exc}") from exc
+
+
+class _OnePoolAdapter(UnixHTTPAdapter):
+    """The SDK keys its connection pools by full URL and closes the least recently used of 25
+    even while another thread still reads from it: with checks and learners graded in parallel,
+    a request then fails ("'NoneType' object has no attribute 'qsize'"). Every URL goes to the
+    same socket, so one pool serves them all and is never closed under a reader."""
+
+    def get_connection(self, url: str, proxies: Any = None) -> Any:
+        return super().get_connection("http+docker://localhost", proxies)
+
+
+def _one_pool(api: docker.APIClient) -> None:
+    adapter = getattr(api, "_custom_adapter", None)
+    if isinstance(adapter, UnixHTTPAdapter):
+        shared = _OnePoolAdapter(f"http+unix://{adapter.socket_path}", adapter.timeout, max_pool_size=64)
+        api._custom_adapter = shared
+        api.mount("http+docker://", shared)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

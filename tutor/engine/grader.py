@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -9,22 +12,44 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+from tutor import locations
 from tutor.content.model import CheckSpec, Exercise
 from tutor.engine.build_errors import PULL_FAILED, hint_for
+from tutor.engine.build_policy import allowed_bases, refusals
 from tutor.engine.checks import KINDS, Check, CheckContext, compile_check
 from tutor.engine.checks.base import without_patterns
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_dockerfile
-from tutor.engine.dockerhost import BuildOutcome, DockerHost, connect, engine_errors
+from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
 from tutor.engine.engine_driver import EngineDriver
 from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, ignore
-from tutor.engine.folder_image import KEPT_FOLDERS_PER_EXERCISE, FolderImage, image_tag
+from tutor.engine.learner_files import display_name
+from tutor.engine.owner import tag_secret
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
-from tutor.engine.verdicts import VerdictStore
+from tutor.engine.verdicts import VerdictStore, fingerprint
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
 PARALLEL_CHECKS = 3
-__all__ = ["KEPT_FOLDERS_PER_EXERCISE", "check_folder", "grade", "image_tag"]  # the tag helpers live in folder_image
+CACHE_RACE_RETRIES = 2
+VANISHED_LAYER = re.compile(
+    r"No such image|unable to find image \"?sha256:|failed to get digest|unknown parent image|"
+    r"mount does not exist|layer does not exist|failed to set parent",
+    re.IGNORECASE,
+)
+# Each folder checked keeps its image as the cache of its next check; older folders' go.
+KEPT_FOLDERS_PER_EXERCISE = 3
+
+
+def image_tag(exercise: Exercise, directory: Path) -> str:
+    """One tag per exercise and folder: the next check of the same folder reuses its cache.
+
+    A secret of this data folder goes into the hash, so no one else on the engine can derive the tag."""
+    folder = hashlib.sha256(tag_secret() + os.fsencode(directory.resolve())).hexdigest()[:12]
+    return f"{_tag_prefix(exercise)}{folder}"
+
+
+def _tag_prefix(exercise: Exercise) -> str:
+    return f"docker-tutor/{exercise.id}:"
 
 
 def grade(
@@ -36,15 +61,18 @@ def grade(
     cancel: threading.Event | None = None,
     keep_image: bool = True,
     verdicts: VerdictStore | None = None,
+    release: Callable[[str], None] | None = None,
     only: frozenset[str] | None = None,
 ) -> Report:
-    """Grade `directory` against `exercise`: read, refuse, reuse or build, run checks, report.
+    """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only.
 
-    Raises UsageError/ContentError/EngineUnavailable only. keep_image: keep the image as the cache
-    of the folder's next check. verdicts: remember what this check proved, reuse what an earlier
-    one proved, and keep images for only the exercise's most recently checked folders. only: run
-    just these checks (by id), e.g. the one check a house-rule mutant must fail; nothing is built
-    when none of them needs an image."""
+    release: what to do with an image this check is done with (default: remove it now). Parallel
+    checks of one class hand theirs to the class, which removes them when none is building: a
+    removal prunes untagged parent layers, which a sibling build may be using as its cache.
+    keep_image: keep the image as the cache of the folder's next check. verdicts: remember what
+    this check proved, reuse what an earlier one proved, and keep images for only the
+    exercise's most recently checked folders. only: run just these checks (by id), e.g. the one
+    check a house-rule mutant must fail; nothing is built when none of them needs an image."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
     checks = [compile_check(spec) for spec in enforced(exercise) if only is None or spec.id in only]
@@ -58,90 +86,96 @@ def grade(
             build=build,
             checks=results,
             seconds=time.monotonic() - started,
-            directory=str(directory),
+            directory=display_name(str(directory)),
         )
         on_event(GradeFinished(result))
         return result
 
-    # Read: the Dockerfile, and what can be judged from the files alone.
     try:
         dockerfile = read_dockerfile(directory / "Dockerfile")
     except DockerfileUnreadable as exc:
         return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _results(checks, {}, "no Dockerfile to judge"))
-    context = CheckContext(exercise=exercise, directory=directory, dockerfile=dockerfile, cancel=cancel, keep_images=keep_image)
-    results = {c.id: _run(c, context, on_event) for c in checks if not c.needs_image and not dockerfile.problems}
 
-    # Refuse: mistakes that need no engine, contexts never to send, exercises judged from files.
-    refusal = _refuse_before_build(directory, dockerfile.problems)
+    context = CheckContext(
+        exercise=exercise, directory=directory, dockerfile=dockerfile, cancel=cancel, keep_images=keep_image
+    )
+    static = [c for c in checks if not c.needs_image]
+    results = {c.id: _run(c, context, on_event) for c in static if not dockerfile.problems}
+
+    refusal = _refuse_before_build(directory, dockerfile)
     if refusal is not None:
         return report(refusal, _results(checks, results, "the Dockerfile has mistakes to fix first"))
+
     if not any(c.needs_engine for c in checks):
         # e.g. a CUDA exercise on a machine without the CUDA base image: judged from the files alone.
         note = "not built: this exercise is judged from its Dockerfile alone"
         return report(BuildResult(ok=True, seconds=0.0, log_tail=[], skipped=True, error="", hint=note), [results[c.id] for c in checks])
 
-    # Reuse or build.
+    reaching_out = refusals(dockerfile, allowed_bases(exercise.path, locations.content_root()))
+    if reaching_out:
+        refused = _not_built(
+            "the Dockerfile uses what a build here may not: " + "; ".join(reaching_out),
+            "A build starts FROM one of the curriculum's base images or an earlier stage of your Dockerfile, "
+            "and ADD and COPY take files from your folder. Nothing was sent to the engine.",
+        )
+        return report(refused, _results(checks, results, "the Dockerfile uses what a build here may not"))
+
     host = connect()
     host.sweep_orphans()
-    folder = FolderImage(host, exercise, directory, dockerfile, verdicts, keep=keep_image)
-    earlier = folder.verdict()
-    if earlier is not None:
-        return report(earlier.build, earlier.checks)
-    build = _Build(host, exercise, on_event, cancel)
-    built_before = folder.built_before()
-    outcome = built_before or build(directory, folder.tag)
-    _name_missing_base(host, dockerfile, outcome)
-    build_result = replace(_build_result(host, outcome), reused=built_before is not None)
+    context.host = host
+    tag = image_tag(exercise, directory)
+    previous = host.image_attrs(tag)
+    made_images: list[str] = []
+    print_ = remembered = None
+    if verdicts is not None and keep_image:
+        bases = [(host.image_attrs(base) or {}).get("Id", "") for base in dockerfile.base_images]
+        print_ = fingerprint(exercise, directory, bases)
+        remembered = verdicts.recall(tag)
+        if remembered and (remembered.fingerprint != print_ or not previous or previous["Id"] != remembered.image_id):
+            remembered = None
+    if verdicts is not None and remembered and remembered.report:
+        # Same files, same checks, same base images, same image: the verdict still holds.
+        reused = Report.from_dict(remembered.report)
+        verdicts.touch(tag)
+        return report(replace(reused.build, reused=True, seconds=0.0), reused.checks)
+
+    def build(path: Path, tag: str | None) -> BuildOutcome:
+        for _attempt in range(1 + CACHE_RACE_RETRIES):
+            outcome = host.build(
+                path,
+                tag=tag,
+                exercise_id=exercise.id,
+                timeout=exercise.build.timeout,
+                network=exercise.build.network,
+                memory_mb=exercise.build.memory_mb,
+                on_event=on_event,
+                cancel=cancel,
+            )
+            # The classic builder's cache is shared by everyone on the engine: a layer this build
+            # took from it can be removed by another user's tutor before the build is done. That
+            # is no mistake of the learner's: build again (the layer is then made anew).
+            if outcome.ok or cancel.is_set() or not VANISHED_LAYER.search(outcome.error):
+                break
+        return outcome
+
+    if remembered:
+        outcome = BuildOutcome(ok=True, seconds=0.0, image_id=remembered.image_id)
+    else:
+        outcome = build(directory, tag)
+    if PULL_FAILED.search(outcome.error):
+        missing = [base for base in dockerfile.base_images if host.image_attrs(base) is None]
+        if missing:
+            outcome.error = f"the base image {missing[0]} is not on this machine and could not be pulled ({outcome.error})"
+    build_result = replace(_build_result(host, outcome), reused=remembered is not None)
     if not outcome.ok:
         return report(build_result, _results(checks, results, "the image did not build"))
-    folder.adopt(outcome)
-
-    # Run the checks that need the image.
-    try:
-        results |= _judge_image([c for c in checks if c.needs_image], context, host, outcome, build, on_event)
-    finally:
-        folder.release()
-    final = report(build_result, [results[c.id] for c in checks])
-    if not cancel.is_set():
-        folder.record(outcome.image_id, final)
-    return final
-
-
-def check_folder(
-    exercise: Exercise, directory: Path, *, on_event: EventSink = ignore, cancel: threading.Event | None = None
-) -> Report:
-    """A learner's check, as `docker-tutor check`, the TUI and every served tab run it: on the engine
-    found as the docker CLI finds it, reusing the verdict of a folder unchanged since it passed."""
-    from tutor import locations
-
-    verdicts = VerdictStore(locations.data_dir() / "verdicts")
-    return grade(exercise, directory.resolve(), connect, on_event=on_event, cancel=cancel, verdicts=verdicts)
-
-
-class _Build:
-    """Builds for one check: the folder's own, and the cache check's rebuilds of edited copies."""
-
-    def __init__(self, host: DockerHost, exercise: Exercise, on_event: EventSink, cancel: threading.Event) -> None:
-        self.host, self.exercise, self.on_event, self.cancel = host, exercise, on_event, cancel
-
-    def __call__(self, path: Path, tag: str | None) -> BuildOutcome:
-        return self.host.build(
-            path,
-            tag=tag,
-            exercise_id=self.exercise.id,
-            timeout=self.exercise.build.timeout,
-            network=self.exercise.build.network,
-            memory_mb=self.exercise.build.memory_mb,
-            on_event=self.on_event,
-            cancel=self.cancel,
-        )
-
-
-def _judge_image(
-    checks: list[Check], context: CheckContext, host: DockerHost, outcome: BuildOutcome, build: _Build, on_event: EventSink
-) -> dict[str, CheckResult]:
-    """Run the checks that need the built image, a few at once; remove whatever their rebuilds made."""
-    made_images: list[str] = []
+    if previous and previous["Id"] != outcome.image_id:
+        host.remove_image(previous["Id"])  # the old image's unique layers go with it
+    if verdicts is not None and print_ is not None and not remembered:
+        verdicts.remember(tag, print_, outcome.image_id, None)
+        for old in verdicts.older_tags(_tag_prefix(exercise), KEPT_FOLDERS_PER_EXERCISE - 1, current=tag):
+            host.remove_image(old)  # by tag: an image another folder also has keeps its other tag
+            verdicts.forget(old)
 
     def rebuild(path: Path) -> BuildOutcome:
         again = build(path, None)
@@ -152,24 +186,24 @@ def _judge_image(
             made_images.insert(0, again.image_id)
         return again
 
-    context.driver = EngineDriver(host, outcome.image_id, context.exercise.id)
+    context.driver = EngineDriver(host, outcome.image_id, exercise.id)
+    context.image_id = outcome.image_id
     context.rebuild = rebuild
     try:
+        dynamic = [c for c in checks if c.needs_image]
         with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS, thread_name_prefix="check") as pool:
-            verdicts = list(pool.map(lambda c: _run(c, context, on_event), checks))
-        return {check.id: result for check, result in zip(checks, verdicts, strict=True)}
+            for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic), strict=False):
+                results[check.id] = result
     finally:
         context.shared.close()  # e.g. a Compose project: down, with its volumes and networks
         for image in made_images:
-            host.remove_image(image)
-
-
-def _name_missing_base(host: DockerHost, dockerfile: Dockerfile, outcome: BuildOutcome) -> None:
-    """A failed pull says little: name the base image that is not on this machine."""
-    if PULL_FAILED.search(outcome.error):
-        missing = [base for base in dockerfile.base_images if host.image_attrs(base) is None]
-        if missing:
-            outcome.error = f"the base image {missing[0]} is not on this machine and could not be pulled ({outcome.error})"
+            (release or host.remove_image)(image)
+        if not keep_image:
+            (release or host.remove_image)(tag)  # by tag: identical images of parallel checks share an id
+    final = report(build_result, [results[c.id] for c in checks])
+    if verdicts is not None and print_ is not None and not cancel.is_set():
+        verdicts.remember(tag, print_, outcome.image_id, final)
+    return final
 
 
 def enforced(exercise: Exercise) -> tuple[CheckSpec, ...]:
@@ -219,11 +253,18 @@ def _not_built(error: str, hint: str) -> BuildResult:
     return BuildResult(ok=False, seconds=0.0, log_tail=[], error=error, hint=hint)
 
 
-def _refuse_before_build(directory: Path, problems: tuple[str, ...]) -> BuildResult | None:
+def _refuse_before_build(directory: Path, dockerfile: Dockerfile) -> BuildResult | None:
     """Mistakes that need no engine to find, and contexts that must never be sent to it."""
-    if problems:
-        return _not_built("the Dockerfile has mistakes: " + "; ".join(problems), hint_for("unknown instruction"))
+    if dockerfile.problems:
+        return _not_built("the Dockerfile has mistakes: " + "; ".join(dockerfile.problems), hint_for("unknown instruction"))
     summary = summarize(directory)
+    if summary.refused:
+        return _not_built(summary.refused, "List data sets, model weights, .git and virtual environments in .dockerignore.")
+    if summary.unreadable:
+        return _not_built(
+            f"{summary.unreadable[0]} cannot be read, so it cannot be sent to the engine",
+            "Make it readable (chmod u+r) or list it in .dockerignore.",
+        )
     if summary.escaping_links:
         return _not_built(
             f"{summary.escaping_links[0]} is a symbolic link to a place outside the exercise folder",

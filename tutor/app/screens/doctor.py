@@ -55,7 +55,7 @@ class DoctorScreen(TutorScreen):
     def show(self, findings: list[Finding]) -> None:
         lines: list[Static] = []
         for finding in findings:
-            mark = "[$success]✔[/]" if finding.ok else ("[$error]✘[/]" if finding.blocking else "[$warning]![/]")
+            mark = "[$text-success]✔[/]" if finding.ok else ("[$text-error]✘[/]" if finding.blocking else "[$text-warning]![/]")
             lines.append(Static(Content.from_markup(f"{mark} [b]$title[/b]  $detail", title=finding.title, detail=finding.detail)))
             if finding.fix and not finding.ok:
                 lines.append(Static(Content.from_markup("[$text-muted]fix:[/] $fix", fix=finding.fix), classes="fix"))

@@ -347,8 +347,9 @@ class ExerciseScreen(TutorScreen):
 
     # --- reset ---------------------------------------------------------------------------------
     def action_reset(self) -> None:
+        where = "this exercise" if self.app.is_web else friendly_path(self.folder)
         question = (
-            f"Put the starter files back in {friendly_path(self.folder)} and forget this exercise's "
+            f"Put the starter files back in {where} and forget this exercise's "
             "checks? Your current files are kept aside in a hidden folder next to it."
         )
         self.app.push_screen(ConfirmDialog(question, confirm="Reset"), self._reset_confirmed)

@@ -43,13 +43,13 @@ class CheckResults(VerticalScroll, can_focus=True):
     def finished(self, result: CheckResult) -> None:
         line = self._line(result.id)
         if result.passed:
-            line.show(Content.from_markup("[$success]✔[/] $title  [$text-muted]$message[/]", title=result.title, message=result.message))
+            line.show(Content.from_markup("[$text-success]✔[/] $title  [$text-muted]$message[/]", title=result.title, message=result.message))  # noqa: E501
         elif result.skipped:
             line.show(Content.from_markup("[$text-muted]- $title: $message[/]", title=result.title, message=result.message))
         else:
-            hint = Content.from_markup("\n[$warning]hint:[/] $hint", hint=result.hint) if result.hint else Content("")
+            hint = Content.from_markup("\n[$text-warning]hint:[/] $hint", hint=result.hint) if result.hint else Content("")
             line.show(
-                Content.from_markup("[$error]✘[/] [b]$title[/b]", title=result.title),
+                Content.from_markup("[$text-error]✘[/] [b]$title[/b]", title=result.title),
                 Content(result.message) + hint,
             )
         line.set_class(result.passed, "passed")

@@ -46,7 +46,7 @@ def _options(curriculum: Curriculum, progress: dict[str, Any]) -> list[Option]:
         if lesson.quiz:
             answers = quizzes.get(lesson.id, {})
             right = sum(1 for q in lesson.quiz if answers.get(q.id, {}).get("correct"))
-            style = "$success" if right == len(lesson.quiz) else "$text-muted"
+            style = "$text-success" if right == len(lesson.quiz) else "$text-muted"
             options.append(
                 Option(
                     Content.from_markup(f"     ? Quiz  [{style}]{right}/{len(lesson.quiz)} right[/]"),

@@ -83,4 +83,6 @@ class EditorPane(Vertical):
         mark = "  [modified: ctrl+s saves]" if self.dirty else ""
         # f6, not f: in the editor f is a letter.
         which = f"[{self.index + 1}/{len(self.files)}, f6: next file] " if len(self.files) > 1 else ""
-        self.query_one("#editor-file", Static).update(f"{which}{friendly_path(self.folder / self.filename)}{mark}")
+        # In the browser the folder is on the server: its path means nothing to the learner.
+        where = self.filename if self.app.is_web else friendly_path(self.folder / self.filename)
+        self.query_one("#editor-file", Static).update(f"{which}{where}{mark}")

@@ -9,9 +9,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, shorten
-from tutor.engine.driver import Sandbox, Service
+from tutor.engine.dockerhost import Prober
 from tutor.engine.sanitize import clean_text
 
 POLL = 0.2
@@ -24,19 +25,21 @@ def _exposed_port(ctx: CheckContext, port: int) -> int | None:
     return int(exposed[0].split("/")[0]) if exposed else None
 
 
-def _logs(service: Service) -> str:
-    return shorten(service.logs(tail=40))
+def _logs(container: Any) -> str:
+    with contextlib.suppress(Exception):
+        return shorten(clean_text(container.logs(tail=40)))
+    return ""
 
 
-def _listening(service: Service, port: int) -> list[str]:
+def _listening(container: Any, port: int) -> list[str]:
     """Addresses the container listens on for `port`, read from /proc (slim images have no ss/netstat)."""
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(Exception):
-            code, output = service.exec(["cat", table])
+            code, output = container.exec_run(["cat", table])
             if code != 0:
                 continue
-            for line in output.splitlines()[1:]:
+            for line in output.decode(errors="replace").splitlines()[1:]:
                 fields = line.split()
                 if len(fields) > 3 and fields[3] == "0A":  # LISTEN
                     address, _, hex_port = fields[1].partition(":")
@@ -58,12 +61,12 @@ def _address(hex_address: str) -> str:
 @register
 @dataclass(kw_only=True, frozen=True)
 class Http(Check):
-    """The container serves HTTP on its exposed port, published to a random localhost port."""
+    """The container serves HTTP on its exposed port, asked by a prober on a network of their own."""
 
     kind = "http"
     default_hint = (
         "Inside a container, a server must listen on 0.0.0.0 (all interfaces): 127.0.0.1 is the "
-        "container's own loopback, which a published port cannot reach. EXPOSE the port too."
+        "container's own loopback, which nothing outside the container can reach. EXPOSE the port too."
     )
     path: str = "/"
     port: int = 0  # container port; 0: the first EXPOSEd one
@@ -78,30 +81,29 @@ class Http(Check):
         return f"{self.method} {self.path} answers" + (f" {self.status}" if self.status else "")
 
     def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.host is not None
         port = _exposed_port(ctx, self.port)
         if port is None:
             return failed("the image exposes no port: add EXPOSE 8000 (or the port your server uses)")
-        with ctx.image.service(ports=[port], sandbox=Sandbox(network=True)) as service:
-            host_port = service.host_port(port)
-            if host_port is None:
-                return failed(f"port {port} could not be published")
-            url = f"http://127.0.0.1:{host_port}{self.path}"
+        # Its own isolated network, with a prober as the only client: the server reaches nothing.
+        with ctx.host.served(ctx.image_id, port, exercise_id=ctx.exercise.id) as (container, prober):
             deadline = time.monotonic() + self.timeout
             last_error = ""
             while time.monotonic() < deadline and not ctx.cancel.is_set():
-                state = service.state()
-                if not state.running:
-                    return failed(f"the container exited (code {state.exit_code}) before answering. Its output:\n{_logs(service)}")
+                container.reload()
+                if container.status != "running":
+                    code = container.attrs["State"]["ExitCode"]
+                    return failed(f"the container exited (code {code}) before answering. Its output:\n{_logs(container)}")
                 try:
-                    status, text = _request(url, self.method, self.body)
+                    status, text = _ask(prober, self.method, self.path, self.body)
                     return self._judge(status, text)
-                except (urllib.error.URLError, ConnectionError, OSError) as exc:
-                    last_error = str(getattr(exc, "reason", exc))
+                except ConnectionError as exc:
+                    last_error = str(exc)
                     # A server that is up but bound to loopback will never answer: say so at once.
-                    if _loopback_only(_listening(service, port)):
+                    if _loopback_only(_listening(container, port)):
                         break
                     time.sleep(POLL)
-            listening = _listening(service, port)
+            listening = _listening(container, port)
             if _loopback_only(listening):
                 return failed(
                     f"the server listens on {listening[0]}:{port} inside the container, which only the container "
@@ -109,7 +111,7 @@ class Http(Check):
                 )
             return failed(
                 f"nothing answered on port {port} within {self.timeout:g} s ({last_error or 'no answer'}). "
-                f"Container output:\n{_logs(service) or '(nothing)'}"
+                f"Container output:\n{_logs(container) or '(nothing)'}"
             )
 
     def _judge(self, status: int, text: str) -> Verdict:
@@ -127,14 +129,24 @@ class Http(Check):
         return passed(f"{shown} -> {status} {shorten(text, 120)}")
 
 
-def _request(url: str, method: str, body: str) -> tuple[int, str]:
-    data = body.encode() if body else None
+def _headers(body: str) -> dict[str, str]:
     headers = {}
     if body:
         with contextlib.suppress(ValueError):
             json.loads(body)
             headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    return headers
+
+
+def _ask(prober: Prober, method: str, path: str, body: str) -> tuple[int, str]:
+    status, payload = prober.request(method, path, body, _headers(body))
+    return status, clean_text(payload[:65536], limit=4000)
+
+
+def _request(url: str, method: str, body: str) -> tuple[int, str]:
+    """A request from this machine (a Compose project's port published on 127.0.0.1)."""
+    data = body.encode() if body else None
+    request = urllib.request.Request(url, data=data, method=method, headers=_headers(body))
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, clean_text(response.read(65536), limit=4000)
@@ -161,6 +173,7 @@ class Healthy(Check):
         return "becomes healthy"
 
     def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.host is not None
         test = list((ctx.config.get("Healthcheck") or {}).get("Test") or [])
         if not test or test[0] == "NONE":
             return failed("the image has no HEALTHCHECK, so Docker cannot tell whether it works")
@@ -169,31 +182,33 @@ class Healthy(Check):
             if verdict is not None:
                 return verdict
         started = time.monotonic()
-        status = ""
-        with ctx.image.service() as service:
+        with ctx.host.container(ctx.image_id, exercise_id=ctx.exercise.id) as container:
             while time.monotonic() - started < self.timeout and not ctx.cancel.is_set():
-                state = service.state()
-                status = state.health
+                container.reload()
+                health = container.attrs["State"].get("Health") or {}
+                status = health.get("Status", "")
                 if status == "healthy":
                     return passed(f"healthy after {time.monotonic() - started:.1f} s")
                 if status == "unhealthy":
+                    log = (health.get("Log") or [{}])[-1]
                     return failed(
-                        f"the health check reported unhealthy (exit {state.health_exit_code}): "
-                        f"{shorten(state.health_output, 300)}"
+                        f"the health check reported unhealthy (exit {log.get('ExitCode')}): "
+                        f"{shorten(clean_text(log.get('Output', '')), 300)}"
                     )
-                if not state.running:
-                    return failed(f"the container exited before it became healthy. Its output:\n{_logs(service)}")
+                if container.status != "running":
+                    return failed(f"the container exited before it became healthy. Its output:\n{_logs(container)}")
                 time.sleep(POLL)
             return failed(f"not healthy within {self.timeout:g} s (status: {status or 'starting'})")
 
     def _down(self, ctx: CheckContext, test: list[str]) -> Verdict | None:
         """Run the health command where the service never started: it must report the failure."""
+        assert ctx.host is not None
         if test[0] == "CMD-SHELL":
             entrypoint, command = ["/bin/sh", "-c"], test[1:]
         else:
             entrypoint, command = test[1:2], test[2:]
         # The health command is the container's only process: nothing listens, nothing serves.
-        outcome = ctx.image.run(command or None, entrypoint=entrypoint, timeout=20)
+        outcome = ctx.host.run(ctx.image_id, command or None, entrypoint=entrypoint, timeout=20, exercise_id=ctx.exercise.id)
         if outcome.timed_out or outcome.exit_code != 0:
             return None
         return failed(
@@ -222,18 +237,20 @@ class StopsQuickly(Check):
         return f"docker stop takes under {self.max_seconds:g} s"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        with ctx.image.service() as service:
+        assert ctx.host is not None
+        with ctx.host.container(ctx.image_id, exercise_id=ctx.exercise.id) as container:
             time.sleep(self.ready_seconds)
-            state = service.state()
-            if not state.running:
+            container.reload()
+            if container.status != "running":
                 return failed(
-                    f"the container had already exited (code {state.exit_code}) before it was "
-                    f"stopped: its main process must keep running. Output:\n{_logs(service)}"
+                    f"the container had already exited (code {container.attrs['State']['ExitCode']}) before it was "
+                    f"stopped: its main process must keep running. Output:\n{_logs(container)}"
                 )
             started = time.monotonic()
-            service.stop(self.grace)
+            container.stop(timeout=self.grace)
             seconds = time.monotonic() - started
-            code = service.state().exit_code
+            container.reload()
+            code = container.attrs["State"]["ExitCode"]
         if code == 137 or seconds > self.max_seconds:
             return failed(
                 f"docker stop took {seconds:.1f} s and the container exited with code {code}"
@@ -260,10 +277,11 @@ class NonRoot(Check):
         return "runs as a non-root user"
 
     def run(self, ctx: CheckContext) -> Verdict:
+        assert ctx.host is not None
         configured = ctx.config.get("User") or ""
         if configured.split(":")[0] in ("", "root", "0"):
             return failed("the image runs as root (no USER instruction, or USER root)")
-        outcome = ctx.image.run(["-u"], entrypoint=["id"], timeout=15)
+        outcome = ctx.host.run(ctx.image_id, ["-u"], entrypoint=["id"], timeout=15, exercise_id=ctx.exercise.id)
         uid = outcome.stdout.strip()
         if outcome.exit_code != 0 or not re.fullmatch(r"\d+", uid):
             return failed(f"could not run id -u as USER {configured}: {shorten(outcome.output, 200) or 'no output'} (does the user exist?)")
