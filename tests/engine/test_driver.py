@@ -113,22 +113,6 @@ def test_file_check_reads_mode_owner_and_contents_through_the_driver() -> None:
     assert not ok and "not a regular file" in message
 
 
-def test_health_check_reports_the_last_probe_of_an_unhealthy_service() -> None:
-    states = [ServiceState(True, 0, "starting"), ServiceState(True, 0, "unhealthy", 1, "curl: connection refused")]
-    down = RunOutcome(exit_code=1, stdout="", stderr="connection refused", seconds=0.1)  # the probe fails with the server down
-    driver = FakeDriver(config={"Healthcheck": {"Test": ["CMD", "false"]}}, service=FakeService(states), run=down)
-    ok, message = _judge({"kind": "health", "timeout": 5}, driver)
-    assert not ok and "exit 1" in message and "connection refused" in message
-    assert driver.ran[0]["entrypoint"] == ["false"]
-
-
-def test_stop_check_stops_through_the_driver_with_its_grace() -> None:
-    service = FakeService([ServiceState(True, 0)])
-    ok, message = _judge({"kind": "stop", "ready_seconds": 0, "grace": 2}, FakeDriver(service=service))
-    assert ok, message
-    assert service.stopped_with == 2 and "143" in message
-
-
 def test_command_check_fills_engine_kernel_from_the_driver() -> None:
     driver = FakeDriver(run=RunOutcome(exit_code=0, stdout="Linux 6.1.0\n", stderr="", seconds=0.1))
     ok, message = _judge({"kind": "command", "command": ["uname"], "expectedOutput": ["{engine_kernel}"]}, driver)
