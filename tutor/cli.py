@@ -123,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--public-url", metavar="URL", help="the address learners open, when a TLS proxy stands in front (https://...)")
     serve.add_argument(
+        "--engine", dest="engine", action="append", default=[], metavar="URL",
+        help="an engine for the learners' builds (unix://, tcp://, ssh://); give it several times to spread the tabs over them",
+    )
+    serve.add_argument(
         "--instructor-password-file", type=Path, metavar="FILE",
         help="the instructor page's password (default: DOCKER_TUTOR_INSTRUCTOR_PASSWORD, or one made and kept with the sessions)",
     )
@@ -144,11 +148,21 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--no-build", action="store_true", help="schema, checks and files only; no engine needed")
     lint.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
 
+    pack = commands.add_parser("pack", help="content packs for a class: release a learner's copy")
+    pack_actions = pack.add_subparsers(dest="pack_action", metavar="ACTION", required=True)
+    release = pack_actions.add_parser("release", help="a learner's copy: no solutions, no hidden checks, no mistakes")
+    release.add_argument("pack", type=Path, metavar="DIR", help="the instructor's pack (lessons/ and exercises/)")
+    release.add_argument("out", type=Path, metavar="OUT", help="a new folder for the learner's copy")
+
     grade = commands.add_parser("grade", help="grade a class: one subfolder per learner, in parallel")
     grade.add_argument("exercise", help="exercise id, e.g. 04-first-dockerfile")
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one subfolder per learner, named after them")
     grade.add_argument("--jobs", type=int, default=4, help="submissions graded at once (default 4)")
     grade.add_argument("--format", choices=["table", "csv", "junit", "json"], default="table")
+    grade.add_argument(
+        "--engine", dest="engine", action="append", default=[], metavar="URL",
+        help="an engine to grade on (unix://, tcp://, ssh://); give it several times to spread the class over them",
+    )
 
     progress = commands.add_parser("progress", help="your progress, to hand in to an instructor")
     progress_actions = progress.add_subparsers(dest="progress_action", metavar="ACTION", required=True)
@@ -157,11 +171,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--learner", help="your name in the class report (default: your login name)")
 
     report = commands.add_parser("report", help="a class report from learners' progress exports")
-    report.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files written by 'progress export'")
+    report.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files written by 'progress export', a served class's export, or 'grade --format json'")  # noqa: E501
     report.add_argument("--format", choices=["table", "html"], default="table")
     report.add_argument("--output", type=Path, metavar="FILE", help="write here instead of to the terminal")
     for command in commands.choices.values():  # also accepted after the command: docker-tutor check 04 --engine colima
-        command.add_argument("--engine", metavar="NAME|URL", default=argparse.SUPPRESS, help=ENGINE_HELP)
+        if not any("--engine" in action.option_strings for action in command._actions):  # serve has its own
+            command.add_argument("--engine", metavar="NAME|URL", default=argparse.SUPPRESS, help=ENGINE_HELP)
     return parser
 
 
@@ -175,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so builds are cancelled and containers removed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    if args.engine:
+    if isinstance(args.engine, str) and args.engine:  # (serve's --engine is its own list of engines)
         # Through the environment, so the TUI and the processes `serve` starts use the same engine.
         os.environ["DOCKER_TUTOR_ENGINE"] = args.engine
     try:
@@ -506,16 +521,33 @@ def cmd_lint_content(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    import time
+
     from tutor.classroom import grading
     from tutor.engine.dockerhost import connect
 
     exercise = _exercise(_curriculum(args), args.exercise)
     folders = grading.submission_folders(args.submissions)
+    started, passed = time.monotonic(), 0
+    # A terminal gets one bar redrawn in place; a pipe or a log gets a plain line per learner.
+    in_terminal = sys.stderr.isatty()
 
     def show(submission: grading.Submission, done: int, total: int) -> None:
-        print(grading.progress_line(submission, done, total), file=sys.stderr, flush=True)
+        nonlocal passed
+        passed += submission.passed
+        if in_terminal:
+            bar = grading.progress_bar(done, total, passed, started, time.monotonic())
+            print(f"\r\033[K{bar}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+        else:
+            print(grading.progress_line(submission, done, total), file=sys.stderr, flush=True)
 
-    submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show)
+    from tutor.classroom.engines import Engine, EnginePool, connector
+
+    engines = EnginePool([Engine(url, connector(url)) for url in args.engine]) if args.engine else None
+    submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show, engines=engines)
+    if engines is not None:
+        for line in engines.summary():
+            print(f"engine {line}", file=sys.stderr)
     if args.format == "table":
         print(grading.as_table(submissions))
     else:
@@ -523,6 +555,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(output(submissions) if output else grading.as_json(exercise, submissions))
         print(grading.summarize(submissions), file=sys.stderr)
     return int(ExitCode.OK if all(s.passed for s in submissions) else ExitCode.FAILED)
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    from tutor.classroom.release import release
+
+    released = release(args.pack, args.out)
+    print(f"released {released.exercises} exercises to {args.out}: {released.hidden_checks} hidden checks cut")
+    for path in released.left_out:
+        print(f"  left out {path}")
+    print(f"  learners: docker-tutor --content {args.out}; the instructor grades with the full pack: docker-tutor --content {args.pack} grade ...")  # noqa: E501
+    return 0
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
@@ -547,7 +590,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from tutor.classroom import reports
 
-    exports = reports.read_exports(args.files)
+    exports = reports.read_exports(args.files, warn=lambda text: print(f"docker-tutor: warning: {text}", file=sys.stderr))
     summaries = reports.summarize(exports)
     render = reports.as_html if args.format == "html" else reports.as_table
     _write(render(exports, summaries), args.output)
@@ -603,7 +646,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(
         args.host, args.port, sessions, args.content, content_only=args.content_only, limits=limits,
         allow_hosts=args.allow_host, password_file=args.instructor_password_file, public_url=args.public_url,
-        exercises=len(curriculum.exercises),
+        exercises=len(curriculum.exercises), engines=args.engine,
     )
 
 
@@ -617,6 +660,7 @@ COMMANDS = {
     "images": cmd_images,
     "lint-content": cmd_lint_content,
     "grade": cmd_grade,
+    "pack": cmd_pack,
     "progress": cmd_progress,
     "report": cmd_report,
 }

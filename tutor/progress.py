@@ -27,6 +27,10 @@ Data = dict[str, Any]
 class ProgressNotSaved(TutorError):
     """The grade stands; only remembering it failed."""
 VERSION = 1
+# Active time on an exercise is the sum of the gaps between the learner's actions on it (opening
+# it, a check, a hint), each counted up to IDLE_CAP: a longer gap is a break, not work. The TUI,
+# the CLI and the browser record the same actions, so the figure means the same everywhere.
+IDLE_CAP = 600.0
 
 
 _NUMBER = (int, float)
@@ -104,9 +108,18 @@ class Progress:
             raise
 
     # --- the events worth keeping --------------------------------------------------------------
+    def record_opened(self, exercise_id: str) -> Data:
+        def change(data: Data) -> None:
+            entry = data["exercises"].setdefault(exercise_id, {"attempts": 0, "status": "not started"})
+            _active(entry, time.time())
+            entry.setdefault("opened_at", entry["last_active"])
+
+        return self.update(change)
+
     def record_report(self, report: Report) -> Data:
         def change(data: Data) -> None:
             entry = data["exercises"].setdefault(report.exercise_id, {"attempts": 0, "status": "not started"})
+            _active(entry, time.time())
             if not report.build.reused or not entry["attempts"]:
                 entry["attempts"] += 1  # checking unchanged files again is not another attempt
             entry["last_attempt"] = time.time()
@@ -140,6 +153,7 @@ class Progress:
     def record_hints(self, exercise_id: str, shown: int) -> Data:
         def change(data: Data) -> None:
             entry = data["exercises"].setdefault(exercise_id, {"attempts": 0, "status": "not started"})
+            _active(entry, time.time())
             entry["hints_shown"] = max(entry.get("hints_shown", 0), shown)
 
         return self.update(change)
@@ -180,3 +194,10 @@ class Progress:
 
     def status(self, exercise_id: str) -> str:
         return self.load()["exercises"].get(exercise_id, {}).get("status", "not started")
+
+
+def _active(entry: Data, now: float) -> None:
+    last = entry.get("last_active")
+    if isinstance(last, (int, float)) and not isinstance(last, bool) and now >= last:
+        entry["active_seconds"] = round(float(entry.get("active_seconds") or 0.0) + min(now - last, IDLE_CAP), 1)
+    entry["last_active"] = now

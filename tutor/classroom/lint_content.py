@@ -111,7 +111,8 @@ def lint_grading(
             )
         if mistakes:
             findings += _graded_mistakes(
-                exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image), host.builder_choice().name
+                exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image, hidden=True),
+                host.builder_choice().name,
             )
         if variants and not findings:
             for variant in (v for v in variants_of(exercise) if v.kind != "mistake"):
@@ -140,7 +141,7 @@ def grade_variant(variant: Variant, exercise: Exercise, connect: Callable[[], Do
 
     with tempfile.TemporaryDirectory(prefix="docker-tutor-variant-") as temp:
         folder = variant.materialize(exercise.solution_dir, Path(temp) / exercise.id)
-        return variant.judge(grade(exercise, folder, connect, keep_image=False, only=variant.only))
+        return variant.judge(grade(exercise, folder, connect, keep_image=False, only=variant.only, hidden=True))
 
 
 def _folder(exercise: Exercise) -> str:

@@ -61,6 +61,7 @@ def grade(
     cancel: threading.Event | None = None,
     keep_image: bool = True,
     verdicts: VerdictStore | None = None,
+    hidden: bool = False,
     release: Callable[[str], None] | None = None,
     only: frozenset[str] | None = None,
 ) -> Report:
@@ -71,11 +72,17 @@ def grade(
     removal prunes untagged parent layers, which a sibling build may be using as its cache.
     keep_image: keep the image as the cache of the folder's next check. verdicts: remember what
     this check proved, reuse what an earlier one proved, and keep images for only the
-    exercise's most recently checked folders. only: run just these checks (by id), e.g. the one
-    check a house-rule mutant must fail; nothing is built when none of them needs an image."""
+    exercise's most recently checked folders. hidden: run the checks marked hidden too. only: run
+    just these checks (by id), e.g. the one check a house-rule mutant must fail; nothing is built
+    when none of them needs an image."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
-    checks = [compile_check(spec) for spec in enforced(exercise) if only is None or spec.id in only]
+    # Hidden checks are an assessment's: an instructor's grade runs them, a learner's check does not.
+    checks = [
+        compile_check(spec)
+        for spec in enforced(exercise)
+        if (only is None or spec.id in only) and (hidden or not spec.hidden)
+    ]
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder", hint="Give the folder that holds your Dockerfile.")
 
@@ -127,6 +134,8 @@ def grade(
     previous = host.image_attrs(tag)
     made_images: list[str] = []
     print_ = remembered = None
+    if hidden:
+        verdicts = None  # a remembered verdict ran without the hidden checks
     if verdicts is not None and keep_image:
         bases = [(host.image_attrs(base) or {}).get("Id", "") for base in dockerfile.base_images]
         print_ = fingerprint(exercise, directory, bases)
