@@ -22,9 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TUTOR, measure, write_pack  # noqa: E402
-
 import docker  # noqa: E402
+from common import TUTOR, measure, write_pack  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "INSTRUCTOR_API_TOKEN=s3cr3t"

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from tutor.served.guard import Limits
 DEFAULTS = Limits()
 
 if TYPE_CHECKING:
-    from tutor.content.lint import Finding
+    from tutor.classroom.lint_content import Finding
     from tutor.content.model import Curriculum, Exercise
     from tutor.content.variants import Variant
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         default=bool(os.environ.get("DOCKER_TUTOR_CONTENT_ONLY")),
         help="load only the --content folders, not the built-in curriculum (also DOCKER_TUTOR_CONTENT_ONLY=1)",
     )
+    parser.add_argument("--engine", metavar="NAME|URL", help=ENGINE_HELP)
     parser.add_argument(
         "--builder",
         choices=["auto", "buildkit", "classic"],
@@ -99,14 +101,35 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--sessions", type=Path, help="where each learner's workspace and progress go (default: a folder in your data dir)")
-    serve.add_argument("--max-learners", type=_positive, default=DEFAULTS.max_learners, metavar="N", help=f"names that may join (default {DEFAULTS.max_learners})")
-    serve.add_argument("--max-processes", type=_positive, default=DEFAULTS.max_processes, metavar="N", help=f"tutor processes (open tabs) at once, the whole class (default {DEFAULTS.max_processes})")
-    serve.add_argument("--max-tabs", type=_positive, default=DEFAULTS.max_tabs, metavar="N", help=f"tabs one learner may have open at once (default {DEFAULTS.max_tabs})")
-    serve.add_argument("--idle-minutes", type=_positive_float, default=DEFAULTS.idle_minutes, metavar="M", help=f"close a tab with no key press for M minutes; its work is kept (default {DEFAULTS.idle_minutes:g})")
-    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="a host name learners use to reach this server (IP addresses, localhost and this machine's name are allowed already)")
+    serve.add_argument(
+        "--max-learners", type=_positive, default=DEFAULTS.max_learners, metavar="N",
+        help=f"names that may join (default {DEFAULTS.max_learners})",
+    )
+    serve.add_argument(
+        "--max-processes", type=_positive, default=DEFAULTS.max_processes, metavar="N",
+        help=f"tutor processes (open tabs) at once, the whole class (default {DEFAULTS.max_processes})",
+    )
+    serve.add_argument(
+        "--max-tabs", type=_positive, default=DEFAULTS.max_tabs, metavar="N",
+        help=f"tabs one learner may have open at once (default {DEFAULTS.max_tabs})",
+    )
+    serve.add_argument(
+        "--idle-minutes", type=_positive_float, default=DEFAULTS.idle_minutes, metavar="M",
+        help=f"close a tab with no key press for M minutes; its work is kept (default {DEFAULTS.idle_minutes:g})",
+    )
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="a host name learners use to reach this server (IP addresses, localhost and this machine's name are allowed already)",
+    )
     serve.add_argument("--public-url", metavar="URL", help="the address learners open, when a TLS proxy stands in front (https://...)")
-    serve.add_argument("--engine", dest="engine", action="append", default=[], metavar="URL", help="an engine for the learners' builds (unix://, tcp://, ssh://); give it several times to spread the tabs over them")
-    serve.add_argument("--instructor-password-file", type=Path, metavar="FILE", help="the instructor page's password (default: DOCKER_TUTOR_INSTRUCTOR_PASSWORD, or one made and kept with the sessions)")
+    serve.add_argument(
+        "--engine", dest="engine", action="append", default=[], metavar="URL",
+        help="an engine for the learners' builds (unix://, tcp://, ssh://); give it several times to spread the tabs over them",
+    )
+    serve.add_argument(
+        "--instructor-password-file", type=Path, metavar="FILE",
+        help="the instructor page's password (default: DOCKER_TUTOR_INSTRUCTOR_PASSWORD, or one made and kept with the sessions)",
+    )
 
     images = commands.add_parser("images", help="the base images the exercises build FROM: present? pull, save, load")
     image_actions = images.add_subparsers(dest="images_action", metavar="ACTION")
@@ -148,16 +171,28 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--learner", help="your name in the class report (default: your login name)")
 
     report = commands.add_parser("report", help="a class report from learners' progress exports")
-    report.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files written by 'progress export', a served class's export, or 'grade --format json'")
+    report.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files written by 'progress export', a served class's export, or 'grade --format json'")  # noqa: E501
     report.add_argument("--format", choices=["table", "html"], default="table")
     report.add_argument("--output", type=Path, metavar="FILE", help="write here instead of to the terminal")
+    for command in commands.choices.values():  # also accepted after the command: docker-tutor check 04 --engine colima
+        if not any("--engine" in action.option_strings for action in command._actions):  # serve has its own
+            command.add_argument("--engine", metavar="NAME|URL", default=argparse.SUPPRESS, help=ENGINE_HELP)
     return parser
+
+
+ENGINE_HELP = (
+    "the Docker engine to use: a docker context name or a host URL such as unix:///path/to/docker.sock "
+    "(also DOCKER_TUTOR_ENGINE; default: found as the docker CLI finds it, see doctor)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so builds are cancelled and containers removed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if isinstance(args.engine, str) and args.engine:  # (serve's --engine is its own list of engines)
+        # Through the environment, so the TUI and the processes `serve` starts use the same engine.
+        os.environ["DOCKER_TUTOR_ENGINE"] = args.engine
     try:
         _choose_builder(args)
         if args.session:
@@ -180,6 +215,15 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (docker-tutor list | head): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.FAILED)
+    except Exception:
+        # Not the learner's mistake nor the engine's: a bug in docker-tutor. Say so, with the evidence.
+        traceback.print_exc()
+        print(
+            f"docker-tutor {__version__}: internal error. This is a bug in docker-tutor, not in your work: "
+            "please report it with the lines above.",
+            file=sys.stderr,
+        )
+        return int(ExitCode.BUG)
 
 
 def _choose_builder(args: argparse.Namespace) -> None:
@@ -210,7 +254,7 @@ def workspace_root(args: argparse.Namespace) -> Path:
 
 
 def _curriculum(args: argparse.Namespace) -> Curriculum:
-    from tutor.content.lint import load_checked
+    from tutor.classroom.lint_content import load_checked
 
     return load_checked(content_roots(args))
 
@@ -315,7 +359,7 @@ class VariantTally:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from tutor.content.lint import lint_grading
+    from tutor.classroom.lint_content import lint_grading
     from tutor.engine.checks import compile_check
     from tutor.engine.dockerhost import connect
 
@@ -358,9 +402,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from tutor.engine.dockerhost import connect
-
-    from tutor.engine.dockerhost import EXERCISE_LABEL, MANAGED_LABEL
+    from tutor.engine.dockerhost import EXERCISE_LABEL, MANAGED_LABEL, connect
 
     containers, images = connect().sweep(images=True)
     print(f"removed {containers} containers and {images} images made by your docker-tutor (data folder {locations.data_dir()})")
@@ -412,7 +454,7 @@ def cmd_images(args: argparse.Namespace) -> int:
         print(f"{status.name}: pulling")
         seen: dict[str, object] = {}
 
-        def show(update: images.PullProgress) -> None:
+        def show(update: images.PullProgress, seen: dict[str, object] = seen) -> None:
             line = images.progress_line(update, seen)
             if line:
                 print(line, flush=True)
@@ -443,7 +485,7 @@ def _base_images(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_lint_content(args: argparse.Namespace) -> int:
-    from tutor.content.lint import lint_grading, lint_static
+    from tutor.classroom.lint_content import lint_grading, lint_static
 
     curriculum, findings = lint_static(args.pack)
     for finding in findings:
@@ -522,7 +564,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
     print(f"released {released.exercises} exercises to {args.out}: {released.hidden_checks} hidden checks cut")
     for path in released.left_out:
         print(f"  left out {path}")
-    print(f"  learners: docker-tutor --content {args.out}; the instructor grades with the full pack: docker-tutor --content {args.pack} grade ...")
+    print(f"  learners: docker-tutor --content {args.out}; the instructor grades with the full pack: docker-tutor --content {args.pack} grade ...")  # noqa: E501
     return 0
 
 
@@ -580,10 +622,25 @@ def _enter_session(args: argparse.Namespace) -> None:
     args.workspace = folder / "workspace"
 
 
+def _pin_engine() -> None:
+    """Every learner's tab grades on the engine the server found at its start (the tab processes
+    inherit the environment). One named by the learner's settings is inherited as it is."""
+    from tutor.engine.discovery import ENGINE_VARIABLE, chosen_engine, socket_candidates
+    from tutor.engine.dockerhost import connect
+
+    if chosen_engine() is not None or len(socket_candidates()) < 2:
+        return
+    try:
+        os.environ[ENGINE_VARIABLE] = connect(timeout=10).choice.url
+    except TutorError:
+        pass  # no engine yet: each tab looks for one when it checks, and says what to do
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from tutor.serve import serve
 
     curriculum = _curriculum(args)  # a broken pack is refused here, not in a learner's tab
+    _pin_engine()
     sessions = args.sessions or locations.data_dir() / "served-sessions"
     limits = Limits(args.max_learners, args.max_processes, args.max_tabs, args.idle_minutes)
     return serve(

@@ -30,7 +30,6 @@ from tutor.engine.learner_files import display_name
 from tutor.engine.report import BuildResult, Report
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
-
 # Why a submission failed, in the order an instructor reads them: the first two are the learner's
 # folder, the third is the grading machine's fault, the last two are the learner's Dockerfile.
 CAUSES = ("no Dockerfile", "not a Dockerfile", "engine error", "build failed", "check failed")
@@ -151,7 +150,7 @@ def grade_class(
             host, started, graded = engine.host, time.monotonic(), False
             try:
                 report = grade(
-                    exercise, folder.resolve(), lambda: host, cancel=cancel, keep_image=False, hidden=True,
+                    exercise, folder.resolve(), lambda host=host: host, cancel=cancel, keep_image=False, hidden=True,
                     release=lambda image, host=host: release(host, image),
                 )
                 graded = True
@@ -301,7 +300,7 @@ def as_csv(submissions: list[Submission]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["learner", "passed", "score", "max_score", "cause", "failing_checks", "reasons", "seconds", "build_error", "identical_to", "did_you_mean"]
+        ["learner", "passed", "score", "max_score", "cause", "failing_checks", "reasons", "seconds", "build_error", "identical_to", "did_you_mean"]  # noqa: E501
     )
     for s in submissions:
         writer.writerow(

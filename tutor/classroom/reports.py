@@ -11,10 +11,10 @@ import json
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 from tutor.errors import UsageError
 
@@ -187,7 +187,8 @@ def _problem(data: Any) -> str:
         where = f"exercises[{index}]"
         if not isinstance(entry, dict):
             return f"{where}: must be an object"
-        for name, kind in (("exercise", str), ("status", str), ("attempts", int), ("seconds_spent", (int, float)), ("failing_checks", list)):
+        fields = (("exercise", str), ("status", str), ("attempts", int), ("seconds_spent", (int, float)), ("failing_checks", list))
+        for name, kind in fields:
             if not isinstance(entry.get(name), kind) or isinstance(entry.get(name), bool):
                 return f"{where}.{name}: missing or of the wrong type"
     return ""

@@ -18,7 +18,7 @@ from tutor.content.model import (
     Rule,
 )
 from tutor.content.rules import enforce, load_rules, rules_path
-from tutor.errors import ContentError
+from tutor.errors import ContentError, Problem
 
 RELEASED_MARK = "RELEASED.md"  # at a pack's root: a learner's copy, made by `pack release`
 ID_PATTERN = re.compile(r"^\d{2}[a-z0-9-]*$")
@@ -37,14 +37,14 @@ class _Problems:
     """Collects every content problem so an author sees them all at once."""
 
     def __init__(self) -> None:
-        self.items: list[str] = []
+        self.items: list[Problem] = []
 
     def add(self, where: str, message: str) -> None:
-        self.items.append(f"{where}: {message}")
+        self.items.append(Problem(where, message))
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise ContentError("content does not load:\n  " + "\n  ".join(self.items))
+            raise ContentError("content does not load:\n  " + "\n  ".join(map(str, self.items)), problems=self.items)
 
 
 def load_curriculum(roots: list[Path]) -> Curriculum:

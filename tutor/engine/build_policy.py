@@ -79,7 +79,7 @@ def _judge(
             if flag == "from":
                 source = expand(flag_value, env, escape)
                 if not _earlier_stage(source, aliases) and not _base_allowed(source, allowed, repos):
-                    found.append(f"{name} --from={source}: only an earlier stage of this Dockerfile (or a curriculum base image) may be copied from")
+                    found.append(f"{name} --from={source}: only an earlier stage of this Dockerfile (or a curriculum base image) may be copied from")  # noqa: E501
         if name == "ADD":
             for source in _sources(rest, env, escape):
                 if _REMOTE.search(source):

@@ -10,7 +10,6 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import IO
 
 from docker.utils.build import PatternMatcher, tar

@@ -13,7 +13,8 @@ from pathlib import Path
 from dockerfile_parse import DockerfileParser
 
 from tutor.engine.learner_files import DOCKERFILE_LIMIT, LearnerFileRefused, read_learner_file
-from tutor.engine.shell_words import Unresolvable, expand, words as shell_words
+from tutor.engine.shell_words import Unresolvable, expand
+from tutor.engine.shell_words import words as shell_words
 
 KNOWN_INSTRUCTIONS = {
     "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
@@ -126,7 +127,9 @@ def parse_dockerfile(text: str) -> Dockerfile:
                     meta[key] = "".join(shell_words(default, meta, escape)) if has_default else meta.get(key, "")
     stages = []
     for index in range(stage + 1):
-        own = tuple(i for i in instructions if i.stage == index and not (i.name == "ARG" and index == 0 and _before_first_from(i, instructions)))
+        own = tuple(
+            i for i in instructions if i.stage == index and not (i.name == "ARG" and index == 0 and _before_first_from(i, instructions))
+        )
         first = next(i for i in own if i.name == "FROM")
         words = first.value.split()
         base = next((w for w in words if not w.startswith("--")), "")

@@ -25,11 +25,13 @@ from docker.types import LogConfig
 
 from tutor.engine.builders.choice import BuilderChoice, choose, requested
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
+from tutor.engine.discovery import EngineChoice, chosen_engine, socket_candidates, start_hint
+from tutor.engine.driver import RunOutcome, Sandbox
 from tutor.engine.events import EventSink
 from tutor.engine.owner import OWNER_LABEL, owner_id
 from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
 from tutor.engine.sanitize import clean_text
-from tutor.errors import EngineUnavailable, TutorError
+from tutor.errors import EngineUnavailable, TutorError, UsageError
 
 MIN_API_VERSION = "1.41"
 MANAGED_LABEL = "org.docker-tutor.managed"
@@ -47,44 +49,21 @@ def _labels(exercise_id: str = "") -> dict[str, str]:
     return labels
 
 
-@dataclass(frozen=True, slots=True)
-class Sandbox:
-    """Limits for a learner's container; the defaults are the safe ones."""
-
-    memory_mb: int = 256
-    cpus: float = 1.0
-    pids: int = 128
-    network: bool = False
-    cap_add: tuple[str, ...] = ()
-
-    def create_kwargs(self) -> dict[str, Any]:
-        return {
-            "mem_limit": f"{self.memory_mb}m",
-            "memswap_limit": f"{self.memory_mb}m",
-            "nano_cpus": int(self.cpus * 1e9),
-            "pids_limit": self.pids,
-            "network_mode": "bridge" if self.network else "none",
-            "cap_drop": ["ALL"],
-            "cap_add": list(self.cap_add) or None,
-            "security_opt": ["no-new-privileges"],
-            "privileged": False,
-            # The json-file log is capped so a flood cannot fill the disk or our memory.
-            "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    exit_code: int | None
-    stdout: str
-    stderr: str
-    seconds: float
-    timed_out: bool = False
-    oom_killed: bool = False
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
+def sandbox_kwargs(sandbox: Sandbox) -> dict[str, Any]:
+    """A Sandbox as container-create options."""
+    return {
+        "mem_limit": f"{sandbox.memory_mb}m",
+        "memswap_limit": f"{sandbox.memory_mb}m",
+        "nano_cpus": int(sandbox.cpus * 1e9),
+        "pids_limit": sandbox.pids,
+        "network_mode": "bridge" if sandbox.network else "none",
+        "cap_drop": ["ALL"],
+        "cap_add": list(sandbox.cap_add) or None,
+        "security_opt": ["no-new-privileges"],
+        "privileged": False,
+        # The json-file log is capped so a flood cannot fill the disk or our memory.
+        "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+    }
 
 
 # Trusted images (curriculum base images) a prober is started from, with how each sends a request.
@@ -175,30 +154,32 @@ def engine_errors(action: str) -> Iterator[None]:
         raise TutorError(f"{action}: {exc}") from exc
 
 
-def _unavailable(exc: BaseException) -> EngineUnavailable:
-    text = str(exc)
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if "Permission denied" in text or isinstance(exc.__context__, PermissionError):
+def _unavailable(exc: BaseException, choice: EngineChoice | None = None) -> EngineUnavailable:
+    where = f" at {choice.url} ({choice.how})" if choice else ""
+    if _denied(exc):
         return EngineUnavailable(
-            f"No permission to use the Docker socket ({host}).",
+            f"No permission to use the Docker socket{where}.",
             hint="Add yourself to the docker group: sudo usermod -aG docker $USER, then log out "
             "and in again (or run with a user that may use the socket).",
         )
     return EngineUnavailable(
-        f"No Docker engine answers at {host}.",
-        hint="Start Docker (Docker Desktop, or: sudo systemctl start docker). If your engine listens "
-        "elsewhere, set DOCKER_HOST (Podman: DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock). "
-        "Run 'docker-tutor doctor' to see what is wrong.",
+        f"No Docker engine answers{where}.",
+        hint=start_hint() + " Run 'docker-tutor doctor' to see what is wrong.",
     )
+
+
+def _denied(exc: BaseException) -> bool:
+    return "Permission denied" in str(exc) or isinstance(exc.__context__, PermissionError)
 
 
 class DockerHost:
     """A connected engine. Create with `connect()`."""
 
-    def __init__(self, client: docker.DockerClient, client_kwargs: dict[str, Any]) -> None:
+    def __init__(self, client: docker.DockerClient, choice: EngineChoice) -> None:
         self.client = client
         self.api = client.api
-        self.client_kwargs = client_kwargs  # to open a separate connection per build stream
+        self.choice = choice  # where the engine is and how it was found
+        self.client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
         self._builders: dict[str, BuilderChoice] = {}  # what was asked for -> the choice
         self._podman: bool | None = None
 
@@ -285,6 +266,9 @@ class DockerHost:
             exit_code: int | None = None
             try:
                 exit_code = container.wait(timeout=timeout)["StatusCode"]
+            except docker.errors.APIError as exc:
+                # An HTTP answer from the engine (it refused, or the container vanished): no timeout.
+                raise TutorError(f"waiting for the container: the engine refused: {exc.explanation or exc}") from exc
             except requests.exceptions.RequestException:
                 self.ping()  # a dead engine also breaks the wait: that is not the container's fault
                 timed_out = True
@@ -321,7 +305,7 @@ class DockerHost:
         """A started, sandboxed container that is always removed afterwards.
 
         network: join this (isolated) network instead of the sandbox's none or bridge."""
-        kwargs = sandbox.create_kwargs()
+        kwargs = sandbox_kwargs(sandbox)
         if network:
             kwargs["network_mode"] = network
         container = None
@@ -454,19 +438,47 @@ def _alive(pid: int) -> bool:
 
 
 def connect(timeout: float = 60.0) -> DockerHost:
-    """Connect to the engine named by DOCKER_HOST (or the default socket) and check its API."""
-    client_kwargs = docker.utils.kwargs_from_env()
-    with engine_errors("connecting to Docker"):
+    """Connect to the engine the docker CLI would use (tutor/engine/discovery.py) and check its API.
+
+    An engine the learner named is the only one tried; otherwise each well-known socket in turn."""
+    chosen = chosen_engine()
+    candidates = [chosen] if chosen else socket_candidates()
+    failures: list[tuple[EngineChoice, EngineUnavailable]] = []
+    for choice in candidates:
+        try:
+            client = _client(choice, timeout)
+        except EngineUnavailable as exc:
+            failures.append((choice, exc))
+            continue
+        api_version = client.api.api_version
+        if _version_tuple(api_version) < _version_tuple(MIN_API_VERSION):
+            raise EngineUnavailable(
+                f"The Docker engine at {choice.url} ({choice.how}) speaks API {api_version}; "
+                f"docker-tutor needs {MIN_API_VERSION} or newer.",
+                hint="Update Docker (Engine 20.10 or newer).",
+            )
+        _one_pool(client.api)
+        return DockerHost(client, choice)
+    # A socket we may not use says more than one that is not there.
+    denied = [pair for pair in failures if pair[1].message.startswith("No permission")]
+    choice, error = (denied or failures)[0]
+    if len(failures) > 1 and not denied:
+        tried = ", ".join(c.url for c, _ in failures)
+        raise EngineUnavailable(f"No Docker engine answers (tried {tried}).", hint=error.hint)
+    raise error
+
+
+def _client(choice: EngineChoice, timeout: float) -> docker.DockerClient:
+    try:
         # With no version given, the client asks the engine for its API version: one round trip.
-        client = docker.DockerClient(**client_kwargs, timeout=timeout)
-    api_version = client.api.api_version
-    if _version_tuple(api_version) < _version_tuple(MIN_API_VERSION):
-        raise EngineUnavailable(
-            f"The Docker engine's API is {api_version}; docker-tutor needs {MIN_API_VERSION} or newer.",
-            hint="Update Docker (Engine 20.10 or newer).",
-        )
-    _one_pool(client.api)
-    return DockerHost(client, client_kwargs)
+        return docker.DockerClient(**choice.client_kwargs(), timeout=timeout)
+    except requests.exceptions.RequestException as exc:
+        raise _unavailable(exc, choice) from exc
+    except docker.errors.DockerException as exc:
+        if "Error while fetching server API version" in str(exc):
+            raise _unavailable(exc, choice) from exc
+        # Not an engine that is down: an address the SDK cannot use (a typo, an unknown scheme).
+        raise UsageError(f"cannot use the Docker engine at {choice.url} ({choice.how}): {exc}") from exc
 
 
 class _OnePoolAdapter(UnixHTTPAdapter):

@@ -12,18 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+from tutor import locations
 from tutor.content.model import CheckSpec, Exercise
 from tutor.engine.build_errors import PULL_FAILED, hint_for
-from tutor import locations
 from tutor.engine.build_policy import allowed_bases, refusals
 from tutor.engine.checks import KINDS, Check, CheckContext, compile_check
 from tutor.engine.checks.base import without_patterns
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
-from tutor.engine.owner import tag_secret
 from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_dockerfile
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
-from tutor.engine.learner_files import display_name
+from tutor.engine.engine_driver import EngineDriver
 from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, ignore
+from tutor.engine.learner_files import display_name
+from tutor.engine.owner import tag_secret
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
 from tutor.engine.verdicts import VerdictStore, fingerprint
 from tutor.errors import EngineUnavailable, TutorError, UsageError
@@ -103,7 +104,7 @@ def grade(
         return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _results(checks, {}, "no Dockerfile to judge"))
 
     context = CheckContext(
-        exercise=exercise, directory=directory, dockerfile=dockerfile, host=None, cancel=cancel, keep_images=keep_image
+        exercise=exercise, directory=directory, dockerfile=dockerfile, cancel=cancel, keep_images=keep_image
     )
     static = [c for c in checks if not c.needs_image]
     results = {c.id: _run(c, context, on_event) for c in static if not dockerfile.problems}
@@ -148,7 +149,7 @@ def grade(
         return report(replace(reused.build, reused=True, seconds=0.0), reused.checks)
 
     def build(path: Path, tag: str | None) -> BuildOutcome:
-        for attempt in range(1 + CACHE_RACE_RETRIES):
+        for _attempt in range(1 + CACHE_RACE_RETRIES):
             outcome = host.build(
                 path,
                 tag=tag,
@@ -194,12 +195,13 @@ def grade(
             made_images.insert(0, again.image_id)
         return again
 
-    context.image = outcome.image_id
+    context.driver = EngineDriver(host, outcome.image_id, exercise.id)
+    context.image_id = outcome.image_id
     context.rebuild = rebuild
     try:
         dynamic = [c for c in checks if c.needs_image]
         with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS, thread_name_prefix="check") as pool:
-            for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic)):
+            for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic), strict=False):
                 results[check.id] = result
     finally:
         context.shared.close()  # e.g. a Compose project: down, with its volumes and networks

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
 from tutor.engine.checks.command import Command, judge
 from tutor.engine.docker_run import DockerRunError, canonical, extract_command, parse_docker_run
-from tutor.engine.dockerhost import Sandbox
+from tutor.engine.driver import Sandbox
 from tutor.engine.learner_files import LearnerFileRefused, read_learner_file
 
 
@@ -60,18 +60,15 @@ class DockerRunCommand(Check):
                 return failed(f"{self.file}: no volume is mounted at {target} (add -v NAME:{target})")
         if not self.execute:
             return passed(f"{self.file}: {' '.join(command.flags_seen)} {command.image}")
-        assert ctx.host is not None
         # Named volumes are validated above but not mounted: the sandbox run keeps no state.
         entrypoint = [command.values["entrypoint"]] if "entrypoint" in command.values else None
-        outcome = ctx.host.run(
-            ctx.image,
+        outcome = ctx.image.run(
             command.args or None,
             entrypoint=entrypoint,
             environment=command.env or None,
             user=command.values.get("user"),
             timeout=self.timeout,
             sandbox=Sandbox(),
-            exercise_id=ctx.exercise.id,
         )
         stand_in = Command(
             id=self.id, command=(), exitCode=self.exitCode, expectedOutput=self.expectedOutput,

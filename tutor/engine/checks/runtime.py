@@ -86,7 +86,7 @@ class Http(Check):
         if port is None:
             return failed("the image exposes no port: add EXPOSE 8000 (or the port your server uses)")
         # Its own isolated network, with a prober as the only client: the server reaches nothing.
-        with ctx.host.served(ctx.image, port, exercise_id=ctx.exercise.id) as (container, prober):
+        with ctx.host.served(ctx.image_id, port, exercise_id=ctx.exercise.id) as (container, prober):
             deadline = time.monotonic() + self.timeout
             last_error = ""
             while time.monotonic() < deadline and not ctx.cancel.is_set():
@@ -182,7 +182,7 @@ class Healthy(Check):
             if verdict is not None:
                 return verdict
         started = time.monotonic()
-        with ctx.host.container(ctx.image, exercise_id=ctx.exercise.id) as container:
+        with ctx.host.container(ctx.image_id, exercise_id=ctx.exercise.id) as container:
             while time.monotonic() - started < self.timeout and not ctx.cancel.is_set():
                 container.reload()
                 health = container.attrs["State"].get("Health") or {}
@@ -208,7 +208,7 @@ class Healthy(Check):
         else:
             entrypoint, command = test[1:2], test[2:]
         # The health command is the container's only process: nothing listens, nothing serves.
-        outcome = ctx.host.run(ctx.image, command or None, entrypoint=entrypoint, timeout=20, exercise_id=ctx.exercise.id)
+        outcome = ctx.host.run(ctx.image_id, command or None, entrypoint=entrypoint, timeout=20, exercise_id=ctx.exercise.id)
         if outcome.timed_out or outcome.exit_code != 0:
             return None
         return failed(
@@ -238,7 +238,7 @@ class StopsQuickly(Check):
 
     def run(self, ctx: CheckContext) -> Verdict:
         assert ctx.host is not None
-        with ctx.host.container(ctx.image, exercise_id=ctx.exercise.id) as container:
+        with ctx.host.container(ctx.image_id, exercise_id=ctx.exercise.id) as container:
             time.sleep(self.ready_seconds)
             container.reload()
             if container.status != "running":
@@ -281,7 +281,7 @@ class NonRoot(Check):
         configured = ctx.config.get("User") or ""
         if configured.split(":")[0] in ("", "root", "0"):
             return failed("the image runs as root (no USER instruction, or USER root)")
-        outcome = ctx.host.run(ctx.image, ["-u"], entrypoint=["id"], timeout=15, exercise_id=ctx.exercise.id)
+        outcome = ctx.host.run(ctx.image_id, ["-u"], entrypoint=["id"], timeout=15, exercise_id=ctx.exercise.id)
         uid = outcome.stdout.strip()
         if outcome.exit_code != 0 or not re.fullmatch(r"\d+", uid):
             return failed(f"could not run id -u as USER {configured}: {shorten(outcome.output, 200) or 'no output'} (does the user exist?)")
