@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TUTOR, measure, write_pack  # noqa: E402
-
 import docker  # noqa: E402
+from common import TUTOR, measure, write_pack  # noqa: E402
 
 BUSYBOX = "FROM busybox\n"
 CASES: list[tuple[str, str, str, str, str]] = [

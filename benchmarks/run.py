@@ -80,7 +80,10 @@ def _cli_for(check: Check, image: str, folder: Path) -> list[str]:
             "docker rm -f $c >/dev/null",
         ]
     if kind == "stop":
-        return [f"c=$(docker run -d {image}); sleep {check.ready_seconds}; docker stop -t {check.grace} $c >/dev/null; docker rm $c >/dev/null"]
+        return [
+            f"c=$(docker run -d {image}); sleep {check.ready_seconds}; "
+            f"docker stop -t {check.grace} $c >/dev/null; docker rm $c >/dev/null"
+        ]
     if kind == "cache":
         return [
             f"t=$(mktemp -d); cp -a {shlex.quote(str(folder))}/. $t; echo '# edit' >> $t/{check.change}",
@@ -142,8 +145,8 @@ def check_overhead(exercises: list[Exercise], repeat: int) -> list[str]:
                     if case == "cold":
                         forget(exercise, folders[1])
                     plain.append(measure(["bash", "-c", script]).seconds)
-                by_check = [a / b for a, b in zip(tutor, plain)]
-                by_tui = [a / b for a, b in zip(inside, plain)]
+                by_check = [a / b for a, b in zip(tutor, plain, strict=False)]
+                by_tui = [a / b for a, b in zip(inside, plain, strict=False)]
                 rows.append(
                     f"| {exercise.id} | {case} | {summary(tutor)} | {summary(inside)} | {summary(plain)} "
                     f"| {summary(by_check)} | {summary(by_tui)} |"

@@ -65,7 +65,10 @@ def main() -> None:
     containers_left = [c for c in client.api.containers(all=True) if c["Id"] not in containers_before]
     new_tags = {tag for image in client.api.images() for tag in image.get("RepoTags") or []} - tags_before
     new_untagged = [i for i in client.api.images(all=True) if i["Id"] not in images_before and not i.get("RepoTags")]
-    print("| checks | outcomes | wall s | containers left | new image tags (the kept cache: the 3 most recently checked folders of each exercise) | new untagged images |")
+    print(
+        "| checks | outcomes | wall s | containers left "
+        "| new image tags (the kept cache: the 3 most recently checked folders of each exercise) | new untagged images |"
+    )
     print("|---|---|---|---|---|---|")
     print(f"| {args.checks + 1} | {', '.join(f'{v}× {k}' for k, v in sorted(outcomes.items()))} | "
           f"{time.monotonic() - started:.0f} | {len(containers_left)} | {len(new_tags)} | {len(new_untagged)} |")

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from tutor.classroom import authoring
-from tutor.engine.grader import grade
-from tutor.content.lint import lint_grading, lint_static
+from tutor.classroom.lint_content import lint_grading, lint_static
 from tutor.content.loader import STRUCTURE_TEST_SECTIONS
 from tutor.content.model import CheckSpec
 from tutor.engine.checks import KINDS, Check, compile_check
+from tutor.engine.grader import grade
 
 TEXT = authoring.DOC.read_text(encoding="utf-8")
 BLOCK = re.compile(r'^```(\w+)(?: title="([^"]+)")?\n(.*?)^```$', re.MULTILINE | re.DOTALL)
@@ -50,7 +50,7 @@ def _checks(data: dict) -> list[CheckSpec]:
 
 def test_every_toml_example_parses_and_its_checks_compile() -> None:
     kinds_shown = set()
-    for language, title, body in BLOCKS:
+    for language, _title, body in BLOCKS:
         if language != "toml":
             continue
         data = tomllib.loads(body)

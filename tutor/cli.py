@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from tutor.served.guard import Limits
 DEFAULTS = Limits()
 
 if TYPE_CHECKING:
-    from tutor.content.lint import Finding
+    from tutor.classroom.lint_content import Finding
     from tutor.content.model import Curriculum, Exercise
     from tutor.content.variants import Variant
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         default=bool(os.environ.get("DOCKER_TUTOR_CONTENT_ONLY")),
         help="load only the --content folders, not the built-in curriculum (also DOCKER_TUTOR_CONTENT_ONLY=1)",
     )
+    parser.add_argument("--engine", metavar="NAME|URL", help=ENGINE_HELP)
     parser.add_argument(
         "--builder",
         choices=["auto", "buildkit", "classic"],
@@ -93,19 +95,41 @@ def _parser() -> argparse.ArgumentParser:
         help="solutions and starters only: skip typical mistakes, correct alternatives and house-rule mutants",
     )
 
-    commands.add_parser("clean", help="remove every container and image docker-tutor made")
+    commands.add_parser("clean", help="remove the containers and images your docker-tutor made (not other users')")
 
     serve = commands.add_parser("serve", help="the tutor in a web browser for a class: each learner joins under a name")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--sessions", type=Path, help="where each learner's workspace and progress go (default: a folder in your data dir)")
-    serve.add_argument("--max-learners", type=_positive, default=DEFAULTS.max_learners, metavar="N", help=f"names that may join (default {DEFAULTS.max_learners})")
-    serve.add_argument("--max-processes", type=_positive, default=DEFAULTS.max_processes, metavar="N", help=f"tutor processes (open tabs) at once, the whole class (default {DEFAULTS.max_processes})")
-    serve.add_argument("--max-tabs", type=_positive, default=DEFAULTS.max_tabs, metavar="N", help=f"tabs one learner may have open at once (default {DEFAULTS.max_tabs})")
-    serve.add_argument("--idle-minutes", type=_positive_float, default=DEFAULTS.idle_minutes, metavar="M", help=f"close a tab with no key press for M minutes; its work is kept (default {DEFAULTS.idle_minutes:g})")
-    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="a host name learners use to reach this server (IP addresses, localhost and this machine's name are allowed already)")
+    serve.add_argument(
+        "--max-learners", type=_positive, default=DEFAULTS.max_learners, metavar="N",
+        help=f"names that may join (default {DEFAULTS.max_learners})",
+    )
+    serve.add_argument(
+        "--max-processes", type=_positive, default=DEFAULTS.max_processes, metavar="N",
+        help=f"tutor processes (open tabs) at once, the whole class (default {DEFAULTS.max_processes})",
+    )
+    serve.add_argument(
+        "--max-tabs", type=_positive, default=DEFAULTS.max_tabs, metavar="N",
+        help=f"tabs one learner may have open at once (default {DEFAULTS.max_tabs})",
+    )
+    serve.add_argument(
+        "--idle-minutes", type=_positive_float, default=DEFAULTS.idle_minutes, metavar="M",
+        help=f"close a tab with no key press for M minutes; its work is kept (default {DEFAULTS.idle_minutes:g})",
+    )
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="a host name learners use to reach this server (IP addresses, localhost and this machine's name are allowed already)",
+    )
     serve.add_argument("--public-url", metavar="URL", help="the address learners open, when a TLS proxy stands in front (https://...)")
-    serve.add_argument("--instructor-password-file", type=Path, metavar="FILE", help="the instructor page's password (default: DOCKER_TUTOR_INSTRUCTOR_PASSWORD, or one made and kept with the sessions)")
+    serve.add_argument(
+        "--engine", dest="engine", action="append", default=[], metavar="URL",
+        help="an engine for the learners' builds (unix://, tcp://, ssh://); give it several times to spread the tabs over them",
+    )
+    serve.add_argument(
+        "--instructor-password-file", type=Path, metavar="FILE",
+        help="the instructor page's password (default: DOCKER_TUTOR_INSTRUCTOR_PASSWORD, or one made and kept with the sessions)",
+    )
 
     images = commands.add_parser("images", help="the base images the exercises build FROM: present? pull, save, load")
     image_actions = images.add_subparsers(dest="images_action", metavar="ACTION")
@@ -124,11 +148,21 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--no-build", action="store_true", help="schema, checks and files only; no engine needed")
     lint.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default 1)")
 
+    pack = commands.add_parser("pack", help="content packs for a class: release a learner's copy")
+    pack_actions = pack.add_subparsers(dest="pack_action", metavar="ACTION", required=True)
+    release = pack_actions.add_parser("release", help="a learner's copy: no solutions, no hidden checks, no mistakes")
+    release.add_argument("pack", type=Path, metavar="DIR", help="the instructor's pack (lessons/ and exercises/)")
+    release.add_argument("out", type=Path, metavar="OUT", help="a new folder for the learner's copy")
+
     grade = commands.add_parser("grade", help="grade a class: one subfolder per learner, in parallel")
     grade.add_argument("exercise", help="exercise id, e.g. 04-first-dockerfile")
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one subfolder per learner, named after them")
     grade.add_argument("--jobs", type=int, default=4, help="submissions graded at once (default 4)")
     grade.add_argument("--format", choices=["table", "csv", "junit", "json"], default="table")
+    grade.add_argument(
+        "--engine", dest="engine", action="append", default=[], metavar="URL",
+        help="an engine to grade on (unix://, tcp://, ssh://); give it several times to spread the class over them",
+    )
 
     progress = commands.add_parser("progress", help="your progress, to hand in to an instructor")
     progress_actions = progress.add_subparsers(dest="progress_action", metavar="ACTION", required=True)
@@ -137,16 +171,28 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--learner", help="your name in the class report (default: your login name)")
 
     report = commands.add_parser("report", help="a class report from learners' progress exports")
-    report.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files written by 'progress export'")
+    report.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files written by 'progress export', a served class's export, or 'grade --format json'")  # noqa: E501
     report.add_argument("--format", choices=["table", "html"], default="table")
     report.add_argument("--output", type=Path, metavar="FILE", help="write here instead of to the terminal")
+    for command in commands.choices.values():  # also accepted after the command: docker-tutor check 04 --engine colima
+        if not any("--engine" in action.option_strings for action in command._actions):  # serve has its own
+            command.add_argument("--engine", metavar="NAME|URL", default=argparse.SUPPRESS, help=ENGINE_HELP)
     return parser
+
+
+ENGINE_HELP = (
+    "the Docker engine to use: a docker context name or a host URL such as unix:///path/to/docker.sock "
+    "(also DOCKER_TUTOR_ENGINE; default: found as the docker CLI finds it, see doctor)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so builds are cancelled and containers removed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if isinstance(args.engine, str) and args.engine:  # (serve's --engine is its own list of engines)
+        # Through the environment, so the TUI and the processes `serve` starts use the same engine.
+        os.environ["DOCKER_TUTOR_ENGINE"] = args.engine
     try:
         _choose_builder(args)
         if args.session:
@@ -169,6 +215,15 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (docker-tutor list | head): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.FAILED)
+    except Exception:
+        # Not the learner's mistake nor the engine's: a bug in docker-tutor. Say so, with the evidence.
+        traceback.print_exc()
+        print(
+            f"docker-tutor {__version__}: internal error. This is a bug in docker-tutor, not in your work: "
+            "please report it with the lines above.",
+            file=sys.stderr,
+        )
+        return int(ExitCode.BUG)
 
 
 def _choose_builder(args: argparse.Namespace) -> None:
@@ -199,7 +254,7 @@ def workspace_root(args: argparse.Namespace) -> Path:
 
 
 def _curriculum(args: argparse.Namespace) -> Curriculum:
-    from tutor.content.lint import load_checked
+    from tutor.classroom.lint_content import load_checked
 
     return load_checked(content_roots(args))
 
@@ -220,7 +275,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     from tutor.progress import Progress
 
     curriculum = _curriculum(args)
-    exercises = Progress(locations.progress_file()).load()["exercises"]
+    progress = Progress(locations.progress_file())
+    exercises = progress.load()["exercises"]
+    _warn(progress.warnings)
     rows = [
         {
             "id": e.id,
@@ -259,12 +316,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         directory = Workspace(workspace_root(args)).ensure(exercise)
     from tutor.engine.verdicts import VerdictStore
 
-    report = grade(exercise, directory.resolve(), connect, verdicts=VerdictStore(locations.data_dir() / "verdicts"))
+    store = VerdictStore(locations.data_dir() / "verdicts")
+    report = grade(exercise, directory.resolve(), connect, verdicts=store)
+    _warn(store.warnings)
     if not args.solution and not args.dir:
+        progress = Progress(locations.progress_file())
         try:
-            Progress(locations.progress_file()).record_report(report)
+            progress.record_report(report)
         except ProgressNotSaved as exc:
             print(f"docker-tutor: warning: {exc.message}", file=sys.stderr)
+        _warn(progress.warnings)
     if args.format == "json":
         print(formats.as_json(report))
     elif args.format == "junit":
@@ -298,7 +359,7 @@ class VariantTally:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from tutor.content.lint import lint_grading
+    from tutor.classroom.lint_content import lint_grading
     from tutor.engine.checks import compile_check
     from tutor.engine.dockerhost import connect
 
@@ -341,10 +402,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from tutor.engine.dockerhost import connect
+    from tutor.engine.dockerhost import EXERCISE_LABEL, MANAGED_LABEL, connect
 
     containers, images = connect().sweep(images=True)
-    print(f"removed {containers} containers and {images} images made by docker-tutor")
+    print(f"removed {containers} containers and {images} images made by your docker-tutor (data folder {locations.data_dir()})")
+    print(
+        "  Other users' tutor images on this engine were left alone. To remove every image and container "
+        "any docker-tutor made here (with the right to do so):\n"
+        f"    docker rm -f $(docker ps -aq --filter label={MANAGED_LABEL}=true)\n"
+        f"    docker image rm $(docker image ls -q --filter label={EXERCISE_LABEL})"
+    )
     return 0
 
 
@@ -387,7 +454,7 @@ def cmd_images(args: argparse.Namespace) -> int:
         print(f"{status.name}: pulling")
         seen: dict[str, object] = {}
 
-        def show(update: images.PullProgress) -> None:
+        def show(update: images.PullProgress, seen: dict[str, object] = seen) -> None:
             line = images.progress_line(update, seen)
             if line:
                 print(line, flush=True)
@@ -418,7 +485,7 @@ def _base_images(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_lint_content(args: argparse.Namespace) -> int:
-    from tutor.content.lint import lint_grading, lint_static
+    from tutor.classroom.lint_content import lint_grading, lint_static
 
     curriculum, findings = lint_static(args.pack)
     for finding in findings:
@@ -454,16 +521,33 @@ def cmd_lint_content(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    import time
+
     from tutor.classroom import grading
     from tutor.engine.dockerhost import connect
 
     exercise = _exercise(_curriculum(args), args.exercise)
     folders = grading.submission_folders(args.submissions)
+    started, passed = time.monotonic(), 0
+    # A terminal gets one bar redrawn in place; a pipe or a log gets a plain line per learner.
+    in_terminal = sys.stderr.isatty()
 
     def show(submission: grading.Submission, done: int, total: int) -> None:
-        print(grading.progress_line(submission, done, total), file=sys.stderr, flush=True)
+        nonlocal passed
+        passed += submission.passed
+        if in_terminal:
+            bar = grading.progress_bar(done, total, passed, started, time.monotonic())
+            print(f"\r\033[K{bar}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+        else:
+            print(grading.progress_line(submission, done, total), file=sys.stderr, flush=True)
 
-    submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show)
+    from tutor.classroom.engines import Engine, EnginePool, connector
+
+    engines = EnginePool([Engine(url, connector(url)) for url in args.engine]) if args.engine else None
+    submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show, engines=engines)
+    if engines is not None:
+        for line in engines.summary():
+            print(f"engine {line}", file=sys.stderr)
     if args.format == "table":
         print(grading.as_table(submissions))
     else:
@@ -471,6 +555,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(output(submissions) if output else grading.as_json(exercise, submissions))
         print(grading.summarize(submissions), file=sys.stderr)
     return int(ExitCode.OK if all(s.passed for s in submissions) else ExitCode.FAILED)
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    from tutor.classroom.release import release
+
+    released = release(args.pack, args.out)
+    print(f"released {released.exercises} exercises to {args.out}: {released.hidden_checks} hidden checks cut")
+    for path in released.left_out:
+        print(f"  left out {path}")
+    print(f"  learners: docker-tutor --content {args.out}; the instructor grades with the full pack: docker-tutor --content {args.pack} grade ...")  # noqa: E501
+    return 0
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
@@ -485,7 +580,9 @@ def cmd_progress(args: argparse.Namespace) -> int:
         raise UsageError("cannot tell your login name", hint="Give it: --learner NAME") from exc
     if not learner.strip():
         raise UsageError("--learner must not be empty")
-    text = json.dumps(export(Progress(locations.progress_file()).load(), learner), indent=2)
+    progress = Progress(locations.progress_file())
+    text = json.dumps(export(progress.load(), learner), indent=2)
+    _warn(progress.warnings)
     _write(text, args.output)
     return 0
 
@@ -493,11 +590,16 @@ def cmd_progress(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from tutor.classroom import reports
 
-    exports = reports.read_exports(args.files)
+    exports = reports.read_exports(args.files, warn=lambda text: print(f"docker-tutor: warning: {text}", file=sys.stderr))
     summaries = reports.summarize(exports)
     render = reports.as_html if args.format == "html" else reports.as_table
     _write(render(exports, summaries), args.output)
     return 0
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"docker-tutor: warning: {warning}", file=sys.stderr)
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -520,16 +622,31 @@ def _enter_session(args: argparse.Namespace) -> None:
     args.workspace = folder / "workspace"
 
 
+def _pin_engine() -> None:
+    """Every learner's tab grades on the engine the server found at its start (the tab processes
+    inherit the environment). One named by the learner's settings is inherited as it is."""
+    from tutor.engine.discovery import ENGINE_VARIABLE, chosen_engine, socket_candidates
+    from tutor.engine.dockerhost import connect
+
+    if chosen_engine() is not None or len(socket_candidates()) < 2:
+        return
+    try:
+        os.environ[ENGINE_VARIABLE] = connect(timeout=10).choice.url
+    except TutorError:
+        pass  # no engine yet: each tab looks for one when it checks, and says what to do
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from tutor.serve import serve
 
     curriculum = _curriculum(args)  # a broken pack is refused here, not in a learner's tab
+    _pin_engine()
     sessions = args.sessions or locations.data_dir() / "served-sessions"
     limits = Limits(args.max_learners, args.max_processes, args.max_tabs, args.idle_minutes)
     return serve(
         args.host, args.port, sessions, args.content, content_only=args.content_only, limits=limits,
         allow_hosts=args.allow_host, password_file=args.instructor_password_file, public_url=args.public_url,
-        exercises=len(curriculum.exercises),
+        exercises=len(curriculum.exercises), engines=args.engine,
     )
 
 
@@ -543,6 +660,7 @@ COMMANDS = {
     "images": cmd_images,
     "lint-content": cmd_lint_content,
     "grade": cmd_grade,
+    "pack": cmd_pack,
     "progress": cmd_progress,
     "report": cmd_report,
 }

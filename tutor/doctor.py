@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tutor.content.model import Curriculum
 from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
-from tutor.errors import EngineUnavailable, UsageError
+from tutor.errors import TutorError, UsageError
 
 MIN_FREE_BYTES = 5 * 2**30
 
@@ -65,7 +65,7 @@ def diagnose(curriculum: Curriculum) -> list[Finding]:
     )
     try:
         host = connect()
-    except EngineUnavailable as exc:
+    except TutorError as exc:  # none answers, or the one named does not exist
         findings.append(Finding("Docker engine", False, exc.message, exc.hint, blocking=True))
         return findings
     version = host.version()
@@ -77,6 +77,7 @@ def diagnose(curriculum: Curriculum) -> list[Finding]:
             f"kernel {version.get('KernelVersion')}",
         )
     )
+    findings.append(Finding("engine found", True, f"{host.choice.url}, by {host.choice.how}"))
     try:
         builder = host.builder_choice()
         findings.append(Finding("builder", True, f"{builder.name}: {builder.why}" + _builder_note(builder.name)))

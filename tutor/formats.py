@@ -44,22 +44,27 @@ def as_json(report: Report) -> str:
     return json.dumps(data, indent=2)
 
 
-def as_junit(reports: list[Report]) -> str:
+def as_junit(reports: list[Report], scores: list[tuple[int, int]] | None = None) -> str:
+    """One suite per report; a test case per check, named by its title (its id in classname)."""
     suites = ET.Element("testsuites", name="docker-tutor")
-    for report in reports:
-        cases = [("build", report.build.ok, report.build.error, report.build.hint, report.build.seconds, False)]
-        cases += [(c.id, c.passed, c.message, c.hint, c.seconds, c.skipped) for c in report.checks]
+    for index, report in enumerate(reports):
+        cases = [("build", "build", report.build.ok, report.build.error, report.build.hint, report.build.seconds, False)]
+        cases += [(c.title or c.id, c.id, c.passed, c.message, c.hint, c.seconds, c.skipped) for c in report.checks]
         suite = ET.SubElement(
             suites,
             "testsuite",
             name=report.exercise_id,
             tests=str(len(cases)),
-            failures=str(sum(1 for c in cases if not c[1] and not c[5])),
-            skipped=str(sum(1 for c in cases if c[5])),
+            failures=str(sum(1 for c in cases if not c[2] and not c[6])),
+            skipped=str(sum(1 for c in cases if c[6])),
             time=f"{report.seconds:.3f}",
         )
-        for name, ok, message, hint, seconds, skipped in cases:
-            case = ET.SubElement(suite, "testcase", classname=report.exercise_id, name=name, time=f"{seconds:.3f}")
+        if scores is not None:
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="score", value=str(scores[index][0]))
+            ET.SubElement(properties, "property", name="max_score", value=str(scores[index][1]))
+        for title, check_id, ok, message, hint, seconds, skipped in cases:
+            case = ET.SubElement(suite, "testcase", classname=f"{report.exercise_id}.{check_id}", name=title, time=f"{seconds:.3f}")
             if skipped:
                 ET.SubElement(case, "skipped", message=message)
             elif not ok:

@@ -19,6 +19,7 @@ from typing import Any
 
 from tutor.engine.report import Report
 from tutor.errors import TutorError
+from tutor.state_files import BrokenState, keep_aside, read_json, shape_problem
 
 Data = dict[str, Any]
 
@@ -26,6 +27,24 @@ Data = dict[str, Any]
 class ProgressNotSaved(TutorError):
     """The grade stands; only remembering it failed."""
 VERSION = 1
+# Active time on an exercise is the sum of the gaps between the learner's actions on it (opening
+# it, a check, a hint), each counted up to IDLE_CAP: a longer gap is a break, not work. The TUI,
+# the CLI and the browser record the same actions, so the figure means the same everywhere.
+IDLE_CAP = 600.0
+
+
+_NUMBER = (int, float)
+# What load() accepts; anything else is kept aside, not half-used.
+_SHAPE = {
+    "version": int,
+    "exercises": ["each", {"attempts": int, "status": str, "last_attempt": _NUMBER, "first_attempt": _NUMBER,
+                           "passed_at": _NUMBER, "failing_checks": ["items", str], "hints_shown": int}],
+    "lessons": ["each", {"read_at": _NUMBER}],
+    "quizzes": ["each", ["each", {"attempts": int, "correct": bool}]],
+    "last": (dict, str, type(None)),  # older files kept an exercise id here
+    "settings": ["each", str],
+    "learner": str,
+}
 
 
 def _empty() -> Data:
@@ -39,22 +58,21 @@ class Progress:
 
     def load(self) -> Data:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            data = read_json(self.path)
+        except BrokenState as exc:
+            return self._set_aside(str(exc))
+        if data is None:
             return _empty()
-        except (OSError, ValueError):
-            self._set_aside()
-            return _empty()
-        if not isinstance(data, dict) or data.get("version") != VERSION:
-            self._set_aside()
-            return _empty()
+        problem = shape_problem(data, _SHAPE) or ("" if data.get("version") == VERSION else "its version is not 1")
+        if problem:
+            return self._set_aside(problem)
         return {**_empty(), **data}
 
-    def _set_aside(self) -> None:
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-        with contextlib.suppress(OSError):
-            self.path.rename(aside)
-            self.warnings.append(f"progress file was unreadable; it was kept as {aside} and progress starts afresh")
+    def _set_aside(self, why: str) -> Data:
+        aside = keep_aside(self.path)
+        kept = f"it was kept as {aside}" if aside else "it could not be moved aside and is left as it is"
+        self.warnings.append(f"progress file {self.path} could not be used ({why}); {kept} and progress starts afresh")
+        return _empty()
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -90,9 +108,18 @@ class Progress:
             raise
 
     # --- the events worth keeping --------------------------------------------------------------
+    def record_opened(self, exercise_id: str) -> Data:
+        def change(data: Data) -> None:
+            entry = data["exercises"].setdefault(exercise_id, {"attempts": 0, "status": "not started"})
+            _active(entry, time.time())
+            entry.setdefault("opened_at", entry["last_active"])
+
+        return self.update(change)
+
     def record_report(self, report: Report) -> Data:
         def change(data: Data) -> None:
             entry = data["exercises"].setdefault(report.exercise_id, {"attempts": 0, "status": "not started"})
+            _active(entry, time.time())
             if not report.build.reused or not entry["attempts"]:
                 entry["attempts"] += 1  # checking unchanged files again is not another attempt
             entry["last_attempt"] = time.time()
@@ -126,6 +153,7 @@ class Progress:
     def record_hints(self, exercise_id: str, shown: int) -> Data:
         def change(data: Data) -> None:
             entry = data["exercises"].setdefault(exercise_id, {"attempts": 0, "status": "not started"})
+            _active(entry, time.time())
             entry["hints_shown"] = max(entry.get("hints_shown", 0), shown)
 
         return self.update(change)
@@ -166,3 +194,10 @@ class Progress:
 
     def status(self, exercise_id: str) -> str:
         return self.load()["exercises"].get(exercise_id, {}).get("status", "not started")
+
+
+def _active(entry: Data, now: float) -> None:
+    last = entry.get("last_active")
+    if isinstance(last, (int, float)) and not isinstance(last, bool) and now >= last:
+        entry["active_seconds"] = round(float(entry.get("active_seconds") or 0.0) + min(now - last, IDLE_CAP), 1)
+    entry["last_active"] = now

@@ -63,6 +63,7 @@ def serve(
     password_file: Path | None = None,
     public_url: str | None = None,
     exercises: int = 0,
+    engines: list[str] | None = None,
 ) -> int:
     from aiohttp import web
 
@@ -82,6 +83,7 @@ def serve(
         password=password,
         exercises=exercises,
         secure_cookie=bool(public_url and public_url.startswith("https:")),
+        engines=engines,
     )
     shown = public_url or f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}"
     print(f"docker-tutor: serving a class on {shown} (Ctrl-C to stop)")
@@ -92,6 +94,8 @@ def serve(
         f"idle tabs closed after {limits.idle_minutes:g} min",
         flush=True,
     )
+    if engines:
+        print(f"  engines: {', '.join(engines)} (each new learner's tabs on the answering one with the fewest tabs)")
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(
             "docker-tutor: warning: anyone who can reach this address can join and run builds and containers on "

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from tui_support import FIXTURE_CONTENT, Waiter
 
 from tutor import locations
 from tutor.app.tutor_app import TutorApp
 from tutor.content.model import Exercise
 from tutor.engine.dockerhost import DockerHost
 from tutor.engine.grader import image_tag
-
-from tui_support import FIXTURE_CONTENT, Waiter
 
 
 @pytest.hookimpl(tryfirst=True)

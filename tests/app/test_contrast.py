@@ -7,11 +7,10 @@ from collections.abc import Callable
 
 import pytest
 from textual.pilot import Pilot
+from tui_support import Waiter
 
 from tutor.app.themes import DARK, LIGHT
 from tutor.app.tutor_app import TutorApp
-
-from tui_support import Waiter
 
 AA = 4.5
 # Lines, bars, scroll bars and the like are drawing, not text.
@@ -51,7 +50,7 @@ def too_faint(app: TutorApp, where: str) -> list[str]:
             if style.reverse:
                 fg, bg = bg, fg
             if style.dim:  # terminals draw dim text about halfway to the background
-                fg = tuple((a + b) / 2 for a, b in zip(fg, bg))  # type: ignore[assignment]
+                fg = tuple((a + b) / 2 for a, b in zip(fg, bg, strict=False))  # type: ignore[assignment]
             ratio = contrast(tuple(fg), tuple(bg))  # type: ignore[arg-type]
             if ratio < AA:
                 found.append(f"{where} row {row}: {text.strip()[:30]!r} {ratio:.2f}:1")

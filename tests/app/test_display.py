@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tui_support import FIXTURE_CONTENT
+
 from tutor.app.display import friendly_path, human_size, status_mark
 from tutor.app.widgets.solution_diff import solution_diff
 from tutor.content.loader import load_curriculum
-
-from tui_support import FIXTURE_CONTENT
 
 
 def test_human_size_uses_docker_units() -> None:

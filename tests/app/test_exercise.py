@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from textual.widgets import Static
+from tui_support import FIXTURE_CONTENT, Waiter
 
 from tutor.app.dialogs.confirm import ConfirmDialog
 from tutor.app.screens.doctor import DoctorScreen
@@ -19,8 +20,6 @@ from tutor.app.widgets.check_results import CheckLine
 from tutor.app.widgets.dockerfile_editor import DockerfileEditor
 from tutor.app.widgets.solution_diff import SolutionDiff
 from tutor.content.model import Exercise
-
-from tui_support import FIXTURE_CONTENT, Waiter
 
 HELLO_SOLUTION = 'FROM busybox\nCMD ["echo", "hello from a box"]\n'
 
@@ -168,6 +167,8 @@ async def test_check_without_an_engine_says_so_and_opens_the_doctor(
         screen = await _open(app, pilot, "04-first-dockerfile")
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen))
+        # The doctor finishes its own look at the engine before the app closes.
+        await wait_for(pilot, lambda: bool(app.screen.query("#verdict")))
         assert not screen.running
         assert _status(app, "04-first-dockerfile") == "not started"  # no engine, no attempt
 

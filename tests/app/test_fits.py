@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 from textual.widgets._header import HeaderTitle
+from tui_support import FIXTURE_CONTENT, Waiter
 
 from tutor.app.screens.exercise import ExerciseScreen
 from tutor.app.screens.help import HelpScreen
@@ -16,8 +17,6 @@ from tutor.app.screens.home import HomeScreen
 from tutor.app.screens.lesson import LessonScreen
 from tutor.app.screens.quiz import QuizScreen
 from tutor.app.tutor_app import TutorApp
-
-from tui_support import FIXTURE_CONTENT, Waiter
 
 
 def _cut(app: TutorApp, where: str) -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from textual.containers import VerticalScroll
 from textual.widgets import Tree
 from textual.widgets.markdown import MarkdownFence
+from tui_support import FIXTURE_CONTENT, Waiter
 
 from tutor.app.dialogs.confirm import ConfirmDialog
 from tutor.app.screens.help import HelpScreen
@@ -18,8 +19,6 @@ from tutor.app.tutor_app import TutorApp
 from tutor.app.widgets.dockerfile_editor import DockerfileEditor
 from tutor.app.widgets.editor_pane import EditorPane
 from tutor.app.widgets.lesson_viewer import LessonContents
-
-from tui_support import FIXTURE_CONTENT, Waiter
 
 
 def _shown_keys(app: TutorApp) -> set[str]:

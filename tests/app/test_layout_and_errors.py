@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.widgets import Static
+from tui_support import Waiter
 
 from tutor.app.screens.exercise import ExerciseScreen
 from tutor.app.tutor_app import TutorApp
 from tutor.app.widgets.dockerfile_editor import DockerfileEditor
 from tutor.app.widgets.layer_chart import LayerChart
 from tutor.engine.report import BuildResult, LayerInfo
-
-from tui_support import Waiter
 
 
 async def test_task_beside_the_editor_from_120_columns_and_tabs_below(make_app: Callable[..., TutorApp]) -> None:

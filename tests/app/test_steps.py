@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.widgets import Button
+from tui_support import FIXTURE_CONTENT
 
 from tutor.app import steps
 from tutor.app.screens.exercise import ExerciseScreen
@@ -12,8 +13,6 @@ from tutor.app.screens.lesson import LessonScreen
 from tutor.app.screens.quiz import QuizScreen
 from tutor.app.tutor_app import TutorApp
 from tutor.content.loader import load_curriculum
-
-from tui_support import FIXTURE_CONTENT
 
 
 def _passed(exercise_id: str) -> dict:

@@ -40,9 +40,10 @@ class ServedClass:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 return self
-            except OSError:
+            except OSError as exc:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"serve did not start: {self.process.stdout.read() if self.process.stdout else ''}")
+                    output = self.process.stdout.read() if self.process.stdout else ""
+                    raise AssertionError(f"serve did not start: {output}") from exc
                 time.sleep(0.1)
 
     def stop(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,12 +50,15 @@ def test_a_class_is_graded_in_parallel_with_progress_and_a_summary(tmp_path: Pat
     assert result.returncode == 1, result.stderr
     progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
     assert sorted(line[:5] for line in progress) == ["[1/3]", "[2/3]", "[3/3]"]
-    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:4]}
+    table = result.stdout.split("\n\n")[0]
+    rows = {block.split()[0]: block for block in re.split(r"\n(?=\S)", table)[1:]}  # a learner's row and its reasons
     assert set(rows) == {"alice", "bob", "carol"}
     assert "passed" in rows["alice"]
-    assert "FAILED" in rows["bob"] and "exec-form" in rows["bob"]
+    assert "FAILED" in rows["bob"] and "check failed" in rows["bob"]
+    assert "Exec form (exec-form): " in rows["bob"] or "(exec-form): " in rows["bob"]  # title and reason
     assert "FAILED" in rows["carol"] and "no Dockerfile" in rows["carol"]
     assert "1 passed, 2 failed of 3; most failed:" in result.stdout
+    assert "failed, by cause: no Dockerfile 1 (carol); check failed 1 (bob)" in result.stdout
     for learner in ("alice", "bob"):
         assert host.image_attrs(image_tag(exercise, (submissions / learner).resolve())) is None
 
@@ -134,3 +139,51 @@ def test_identical_submissions_graded_at_once_all_pass(tmp_path: Path, exercise,
     assert result.returncode == 0, {s["learner"]: s["failing_checks"] for s in data["submissions"]}
     for learner in learners:
         assert host.image_attrs(image_tag(exercise, (submissions / learner).resolve())) is None
+
+
+@pytest.mark.docker
+def test_causes_near_misses_twins_and_a_progress_bar_in_a_terminal(tmp_path: Path, exercise) -> None:
+    """Each failure under its cause, a 'did you mean' for a misnamed Dockerfile, copies flagged."""
+    submissions = make_class(tmp_path / "class", exercise, ["ann", "ann-copy"], ["bob"])
+    (submissions / "cy").mkdir()
+    (submissions / "cy" / "dockerfile").write_text("FROM busybox\n")
+    (submissions / "dee" / "project").mkdir(parents=True)
+    (submissions / "dee" / "project" / "Dockerfile").write_text("FROM busybox\n")
+    (submissions / "eve").mkdir()
+    (submissions / "eve" / "Dockerfile").write_bytes(b"\x7fELF\x00\x01binary")
+    (submissions / "fay").mkdir()
+    (submissions / "fay" / "Dockerfile").write_text("FROM busybox:latest\nRUN exit 3\n")
+    result = run("grade", EXERCISE, str(submissions), "--format", "json")
+    data = {s["learner"]: s for s in json.loads(result.stdout)["submissions"]}
+    assert {name: s["cause"] for name, s in data.items()} == {
+        "ann": "", "ann-copy": "", "bob": "check failed", "cy": "no Dockerfile", "dee": "no Dockerfile",
+        "eve": "not a Dockerfile", "fay": "build failed",
+    }
+    assert data["cy"]["did_you_mean"] == "dockerfile" and data["dee"]["did_you_mean"] == "project/Dockerfile"
+    assert data["ann"]["identical_to"] == ["ann-copy"] and data["bob"]["identical_to"] == []
+    assert json.loads(result.stdout)["causes"]["no Dockerfile"] == ["cy", "dee"]
+
+    table = run("grade", EXERCISE, str(submissions)).stdout
+    assert "(did you mean project/Dockerfile?)" in table and "identical submissions: ann, ann-copy" in table
+    # In a terminal: one bar redrawn in place, not a line per learner.
+    import pty
+
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tutor", "grade", EXERCISE, str(submissions), "--format", "csv"],
+        stdout=subprocess.PIPE, stderr=child, text=True,
+    )
+    os.close(child)
+    output = process.communicate(timeout=300)[0]
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(main)
+    assert output.startswith("learner,passed,score")
+    assert b"grading [" in drawn and b"7/7, 2 passed" in drawn and b"\r" in drawn and b"[1/7]" not in drawn

@@ -42,8 +42,10 @@ def test_export_has_learner_status_attempts_time_and_failing_checks(tmp_path: Pa
             "exercise": "04-first-dockerfile",
             "status": "failed",
             "attempts": 3,
-            "seconds_spent": 750.0,
+            "seconds_spent": 750.0,  # kept before active time was recorded: first to last check
+            "hints_used": 0,
             "failing_checks": ["exec-form", "trains"],
+            "opened_at": None,
             "passed_at": None,
         }
     ]

@@ -82,7 +82,7 @@ def test_check_formats_and_exit_codes(tmp_path: Path) -> None:
     assert failed.returncode == 1
     suite = ET.fromstring(failed.stdout.split("\n", 1)[1]).find("testsuite")
     assert suite is not None and int(suite.get("failures", "0")) >= 1
-    assert suite.find("testcase[@name='exec-form']/failure") is not None
+    assert suite.find("testcase[@classname='04-first-dockerfile.exec-form']/failure") is not None  # named by its title
 
     listing = json.loads(run("list", "--format", "json").stdout)
     assert {r["id"]: r["status"] for r in listing}["04-first-dockerfile"] == "failed"

@@ -178,3 +178,4 @@ def test_a_mistake_whose_message_the_learner_never_sees_fails_lint(tmp_path: Pat
     other = MISTAKES_TOML.replace('fails = ["exec-form"]', 'fails = ["says-hello"]')
     result = lint(make_pack(tmp_path / "c", **{"exercises/50-say-hello/mistakes.toml": other}))
     assert result.returncode == 1 and "mistakes[0].fails: 'shell-form' does not fail says-hello (it fails: exec-form)" in result.stdout
+

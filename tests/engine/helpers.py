@@ -10,13 +10,15 @@ from tutor.engine.grader import grade
 from tutor.engine.report import CheckResult, Report
 
 
-def exercise(checks: list[dict[str, Any]], *, build: BuildSettings | None = None, exercise_id: str = "99-test") -> Exercise:
+def exercise(
+    checks: list[dict[str, Any]], *, build: BuildSettings | None = None, exercise_id: str = "99-test", path: Path = Path(".")
+) -> Exercise:
     specs = tuple(
         CheckSpec(kind=c["kind"], id=c.get("id", f"c{i}"), params={k: v for k, v in c.items() if k not in ("kind", "id")}, where=f"test[{i}]")
         for i, c in enumerate(checks)
     )
     return Exercise(
-        id=exercise_id, title="test", lesson="99-test", path=Path("."), task="", hints=(), checks=specs,
+        id=exercise_id, title="test", lesson="99-test", path=path, task="", hints=(), checks=specs,
         build=build or BuildSettings(timeout=60),
     )
 

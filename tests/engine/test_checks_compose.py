@@ -15,7 +15,7 @@ KV = {"build": {"context": "/x/kv"}, "healthcheck": {"test": ["CMD", "true"]}}
 
 def _verdict(config: dict, kind: str, **fields: object):
     exercise = Exercise("t", "t", "l", Path("."), "", (), ())
-    ctx = CheckContext(exercise=exercise, directory=Path("."), dockerfile=None, host=None)
+    ctx = CheckContext(exercise=exercise, directory=Path("."), dockerfile=None)
     ctx.shared.get("compose-config", lambda _stack: config)  # as `compose config` printed it
     return compile_check(CheckSpec(kind, "c", dict(fields), "test")).run(ctx)
 

@@ -46,3 +46,42 @@ def test_refusals_say_why(command: str, message: str) -> None:
 def test_no_docker_run_line() -> None:
     with pytest.raises(DockerRunError, match="no line starting with 'docker run'"):
         extract_command("echo hello\n")
+
+
+@pytest.mark.parametrize(
+    "command,on",
+    [
+        ("docker run --rm=false trainer", False),
+        ("docker run --rm=False trainer", False),
+        ("docker run --rm=0 trainer", False),
+        ("docker run --rm --rm=f trainer", False),
+        ("docker run --rm=false --rm trainer", True),
+        ("docker run --rm=true trainer", True),
+        ("docker run --rm=1 trainer", True),
+    ],
+)
+def test_a_switch_written_with_a_value_is_judged_by_it(command: str, on: bool) -> None:
+    assert ("rm" in parse_docker_run(command).switches) is on
+
+
+@pytest.mark.parametrize("flag,name", [("-d", "detach"), ("--init", "init"), ("--read-only", "read_only"), ("-P", "publish_all"), ("-t", "tty")])
+def test_every_switch_takes_false(flag: str, name: str) -> None:
+    assert name in parse_docker_run(f"docker run {flag}=true trainer").switches
+    run = parse_docker_run(f"docker run {flag} {flag}=false trainer")
+    assert name not in run.switches and flag not in run.flags_seen
+
+
+def test_a_switch_with_a_value_that_is_not_a_boolean_is_refused() -> None:
+    with pytest.raises(DockerRunError, match="true or false"):
+        parse_docker_run("docker run --rm=yes trainer")
+
+
+def test_privileged_false_asks_for_nothing_and_true_is_refused() -> None:
+    assert parse_docker_run("docker run --privileged=false trainer").image == "trainer"
+    with pytest.raises(DockerRunError, match="not allowed here"):
+        parse_docker_run("docker run --privileged=true trainer")
+
+
+def test_combined_short_flags_may_end_with_one_that_takes_a_value() -> None:
+    run = parse_docker_run("docker run -dp 8000:8000 trainer")
+    assert "detach" in run.switches and run.published_ports == [8000] and run.image == "trainer"

@@ -61,8 +61,13 @@ def test_copy_of_a_missing_file_names_the_file(host, tmp_path: Path, builder: st
 
 
 def test_base_image_that_cannot_be_pulled(host, tmp_path: Path, builder: str) -> None:
+    # A pack whose solution declares the image (so a build may use it), on a machine without it.
+    pack_exercise = context(tmp_path / "pack" / "exercises" / "99-test", {"exercise.toml": "", "solution/Dockerfile": "FROM docker-tutor-no-such-image:0.0\n"})
+    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM docker-tutor-no-such-image:0.0\n"})
     started = time.monotonic()
-    build = build_fails(host, tmp_path, {"Dockerfile": "FROM docker-tutor-no-such-image:0.0\n"})
+    report = grade(exercise([{"kind": "user"}], path=pack_exercise), folder, lambda: host, keep_image=False)
+    build = report.build
+    assert not build.ok
     assert time.monotonic() - started < 60
     assert "docker-tutor-no-such-image" in build.error and "could not be pulled" in build.hint
 

@@ -12,23 +12,21 @@ from textual.content import Content
 from textual.screen import Screen
 
 from tutor import locations
-from tutor.content.loader import load_curriculum
-from tutor.content.model import Curriculum, Exercise, Lesson
-from tutor.errors import EngineUnavailable
-from tutor.progress import Data, Progress, ProgressNotSaved
-from tutor.workspace import Workspace
-
 from tutor.app import steps
 from tutor.app.commands import TutorCommands
 from tutor.app.crash import crash_message
-from tutor.app.themes import DARK, LIGHT, is_light, tutor_themes
 from tutor.app.screens.doctor import DoctorScreen
 from tutor.app.screens.exercise import ExerciseScreen
 from tutor.app.screens.help import HelpScreen
 from tutor.app.screens.home import HomeScreen
 from tutor.app.screens.lesson import LessonScreen
 from tutor.app.screens.quiz import QuizScreen
-
+from tutor.app.themes import DARK, LIGHT, is_light, tutor_themes
+from tutor.content.loader import load_curriculum
+from tutor.content.model import Curriculum, Exercise, Lesson
+from tutor.errors import EngineUnavailable
+from tutor.progress import Data, Progress, ProgressNotSaved
+from tutor.workspace import Workspace
 
 
 class NotifyingProgress(Progress):

@@ -35,13 +35,13 @@ COMMON_MEANINGS = {
 # Meanings of fields whose line in the code has no comment, by name: the names are shared by
 # several kinds, after container-structure-test. A field with neither fails the tests.
 FIELD_NOTES = {
-    "args": "arguments after `command`",
+    "args": "arguments after `command`; `{nonce}` stands for a value made for each run (see `expectedOutput`)",
     "exitCode": "the exit code the command must end with",
-    "expectedOutput": "each must match somewhere in the output, stdout and stderr together (multi-line); `{engine_kernel}` stands for the engine's kernel",
+    "expectedOutput": "each must match somewhere in the output, stdout and stderr together (multi-line); `{engine_kernel}` stands for the engine's kernel, `{nonce}` for the value made for this run (give it to the program in `envVars` or `args`: an `echo` baked into the image cannot print it)",
     "excludedOutput": "none may match the output (stdout and stderr)",
     "expectedError": "each must match somewhere in stderr",
     "excludedError": "none may match stderr",
-    "envVars": "environment for the run: `[{key, value}]` or a table",
+    "envVars": "environment for the run: `[{key, value}]` or a table; `{nonce}` in a value stands for a value made for this run",
     "timeout": "seconds to wait before the check fails",
     "network": "give the container a network (off by default)",
     "memory_mb": "memory limit of the container",
@@ -119,6 +119,11 @@ def render() -> str:
     lines.append("| `kind` | string | **required** | one of the kinds below |")
     for f in dataclasses.fields(Check):
         lines.append(_row(Check, f, COMMON_MEANINGS.get(f.name, "")))
+    lines.append("| `points` | integer | `1` | what passing it is worth in `grade`'s score (0 to 1000) |")
+    lines.append(
+        "| `hidden` | boolean | `false` | an assessment check: `grade` runs it, a learner's check does not, "
+        "and `pack release` cuts it from the learner's copy |"
+    )
     for kind in sorted(KINDS):
         lines += ["", *_section(kind, KINDS[kind])]
     return "\n".join([*lines, "", END])

@@ -115,7 +115,9 @@ def load(host: DockerHost, path: Path) -> list[str]:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     with handle:
         if not _looks_like_tar(handle):
-            raise NotAnImageArchive(f"{path} is not an image archive", hint="Give a tar written by 'docker-tutor images save' or 'docker save'.")
+            raise NotAnImageArchive(
+                f"{path} is not an image archive", hint="Give a tar written by 'docker-tutor images save' or 'docker save'."
+            )
         loaded: list[str] = []
         try:
             with engine_errors(f"loading {path}"):

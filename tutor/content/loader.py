@@ -18,8 +18,9 @@ from tutor.content.model import (
     Rule,
 )
 from tutor.content.rules import enforce, load_rules, rules_path
-from tutor.errors import ContentError
+from tutor.errors import ContentError, Problem
 
+RELEASED_MARK = "RELEASED.md"  # at a pack's root: a learner's copy, made by `pack release`
 ID_PATTERN = re.compile(r"^\d{2}[a-z0-9-]*$")
 FRONT_MATTER = re.compile(r"\A\+\+\+\n(.*?)\n\+\+\+\n?", re.DOTALL)
 
@@ -36,14 +37,14 @@ class _Problems:
     """Collects every content problem so an author sees them all at once."""
 
     def __init__(self) -> None:
-        self.items: list[str] = []
+        self.items: list[Problem] = []
 
     def add(self, where: str, message: str) -> None:
-        self.items.append(f"{where}: {message}")
+        self.items.append(Problem(where, message))
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise ContentError("content does not load:\n  " + "\n  ".join(self.items))
+            raise ContentError("content does not load:\n  " + "\n  ".join(map(str, self.items)), problems=self.items)
 
 
 def load_curriculum(roots: list[Path]) -> Curriculum:
@@ -177,7 +178,9 @@ def _load_exercise(toml_path: Path, problems: _Problems) -> Exercise | None:
         problems.add(f"{where}: hints", "must be a list of strings")
         hints = []
     files = data.get("files", ["Dockerfile"])
-    for sub in ("starter", "solution"):
+    # A learner's copy made by `pack release` has no solutions, by design.
+    released = (folder.parent.parent / RELEASED_MARK).is_file()
+    for sub in ("starter",) if released else ("starter", "solution"):
         if not (folder / sub).is_dir():
             problems.add(f"{where}", f"missing folder {sub}/")
         else:
@@ -192,6 +195,8 @@ def _load_exercise(toml_path: Path, problems: _Problems) -> Exercise | None:
     checks = _load_checks(data, where, problems)
     if not checks:
         problems.add(f"{where}: checks", "an exercise needs at least one check")
+    elif all(check.hidden for check in checks):
+        problems.add(f"{where}: checks", "every check is hidden; a learner needs at least one check to run")
     if None in (title, lesson, task):
         return None
     return Exercise(
@@ -252,14 +257,21 @@ def _load_checks(data: dict[str, Any], where: str, problems: _Problems) -> list[
         if not isinstance(kind, str):
             problems.add(f"{check_where}.kind", "required field is missing")
             continue
-        params = {k: v for k, v in raw.items() if k not in ("kind", "id", "name")}
+        params = {k: v for k, v in raw.items() if k not in ("kind", "id", "name", "points", "hidden")}
+        points, hidden = raw.get("points", 1), raw.get("hidden", False)
+        if not isinstance(points, int) or isinstance(points, bool) or not 0 <= points <= 1000:
+            problems.add(f"{check_where}.points", "must be a whole number from 0 to 1000")
+            points = 1
+        if not isinstance(hidden, bool):
+            problems.add(f"{check_where}.hidden", "must be true or false")
+            hidden = False
         check_id = raw.get("id") or _slug(raw.get("name", "")) or f"{kind.replace('.', '-')}-{len(specs) + 1}"
         if check_id in seen:
             problems.add(f"{check_where}.id", f"duplicate check id {check_id!r}")
         seen.add(check_id)
         if "name" in raw and "title" not in params:
             params["title"] = raw["name"]  # container-structure-test calls the title "name"
-        specs.append(CheckSpec(kind=kind, id=check_id, params=params, where=check_where))
+        specs.append(CheckSpec(kind=kind, id=check_id, params=params, where=check_where, points=points, hidden=hidden))
     return specs
 
 

@@ -49,6 +49,8 @@ class CheckSpec:
     id: str
     params: dict[str, Any]
     where: str  # "exercises/x/exercise.toml: checks[2]" for messages
+    points: int = 1  # what passing it is worth in a class's score
+    hidden: bool = False  # an assessment check: run by `grade` only, removed by `pack release`
     rule: str = ""  # id of the house rule that added it; "" for the exercise's own checks
 
 

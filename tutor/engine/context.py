@@ -1,14 +1,24 @@
-"""The build context as the engine will see it: size after .dockerignore, and unsafe entries."""
+"""The build context as the engine will see it: size after .dockerignore, and unsafe entries.
+
+The walk counts as it goes and stops at the limits, so a context of a million files or a
+terabyte of sparse files costs no more memory than a small one.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-from docker.utils.build import PatternMatcher, exclude_paths
+from docker.utils.build import PatternMatcher, tar
+
+from tutor.engine.learner_files import LearnerFileRefused, display_name, read_learner_file
 
 MAX_CONTEXT_BYTES = 500 * 2**20  # refused before anything is sent to the engine
+MAX_CONTEXT_FILES = 50_000  # entries (files, folders, links) after .dockerignore
+DOCKERIGNORE_LIMIT = 256 * 2**10
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,35 +27,71 @@ class ContextSummary:
     bytes: int
     included: frozenset[str]  # relative paths, "/"-separated
     escaping_links: tuple[str, ...]  # symlinks that point outside the context
+    refused: str = ""  # why the context cannot be sent at all (a bad .dockerignore, too many entries)
+    unreadable: tuple[str, ...] = ()  # files the build could not read (mode 000 for this user)
 
 
 def read_dockerignore(directory: Path) -> list[str]:
-    path = directory / ".dockerignore"
-    if not path.is_file():
-        return []
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    """The patterns of .dockerignore. Raises LearnerFileRefused for a link, a huge file, or no access."""
+    try:
+        data = read_learner_file(directory, ".dockerignore", DOCKERIGNORE_LIMIT)
+    except LearnerFileRefused as exc:
+        if exc.missing:
+            return []
+        raise
+    # Bytes that are not UTF-8 (a Latin-1 file) are kept as the file system's names keep them.
+    lines = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def summarize(directory: Path, dockerfile: str = "Dockerfile") -> ContextSummary:
     root = directory.resolve()
-    included = exclude_paths(str(root), read_dockerignore(root), dockerfile=dockerfile)
+    try:
+        patterns = read_dockerignore(root)
+    except LearnerFileRefused as exc:
+        return ContextSummary(0, 0, frozenset(), (), refused=str(exc))
+    # As docker-py's exclude_paths does: the Dockerfile always goes.
+    patterns = [*patterns, f"!{dockerfile}"]
     total = files = 0
-    escaping = []
-    for relative in included:
+    escaping: list[str] = []
+    unreadable: list[str] = []
+    included: set[str] = set()
+    for relative in PatternMatcher(patterns).walk(str(root)):
+        if len(included) >= MAX_CONTEXT_FILES:
+            return ContextSummary(
+                files, total, frozenset(), (),
+                refused=f"the build context has more than {MAX_CONTEXT_FILES} files and folders (after .dockerignore)",
+            )
+        included.add(relative.replace(os.sep, "/"))
         path = root / relative
-        if path.is_symlink():
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
             target = Path(os.path.realpath(path))
             if not target.is_relative_to(root):
-                escaping.append(relative)
+                escaping.append(display_name(relative))
             continue
-        if path.is_file():
+        if stat.S_ISREG(info.st_mode):
             files += 1
-            total += path.stat().st_size
-    return ContextSummary(files, total, frozenset(p.replace(os.sep, "/") for p in included), tuple(sorted(escaping)))
+            total += info.st_size
+            if not os.access(path, os.R_OK):
+                unreadable.append(display_name(relative))
+    return ContextSummary(files, total, frozenset(included), tuple(sorted(escaping)), unreadable=tuple(sorted(unreadable)))
+
+
+def context_tar(directory: Path, dockerfile: str = "Dockerfile") -> IO[bytes]:
+    """The context as the engine receives it, a tar in a temporary file, with .dockerignore read as
+    summarize reads it (the SDK's own reading fails on a .dockerignore that is not UTF-8)."""
+    root = directory.resolve()
+    return tar(str(root), exclude=read_dockerignore(root), dockerfile=(dockerfile, None))
 
 
 def ignores(directory: Path, path: str) -> bool:
     """Whether .dockerignore leaves `path` out (or everything in it), whether or not it exists now."""
-    matcher = PatternMatcher(read_dockerignore(directory))
+    try:
+        matcher = PatternMatcher(read_dockerignore(directory))
+    except LearnerFileRefused:
+        return False
     return matcher.matches(path) or matcher.matches(f"{path}/HEAD")

@@ -36,6 +36,14 @@ _REFUSED = {
 }
 
 
+# How the docker CLI reads a boolean written --flag=value (Go's strconv.ParseBool).
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+_BOOLEAN_REFUSED = {"--privileged"}
+
+
 def canonical(flag: str) -> str:
     """One name for every spelling of a flag: -d and --detach are both "detach"."""
     return _SWITCHES.get(flag) or _VALUE_FLAGS.get(flag) or flag
@@ -93,11 +101,18 @@ def parse_docker_run(command: str) -> DockerRun:
             run.image, run.args = word, rest[index + 1 :]
             break
         name, has_value, inline = word.partition("=")
-        if name in _REFUSED:
+        if name in _BOOLEAN_REFUSED and has_value and _boolean(name, inline) is False:
+            pass  # --privileged=false asks for nothing
+        elif name in _REFUSED:
             raise DockerRunError(f"{name} is not allowed here: it {_REFUSED[name]}")
-        if name in _SWITCHES:
-            run.switches.add(_SWITCHES[name])
-            run.flags_seen.append(name)
+        elif name in _SWITCHES:
+            # The last spelling wins, as in the docker CLI: --rm then --rm=false is no --rm.
+            if not has_value or _boolean(name, inline):
+                run.switches.add(_SWITCHES[name])
+                run.flags_seen.append(name)
+            else:
+                run.switches.discard(_SWITCHES[name])
+                run.flags_seen = [f for f in run.flags_seen if canonical(f) != _SWITCHES[name]]
         elif name in _VALUE_FLAGS:
             if has_value:
                 value = inline
@@ -108,16 +123,36 @@ def parse_docker_run(command: str) -> DockerRun:
                 value = rest[index]
             _apply(run, _VALUE_FLAGS[name], name, value)
             run.flags_seen.append(name)
-        elif re.fullmatch(r"-[a-zA-Z]{2,}", word) and all(f"-{c}" in _SWITCHES for c in word[1:]):
-            for letter in word[1:]:  # combined short switches such as -it or -dP
+        elif re.fullmatch(r"-[a-zA-Z]{2,}", word) and all(f"-{c}" in _SWITCHES for c in word[1:-1]) and (
+            f"-{word[-1]}" in _SWITCHES or f"-{word[-1]}" in _VALUE_FLAGS
+        ):
+            for letter in word[1:-1]:  # combined short flags such as -it, -dP, or -dp 8000:8000
                 run.switches.add(_SWITCHES[f"-{letter}"])
                 run.flags_seen.append(f"-{letter}")
+            last = f"-{word[-1]}"
+            if last in _SWITCHES:
+                run.switches.add(_SWITCHES[last])
+                run.flags_seen.append(last)
+            else:
+                index += 1
+                if index >= len(rest):
+                    raise DockerRunError(f"{last} needs a value")
+                _apply(run, _VALUE_FLAGS[last], last, rest[index])
+                run.flags_seen.append(last)
         else:
             raise DockerRunError(f"unknown or unsupported flag {word}")
         index += 1
     if not run.image:
         raise DockerRunError("no image name: docker run [OPTIONS] IMAGE [COMMAND] [ARG...]")
     return run
+
+
+def _boolean(flag: str, value: str) -> bool:
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise DockerRunError(f"{flag}={value}: a switch takes true or false after =")
 
 
 def _apply(run: DockerRun, kind: str, flag: str, value: str) -> None:

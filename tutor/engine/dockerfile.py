@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockerfile_parse import DockerfileParser
+
+from tutor.engine.learner_files import DOCKERFILE_LIMIT, LearnerFileRefused, read_learner_file
+from tutor.engine.shell_words import Unresolvable, expand
+from tutor.engine.shell_words import words as shell_words
 
 KNOWN_INSTRUCTIONS = {
     "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
@@ -40,7 +46,7 @@ class Instruction:
 @dataclass(frozen=True, slots=True)
 class Stage:
     index: int
-    base: str  # image reference as written (or a previous stage's name)
+    base: str  # image reference after ARG substitution (or a previous stage's name)
     alias: str
     instructions: tuple[Instruction, ...]
 
@@ -53,6 +59,7 @@ class Dockerfile:
     instructions: tuple[Instruction, ...]
     stages: tuple[Stage, ...]
     problems: tuple[str, ...] = field(default=())  # mistakes found before any build
+    escape: str = "\\"  # the escape character (a `# escape=` directive can make it a backtick)
 
     @property
     def final(self) -> Stage | None:
@@ -70,16 +77,17 @@ class DockerfileUnreadable(ValueError):
 
 
 def read_dockerfile(path: Path) -> Dockerfile:
-    if not path.is_file():
-        raise DockerfileUnreadable(f"there is no {path.name} in {path.parent}")
-    data = path.read_bytes()
+    try:
+        data = read_learner_file(path.parent, path.name, DOCKERFILE_LIMIT)
+    except LearnerFileRefused as exc:
+        raise DockerfileUnreadable(f"there is no {path.name} in {path.parent}" if exc.missing else str(exc)) from exc
     if b"\x00" in data:
         raise DockerfileUnreadable(f"{path.name} is a binary file, not a Dockerfile")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DockerfileUnreadable(f"{path.name} is not UTF-8 text (byte {exc.start})") from exc
-    return parse_dockerfile(text)
+    return parse_dockerfile(text.removeprefix("\ufeff"))  # docker build accepts a byte-order mark
 
 
 def parse_dockerfile(text: str) -> Dockerfile:
@@ -107,15 +115,42 @@ def parse_dockerfile(text: str) -> Dockerfile:
         instructions.append(Instruction(name, item["value"].strip(), line, max(stage, 0)))
     if stage < 0:
         problems.append("no FROM line: every Dockerfile starts from a base image (FROM python:3.11-slim)")
+    escape = _escape_directive(text)
+    meta: dict[str, str] = {}
+    for instruction in instructions:
+        if instruction.name == "FROM":
+            break
+        if instruction.name == "ARG":
+            for word in instruction.value.split():
+                key, has_default, default = word.partition("=")
+                with contextlib.suppress(Unresolvable):
+                    meta[key] = "".join(shell_words(default, meta, escape)) if has_default else meta.get(key, "")
     stages = []
     for index in range(stage + 1):
-        own = tuple(i for i in instructions if i.stage == index and not (i.name == "ARG" and index == 0 and _before_first_from(i, instructions)))
+        own = tuple(
+            i for i in instructions if i.stage == index and not (i.name == "ARG" and index == 0 and _before_first_from(i, instructions))
+        )
         first = next(i for i in own if i.name == "FROM")
         words = first.value.split()
         base = next((w for w in words if not w.startswith("--")), "")
+        try:
+            base = expand(base, meta, escape)  # FROM sees the ARGs declared before the first FROM
+        except Unresolvable as exc:
+            problems.append(f"line {first.line}: FROM uses {exc}")
         alias = words[-1] if len(words) >= 3 and words[-2].upper() == "AS" else ""
         stages.append(Stage(index, base, alias, own))
-    return Dockerfile(tuple(instructions), tuple(stages), tuple(problems))
+    return Dockerfile(tuple(instructions), tuple(stages), tuple(problems), escape)
+
+
+def _escape_directive(text: str) -> str:
+    """The `# escape=` parser directive, which may only come before anything else."""
+    for line in text.splitlines():
+        directive = re.match(r"^\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$", line)
+        if not directive:
+            break
+        if directive.group(1).lower() == "escape" and directive.group(2) in ("\\", "`"):
+            return directive.group(2)
+    return "\\"
 
 
 def _before_first_from(instruction: Instruction, instructions: list[Instruction]) -> bool:

@@ -20,14 +20,18 @@ from typing import Any
 import docker
 import docker.errors
 import requests.exceptions
+from docker.transport import UnixHTTPAdapter
 from docker.types import LogConfig
 
 from tutor.engine.builders.choice import BuilderChoice, choose, requested
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
+from tutor.engine.discovery import EngineChoice, chosen_engine, socket_candidates, start_hint
+from tutor.engine.driver import RunOutcome, Sandbox
 from tutor.engine.events import EventSink
+from tutor.engine.owner import OWNER_LABEL, owner_id
 from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
 from tutor.engine.sanitize import clean_text
-from tutor.errors import EngineUnavailable, TutorError
+from tutor.errors import EngineUnavailable, TutorError, UsageError
 
 MIN_API_VERSION = "1.41"
 MANAGED_LABEL = "org.docker-tutor.managed"
@@ -39,50 +43,96 @@ STAND_IN_LABEL = "org.docker-tutor.stand-in"
 SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 def _labels(exercise_id: str = "") -> dict[str, str]:
-    labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space()}
+    labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space(), OWNER_LABEL: owner_id()}
     if exercise_id:
         labels[EXERCISE_LABEL] = exercise_id
     return labels
 
 
+def sandbox_kwargs(sandbox: Sandbox) -> dict[str, Any]:
+    """A Sandbox as container-create options."""
+    return {
+        "mem_limit": f"{sandbox.memory_mb}m",
+        "memswap_limit": f"{sandbox.memory_mb}m",
+        "nano_cpus": int(sandbox.cpus * 1e9),
+        "pids_limit": sandbox.pids,
+        "network_mode": "bridge" if sandbox.network else "none",
+        "cap_drop": ["ALL"],
+        "cap_add": list(sandbox.cap_add) or None,
+        "security_opt": ["no-new-privileges"],
+        "privileged": False,
+        # The json-file log is capped so a flood cannot fill the disk or our memory.
+        "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+    }
+
+
+# Trusted images (curriculum base images) a prober is started from, with how each sends a request.
+PROBER_IMAGES = ("busybox", "python:3.11-slim")
+_ANSWER_LIMIT = 70_000
+_SEND = {
+    "busybox": ["sh", "-c", f'printf "%s" "$REQ" | nc -w 5 "$IP" "$PORT" | head -c {_ANSWER_LIMIT}'],
+    "python:3.11-slim": [
+        "python3", "-c",
+        "import os,socket,sys\n"
+        "s=socket.create_connection((os.environ['IP'],int(os.environ['PORT'])),5);s.settimeout(5)\n"
+        "s.sendall(os.environ['REQ'].encode());d=b''\n"
+        f"while len(d)<{_ANSWER_LIMIT}:\n c=s.recv(65536)\n if not c: break\n d+=c\n"
+        f"sys.stdout.buffer.write(d[:{_ANSWER_LIMIT}])",
+    ],
+}
+
+
 @dataclass(frozen=True, slots=True)
-class Sandbox:
-    """Limits for a learner's container; the defaults are the safe ones."""
+class Prober:
+    """Sends HTTP requests to the learner's server from a container on its isolated network."""
 
-    memory_mb: int = 256
-    cpus: float = 1.0
-    pids: int = 128
-    network: bool = False
-    cap_add: tuple[str, ...] = ()
+    container: Any
+    image: str
+    address: str
+    port: int
 
-    def create_kwargs(self) -> dict[str, Any]:
-        return {
-            "mem_limit": f"{self.memory_mb}m",
-            "memswap_limit": f"{self.memory_mb}m",
-            "nano_cpus": int(self.cpus * 1e9),
-            "pids_limit": self.pids,
-            "network_mode": "bridge" if self.network else "none",
-            "cap_drop": ["ALL"],
-            "cap_add": list(self.cap_add) or None,
-            "security_opt": ["no-new-privileges"],
-            "privileged": False,
-            # The json-file log is capped so a flood cannot fill the disk or our memory.
-            "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
-        }
+    def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """(status, body) of one request; ConnectionError when nothing answers."""
+        data = body.encode()
+        lines = [f"{method} {path} HTTP/1.0", f"Host: {self.address}:{self.port}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if data or method not in ("GET", "HEAD"):
+            lines.append(f"Content-Length: {len(data)}")
+        raw = "\r\n".join(lines) + "\r\n\r\n" + body
+        env = {"REQ": raw, "IP": self.address, "PORT": str(self.port)}
+        with engine_errors("sending a request to the container"):
+            result = self.container.exec_run(_SEND[self.image], environment=env, demux=True)
+        answer = (result.output[0] if result.output else None) or b""
+        if not answer:
+            raise ConnectionError(f"nothing answered on port {self.port} (connection refused or closed)")
+        return parse_http_answer(answer)
 
 
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    exit_code: int | None
-    stdout: str
-    stderr: str
-    seconds: float
-    timed_out: bool = False
-    oom_killed: bool = False
+def parse_http_answer(answer: bytes) -> tuple[int, bytes]:
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.split(b"\r\n")
+    parts = status_line.split()
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise ConnectionError("the answer was not HTTP")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in header_lines)}
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        payload = _unchunk(payload)
+    return int(parts[1]), payload
 
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
+
+def _unchunk(payload: bytes) -> bytes:
+    out = bytearray()
+    while payload:
+        size_line, _, rest = payload.partition(b"\r\n")
+        try:
+            size = int(size_line.split(b";")[0], 16)
+        except ValueError:
+            break
+        if size == 0:
+            break
+        out += rest[:size]
+        payload = rest[size + 2 :]
+    return bytes(out)
 
 
 @contextlib.contextmanager
@@ -104,30 +154,32 @@ def engine_errors(action: str) -> Iterator[None]:
         raise TutorError(f"{action}: {exc}") from exc
 
 
-def _unavailable(exc: BaseException) -> EngineUnavailable:
-    text = str(exc)
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if "Permission denied" in text or isinstance(exc.__context__, PermissionError):
+def _unavailable(exc: BaseException, choice: EngineChoice | None = None) -> EngineUnavailable:
+    where = f" at {choice.url} ({choice.how})" if choice else ""
+    if _denied(exc):
         return EngineUnavailable(
-            f"No permission to use the Docker socket ({host}).",
+            f"No permission to use the Docker socket{where}.",
             hint="Add yourself to the docker group: sudo usermod -aG docker $USER, then log out "
             "and in again (or run with a user that may use the socket).",
         )
     return EngineUnavailable(
-        f"No Docker engine answers at {host}.",
-        hint="Start Docker (Docker Desktop, or: sudo systemctl start docker). If your engine listens "
-        "elsewhere, set DOCKER_HOST (Podman: DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock). "
-        "Run 'docker-tutor doctor' to see what is wrong.",
+        f"No Docker engine answers{where}.",
+        hint=start_hint() + " Run 'docker-tutor doctor' to see what is wrong.",
     )
+
+
+def _denied(exc: BaseException) -> bool:
+    return "Permission denied" in str(exc) or isinstance(exc.__context__, PermissionError)
 
 
 class DockerHost:
     """A connected engine. Create with `connect()`."""
 
-    def __init__(self, client: docker.DockerClient, client_kwargs: dict[str, Any]) -> None:
+    def __init__(self, client: docker.DockerClient, choice: EngineChoice) -> None:
         self.client = client
         self.api = client.api
-        self.client_kwargs = client_kwargs  # to open a separate connection per build stream
+        self.choice = choice  # where the engine is and how it was found
+        self.client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
         self._builders: dict[str, BuilderChoice] = {}  # what was asked for -> the choice
         self._podman: bool | None = None
 
@@ -214,6 +266,9 @@ class DockerHost:
             exit_code: int | None = None
             try:
                 exit_code = container.wait(timeout=timeout)["StatusCode"]
+            except docker.errors.APIError as exc:
+                # An HTTP answer from the engine (it refused, or the container vanished): no timeout.
+                raise TutorError(f"waiting for the container: the engine refused: {exc.explanation or exc}") from exc
             except requests.exceptions.RequestException:
                 self.ping()  # a dead engine also breaks the wait: that is not the container's fault
                 timed_out = True
@@ -243,16 +298,16 @@ class DockerHost:
         environment: dict[str, str] | None = None,
         user: str | None = None,
         sandbox: Sandbox = Sandbox(),
-        ports: list[int] | None = None,
+        network: str = "",
         exercise_id: str = "",
         start: bool = True,
     ) -> Iterator[Any]:
-        """A started, sandboxed container that is always removed afterwards."""
-        kwargs = sandbox.create_kwargs()
-        if ports:
-            # Published on loopback only, to a free port the engine picks.
-            kwargs["ports"] = {f"{port}/tcp": ("127.0.0.1", None) for port in ports}
-            kwargs["network_mode"] = "bridge"
+        """A started, sandboxed container that is always removed afterwards.
+
+        network: join this (isolated) network instead of the sandbox's none or bridge."""
+        kwargs = sandbox_kwargs(sandbox)
+        if network:
+            kwargs["network_mode"] = network
         container = None
         try:
             with engine_errors(f"starting a container from {image}"):
@@ -274,6 +329,39 @@ class DockerHost:
             if container is not None:
                 with contextlib.suppress(Exception):
                     container.remove(force=True, v=True)
+
+    @contextlib.contextmanager
+    def served(self, image: str, port: int, *, sandbox: Sandbox = Sandbox(), exercise_id: str = "") -> Iterator[tuple[Any, Prober]]:
+        """The learner's server on a network of its own, and a prober beside it as its only client.
+
+        No port is published on this machine: the network is internal (no way out) and its bridge
+        has no address of this machine's (so the host's services are out of reach, at the gateway
+        or any other address), and no other container is on it."""
+        prober_image = next((name for name in PROBER_IMAGES if self.image_attrs(name)), "")
+        if not prober_image:
+            raise TutorError(f"an HTTP check needs one of {', '.join(PROBER_IMAGES)} on this machine to send its requests from")
+        with self._isolated_network() as network, self.container(
+            image, sandbox=sandbox, network=network, exercise_id=exercise_id
+        ) as container:
+            with self.container(
+                prober_image, ["sleep", "900"], sandbox=Sandbox(memory_mb=64, cpus=0.5, pids=32),
+                network=network, exercise_id=exercise_id,
+            ) as prober:
+                container.reload()
+                address = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+                yield container, Prober(prober, prober_image, address, port)
+
+    @contextlib.contextmanager
+    def _isolated_network(self) -> Iterator[str]:
+        name = f"docker-tutor-{SESSION_ID}-{uuid.uuid4().hex[:8]}"
+        options = {"com.docker.network.bridge.inhibit_ipv4": "true", "com.docker.network.bridge.enable_icc": "true"}
+        with engine_errors("creating an isolated network"):
+            self.api.create_network(name, driver="bridge", internal=True, options=options, labels=_labels(), check_duplicate=True)
+        try:
+            yield name
+        finally:
+            with contextlib.suppress(Exception):
+                self.api.remove_network(name)
 
     def _podman_healthchecks(self, container_id: str, image: str) -> contextlib.AbstractContextManager[None]:
         if not self.is_podman():
@@ -297,24 +385,35 @@ class DockerHost:
                 with contextlib.suppress(docker.errors.APIError):
                     self.api.remove_container(container["Id"], force=True, v=True)
                     removed += 1
+            for network in self.api.networks(filters={"label": f"{MANAGED_LABEL}=true"}):
+                labels = network.get("Labels") or {}
+                pid = labels.get(SESSION_LABEL, "").split("-")[0]
+                if labels.get(HOST_LABEL) == _process_space() and pid.isdigit() and not _alive(int(pid)):
+                    with contextlib.suppress(docker.errors.APIError):
+                        self.api.remove_network(network["Id"])
         return removed
 
     def sweep(self, *, images: bool = False) -> tuple[int, int]:
-        """Remove every container (and, if asked, image) the tutor made: (containers, images)."""
+        """Remove the containers (and, if asked, images) this user's tutor made: (containers, images).
+
+        Only what carries this data folder's owner label: on a shared engine, other users' images
+        and the checks they are running are left alone. Never forced: an image a container uses stays."""
         removed_containers = removed_images = 0
+        mine = {"label": f"{OWNER_LABEL}={owner_id()}"}
         with engine_errors("cleaning up"):
-            for container in self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
+            for container in self.api.containers(all=True, filters=mine):
                 with contextlib.suppress(docker.errors.APIError):
                     self.api.remove_container(container["Id"], force=True, v=True)
                     removed_containers += 1
+            for network in self.api.networks(filters=mine):
+                with contextlib.suppress(docker.errors.APIError):
+                    self.api.remove_network(network["Id"])
             if images:
-                ours = self.api.images(filters={"label": EXERCISE_LABEL}) + self.api.images(
-                    filters={"label": f"{MANAGED_LABEL}=true"}
-                )
-                for image_id in {image["Id"] for image in ours}:
-                    with contextlib.suppress(docker.errors.APIError):
-                        self.api.remove_image(image_id, force=True)
-                        removed_images += 1
+                for image in self.api.images(filters=mine):
+                    for ref in image.get("RepoTags") or [image["Id"]]:
+                        with contextlib.suppress(docker.errors.APIError):
+                            self.api.remove_image(ref if ref != "<none>:<none>" else image["Id"])
+                    removed_images += 1
         return removed_containers, removed_images
 
 
@@ -339,18 +438,65 @@ def _alive(pid: int) -> bool:
 
 
 def connect(timeout: float = 60.0) -> DockerHost:
-    """Connect to the engine named by DOCKER_HOST (or the default socket) and check its API."""
-    client_kwargs = docker.utils.kwargs_from_env()
-    with engine_errors("connecting to Docker"):
+    """Connect to the engine the docker CLI would use (tutor/engine/discovery.py) and check its API.
+
+    An engine the learner named is the only one tried; otherwise each well-known socket in turn."""
+    chosen = chosen_engine()
+    candidates = [chosen] if chosen else socket_candidates()
+    failures: list[tuple[EngineChoice, EngineUnavailable]] = []
+    for choice in candidates:
+        try:
+            client = _client(choice, timeout)
+        except EngineUnavailable as exc:
+            failures.append((choice, exc))
+            continue
+        api_version = client.api.api_version
+        if _version_tuple(api_version) < _version_tuple(MIN_API_VERSION):
+            raise EngineUnavailable(
+                f"The Docker engine at {choice.url} ({choice.how}) speaks API {api_version}; "
+                f"docker-tutor needs {MIN_API_VERSION} or newer.",
+                hint="Update Docker (Engine 20.10 or newer).",
+            )
+        _one_pool(client.api)
+        return DockerHost(client, choice)
+    # A socket we may not use says more than one that is not there.
+    denied = [pair for pair in failures if pair[1].message.startswith("No permission")]
+    choice, error = (denied or failures)[0]
+    if len(failures) > 1 and not denied:
+        tried = ", ".join(c.url for c, _ in failures)
+        raise EngineUnavailable(f"No Docker engine answers (tried {tried}).", hint=error.hint)
+    raise error
+
+
+def _client(choice: EngineChoice, timeout: float) -> docker.DockerClient:
+    try:
         # With no version given, the client asks the engine for its API version: one round trip.
-        client = docker.DockerClient(**client_kwargs, timeout=timeout)
-    api_version = client.api.api_version
-    if _version_tuple(api_version) < _version_tuple(MIN_API_VERSION):
-        raise EngineUnavailable(
-            f"The Docker engine's API is {api_version}; docker-tutor needs {MIN_API_VERSION} or newer.",
-            hint="Update Docker (Engine 20.10 or newer).",
-        )
-    return DockerHost(client, client_kwargs)
+        return docker.DockerClient(**choice.client_kwargs(), timeout=timeout)
+    except requests.exceptions.RequestException as exc:
+        raise _unavailable(exc, choice) from exc
+    except docker.errors.DockerException as exc:
+        if "Error while fetching server API version" in str(exc):
+            raise _unavailable(exc, choice) from exc
+        # Not an engine that is down: an address the SDK cannot use (a typo, an unknown scheme).
+        raise UsageError(f"cannot use the Docker engine at {choice.url} ({choice.how}): {exc}") from exc
+
+
+class _OnePoolAdapter(UnixHTTPAdapter):
+    """The SDK keys its connection pools by full URL and closes the least recently used of 25
+    even while another thread still reads from it: with checks and learners graded in parallel,
+    a request then fails ("'NoneType' object has no attribute 'qsize'"). Every URL goes to the
+    same socket, so one pool serves them all and is never closed under a reader."""
+
+    def get_connection(self, url: str, proxies: Any = None) -> Any:
+        return super().get_connection("http+docker://localhost", proxies)
+
+
+def _one_pool(api: docker.APIClient) -> None:
+    adapter = getattr(api, "_custom_adapter", None)
+    if isinstance(adapter, UnixHTTPAdapter):
+        shared = _OnePoolAdapter(f"http+unix://{adapter.socket_path}", adapter.timeout, max_pool_size=64)
+        api._custom_adapter = shared
+        api.mount("http+docker://", shared)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tutor.engine.report import CheckResult, Report
@@ -54,7 +54,7 @@ class GradeFinished:
     report: Report
 
 
-Event = Union[BuildStep, StepCached, BuildOutput, BuildFinished, CheckStarted, CheckFinished, GradeFinished]
+Event = BuildStep | StepCached | BuildOutput | BuildFinished | CheckStarted | CheckFinished | GradeFinished
 EventSink = Callable[[Event], None]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -10,26 +12,39 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+from tutor import locations
 from tutor.content.model import CheckSpec, Exercise
 from tutor.engine.build_errors import PULL_FAILED, hint_for
+from tutor.engine.build_policy import allowed_bases, refusals
 from tutor.engine.checks import KINDS, Check, CheckContext, compile_check
 from tutor.engine.checks.base import without_patterns
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
-from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
+from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_dockerfile
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
+from tutor.engine.engine_driver import EngineDriver
 from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, ignore
+from tutor.engine.learner_files import display_name
+from tutor.engine.owner import tag_secret
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
 from tutor.engine.verdicts import VerdictStore, fingerprint
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
 PARALLEL_CHECKS = 3
+CACHE_RACE_RETRIES = 2
+VANISHED_LAYER = re.compile(
+    r"No such image|unable to find image \"?sha256:|failed to get digest|unknown parent image|"
+    r"mount does not exist|layer does not exist|failed to set parent",
+    re.IGNORECASE,
+)
 # Each folder checked keeps its image as the cache of its next check; older folders' go.
 KEPT_FOLDERS_PER_EXERCISE = 3
 
 
 def image_tag(exercise: Exercise, directory: Path) -> str:
-    """One tag per exercise and folder: the next check of the same folder reuses its cache."""
-    folder = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
+    """One tag per exercise and folder: the next check of the same folder reuses its cache.
+
+    A secret of this data folder goes into the hash, so no one else on the engine can derive the tag."""
+    folder = hashlib.sha256(tag_secret() + os.fsencode(directory.resolve())).hexdigest()[:12]
     return f"{_tag_prefix(exercise)}{folder}"
 
 
@@ -46,17 +61,28 @@ def grade(
     cancel: threading.Event | None = None,
     keep_image: bool = True,
     verdicts: VerdictStore | None = None,
+    hidden: bool = False,
+    release: Callable[[str], None] | None = None,
     only: frozenset[str] | None = None,
 ) -> Report:
     """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only.
 
+    release: what to do with an image this check is done with (default: remove it now). Parallel
+    checks of one class hand theirs to the class, which removes them when none is building: a
+    removal prunes untagged parent layers, which a sibling build may be using as its cache.
     keep_image: keep the image as the cache of the folder's next check. verdicts: remember what
     this check proved, reuse what an earlier one proved, and keep images for only the
-    exercise's most recently checked folders. only: run just these checks (by id), e.g. the one
-    check a house-rule mutant must fail; nothing is built when none of them needs an image."""
+    exercise's most recently checked folders. hidden: run the checks marked hidden too. only: run
+    just these checks (by id), e.g. the one check a house-rule mutant must fail; nothing is built
+    when none of them needs an image."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
-    checks = [compile_check(spec) for spec in enforced(exercise) if only is None or spec.id in only]
+    # Hidden checks are an assessment's: an instructor's grade runs them, a learner's check does not.
+    checks = [
+        compile_check(spec)
+        for spec in enforced(exercise)
+        if (only is None or spec.id in only) and (hidden or not spec.hidden)
+    ]
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder", hint="Give the folder that holds your Dockerfile.")
 
@@ -67,7 +93,7 @@ def grade(
             build=build,
             checks=results,
             seconds=time.monotonic() - started,
-            directory=str(directory),
+            directory=display_name(str(directory)),
         )
         on_event(GradeFinished(result))
         return result
@@ -78,12 +104,12 @@ def grade(
         return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _results(checks, {}, "no Dockerfile to judge"))
 
     context = CheckContext(
-        exercise=exercise, directory=directory, dockerfile=dockerfile, host=None, cancel=cancel, keep_images=keep_image
+        exercise=exercise, directory=directory, dockerfile=dockerfile, cancel=cancel, keep_images=keep_image
     )
     static = [c for c in checks if not c.needs_image]
     results = {c.id: _run(c, context, on_event) for c in static if not dockerfile.problems}
 
-    refusal = _refuse_before_build(directory, dockerfile.problems)
+    refusal = _refuse_before_build(directory, dockerfile)
     if refusal is not None:
         return report(refusal, _results(checks, results, "the Dockerfile has mistakes to fix first"))
 
@@ -92,6 +118,15 @@ def grade(
         note = "not built: this exercise is judged from its Dockerfile alone"
         return report(BuildResult(ok=True, seconds=0.0, log_tail=[], skipped=True, error="", hint=note), [results[c.id] for c in checks])
 
+    reaching_out = refusals(dockerfile, allowed_bases(exercise.path, locations.content_root()))
+    if reaching_out:
+        refused = _not_built(
+            "the Dockerfile uses what a build here may not: " + "; ".join(reaching_out),
+            "A build starts FROM one of the curriculum's base images or an earlier stage of your Dockerfile, "
+            "and ADD and COPY take files from your folder. Nothing was sent to the engine.",
+        )
+        return report(refused, _results(checks, results, "the Dockerfile uses what a build here may not"))
+
     host = connect()
     host.sweep_orphans()
     context.host = host
@@ -99,6 +134,8 @@ def grade(
     previous = host.image_attrs(tag)
     made_images: list[str] = []
     print_ = remembered = None
+    if hidden:
+        verdicts = None  # a remembered verdict ran without the hidden checks
     if verdicts is not None and keep_image:
         bases = [(host.image_attrs(base) or {}).get("Id", "") for base in dockerfile.base_images]
         print_ = fingerprint(exercise, directory, bases)
@@ -112,16 +149,23 @@ def grade(
         return report(replace(reused.build, reused=True, seconds=0.0), reused.checks)
 
     def build(path: Path, tag: str | None) -> BuildOutcome:
-        return host.build(
-            path,
-            tag=tag,
-            exercise_id=exercise.id,
-            timeout=exercise.build.timeout,
-            network=exercise.build.network,
-            memory_mb=exercise.build.memory_mb,
-            on_event=on_event,
-            cancel=cancel,
-        )
+        for _attempt in range(1 + CACHE_RACE_RETRIES):
+            outcome = host.build(
+                path,
+                tag=tag,
+                exercise_id=exercise.id,
+                timeout=exercise.build.timeout,
+                network=exercise.build.network,
+                memory_mb=exercise.build.memory_mb,
+                on_event=on_event,
+                cancel=cancel,
+            )
+            # The classic builder's cache is shared by everyone on the engine: a layer this build
+            # took from it can be removed by another user's tutor before the build is done. That
+            # is no mistake of the learner's: build again (the layer is then made anew).
+            if outcome.ok or cancel.is_set() or not VANISHED_LAYER.search(outcome.error):
+                break
+        return outcome
 
     if remembered:
         outcome = BuildOutcome(ok=True, seconds=0.0, image_id=remembered.image_id)
@@ -151,19 +195,20 @@ def grade(
             made_images.insert(0, again.image_id)
         return again
 
-    context.image = outcome.image_id
+    context.driver = EngineDriver(host, outcome.image_id, exercise.id)
+    context.image_id = outcome.image_id
     context.rebuild = rebuild
     try:
         dynamic = [c for c in checks if c.needs_image]
         with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS, thread_name_prefix="check") as pool:
-            for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic)):
+            for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic), strict=False):
                 results[check.id] = result
     finally:
         context.shared.close()  # e.g. a Compose project: down, with its volumes and networks
         for image in made_images:
-            host.remove_image(image)
+            (release or host.remove_image)(image)
         if not keep_image:
-            host.remove_image(tag)  # by tag: identical images of parallel checks share an id
+            (release or host.remove_image)(tag)  # by tag: identical images of parallel checks share an id
     final = report(build_result, [results[c.id] for c in checks])
     if verdicts is not None and print_ is not None and not cancel.is_set():
         verdicts.remember(tag, print_, outcome.image_id, final)
@@ -217,11 +262,18 @@ def _not_built(error: str, hint: str) -> BuildResult:
     return BuildResult(ok=False, seconds=0.0, log_tail=[], error=error, hint=hint)
 
 
-def _refuse_before_build(directory: Path, problems: tuple[str, ...]) -> BuildResult | None:
+def _refuse_before_build(directory: Path, dockerfile: Dockerfile) -> BuildResult | None:
     """Mistakes that need no engine to find, and contexts that must never be sent to it."""
-    if problems:
-        return _not_built("the Dockerfile has mistakes: " + "; ".join(problems), hint_for("unknown instruction"))
+    if dockerfile.problems:
+        return _not_built("the Dockerfile has mistakes: " + "; ".join(dockerfile.problems), hint_for("unknown instruction"))
     summary = summarize(directory)
+    if summary.refused:
+        return _not_built(summary.refused, "List data sets, model weights, .git and virtual environments in .dockerignore.")
+    if summary.unreadable:
+        return _not_built(
+            f"{summary.unreadable[0]} cannot be read, so it cannot be sent to the engine",
+            "Make it readable (chmod u+r) or list it in .dockerignore.",
+        )
     if summary.escaping_links:
         return _not_built(
             f"{summary.escaping_links[0]} is a symbolic link to a place outside the exercise folder",

@@ -20,6 +20,7 @@ from tutor import __version__
 from tutor.content.model import Exercise
 from tutor.engine.context import summarize
 from tutor.engine.report import Report
+from tutor.state_files import BrokenState, keep_aside, read_json, shape_problem
 
 
 def fingerprint(exercise: Exercise, directory: Path, base_ids: list[str]) -> str:
@@ -29,13 +30,16 @@ def fingerprint(exercise: Exercise, directory: Path, base_ids: list[str]) -> str
     for relative in sorted(summarize(root).included):
         path = root / relative
         if path.is_file() and not path.is_symlink():
-            digest.update(f"\0{relative}\0{path.stat().st_mode & 0o777}\0".encode())
+            digest.update(b"\0" + os.fsencode(relative) + f"\0{path.stat().st_mode & 0o777}\0".encode())
             with open(path, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
         elif path.is_symlink():
-            digest.update(f"\0{relative}->{os.readlink(path)}".encode())
+            digest.update(b"\0" + os.fsencode(relative) + b"->" + os.fsencode(os.readlink(path)))
     return digest.hexdigest()
+
+
+_SHAPE = {"tag": str, "fingerprint": str, "image_id": str, "report": (dict, type(None))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +52,39 @@ class Remembered:
 class VerdictStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.warnings: list[str] = []
 
     def _path(self, tag: str) -> Path:
         return self.folder / (hashlib.sha256(tag.encode()).hexdigest()[:24] + ".json")
 
     def recall(self, tag: str) -> Remembered | None:
+        data = self._read(self._path(tag))
+        return Remembered(data["fingerprint"], data["image_id"], data.get("report")) if data else None
+
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        """A verdict file, checked by shape; a broken one is kept aside and named in `warnings`."""
         try:
-            data = json.loads(self._path(tag).read_text(encoding="utf-8"))
-            return Remembered(data["fingerprint"], data["image_id"], data.get("report"))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+            data = read_json(path)
+            if data is None:
+                return None
+            problem = shape_problem(data, _SHAPE) or next(
+                (f"{key} is missing" for key in ("tag", "fingerprint", "image_id") if key not in data), ""
+            )
+            if not problem and data.get("report") is not None:
+                try:
+                    Report.from_dict(data["report"])
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    problem = f"its report does not read ({type(exc).__name__})"
+            if not problem:
+                return data
+        except BrokenState as exc:
+            problem = str(exc)
+        aside = keep_aside(path)
+        self.warnings.append(
+            f"the remembered verdict {path} could not be used ({problem}); "
+            + (f"it was kept as {aside} and the folder is built again" if aside else "the folder is built again")
+        )
+        return None
 
     def remember(self, tag: str, print_: str, image_id: str, report: Report | None) -> None:
         """`report` None: the image is built and is this folder's cache, but no verdict holds yet."""
@@ -85,8 +112,8 @@ class VerdictStore:
         one learner's tutor never untags another's images."""
         checked = []
         for path in self.folder.glob("*.json"):
-            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                tag = json.loads(path.read_text(encoding="utf-8"))["tag"]
-                if tag.startswith(prefix) and tag != current:
-                    checked.append((path.stat().st_mtime_ns, tag))
+            data = self._read(path)
+            if data and data["tag"].startswith(prefix) and data["tag"] != current:
+                with contextlib.suppress(OSError):
+                    checked.append((path.stat().st_mtime_ns, data["tag"]))
         return [tag for _, tag in sorted(checked, reverse=True)[keep:]]

@@ -42,6 +42,7 @@ class Tab:
     websocket: web.WebSocketResponse
     service: AppService
     last_active: float = field(default_factory=time.time)
+    engine: str = ""
 
 
 class ClassServer:
@@ -55,6 +56,7 @@ class ClassServer:
         password: str,
         exercises: int,
         secure_cookie: bool = False,
+        engines: list[str] | None = None,
     ) -> None:
         self.sessions = sessions
         self.tutor_command = tutor_command
@@ -64,6 +66,8 @@ class ClassServer:
         self.exercises = exercises
         self.secure_cookie = secure_cookie
         self.roster = Roster(sessions, limits.max_learners)
+        self.engines = engines or []  # empty: every tab uses the default engine
+        self._placing = asyncio.Lock()
         self.tabs: list[Tab] = []
         self.last_active: dict[str, float] = {}  # learner folder -> last key press, for the instructor
         self.downloads = DownloadManager()
@@ -172,16 +176,19 @@ class ClassServer:
             await websocket.send_bytes(f"\r\n  docker-tutor: {refusal}\r\n".encode())
             await websocket.close()
             return websocket
-        command = shlex.join([*self.tutor_command, "--session", str(learner.session(self.sessions))])
-        service = AppService(
-            command,
-            write_bytes=websocket.send_bytes,
-            write_str=websocket.send_str,
-            close=websocket.close,
-            download_manager=self.downloads,
-        )
-        tab = Tab(learner, websocket, service)
-        self.tabs.append(tab)
+        async with self._placing:  # two tabs opening at once must see each other's engine
+            engine = await self._engine_for(learner)
+            prefix = ["env", f"DOCKER_HOST={engine}"] if engine else []
+            command = shlex.join([*prefix, *self.tutor_command, "--session", str(learner.session(self.sessions))])
+            service = AppService(
+                command,
+                write_bytes=websocket.send_bytes,
+                write_str=websocket.send_str,
+                close=websocket.close,
+                download_manager=self.downloads,
+            )
+            tab = Tab(learner, websocket, service, engine=engine)
+            self.tabs.append(tab)
         try:
             await service.start(_size(request, "width", 80), _size(request, "height", 24))
             await self._relay(tab)
@@ -195,6 +202,20 @@ class ClassServer:
             with contextlib.suppress(Exception):
                 await websocket.close()
         return websocket
+
+    async def _engine_for(self, learner: Learner) -> str:
+        """The engine for a new tab: the learner's other tabs' engine, else the answering engine
+        with the fewest tabs. An engine that does not answer gets no new tab."""
+        if not self.engines:
+            return ""
+        own = next((t.engine for t in self.tabs if t.learner.folder == learner.folder), "")
+        if own:
+            return own
+        load = {url: sum(t.engine == url for t in self.tabs) for url in self.engines}
+        for url in sorted(self.engines, key=lambda u: load[u]):
+            if await asyncio.get_running_loop().run_in_executor(None, _answers, url):
+                return url
+        return self.engines[0]  # none answers: the tutor's doctor screen will say so
 
     async def _relay(self, tab: Tab) -> None:
         async for message in tab.websocket:
@@ -293,6 +314,8 @@ class ClassServer:
             f"{self.limits.max_learners} learners, {self.limits.max_processes} tabs in all, "
             f"{self.limits.max_tabs} per learner, idle tabs closed after {self.limits.idle_minutes:g} min"
         )
+        if self.engines:
+            limits += "; tabs per engine: " + ", ".join(f"{u} {sum(t.engine == u for t in self.tabs)}" for u in self.engines)
         return web.Response(text=pages.instructor_page(rows, self.exercises, limits), content_type="text/html")
 
     async def export(self, request: web.Request) -> web.StreamResponse:
@@ -322,6 +345,16 @@ class ClassServer:
                 status=409, text=pages.refusal_page("Some links were not made", "; ".join(problems)), content_type="text/html"
             )
         raise web.HTTPSeeOther("/instructor")
+
+
+def _answers(url: str) -> bool:
+    import docker
+
+    try:
+        docker.APIClient(base_url=url, timeout=3).ping()
+    except Exception:  # noqa: BLE001 - any failure means: not this engine now
+        return False
+    return True
 
 
 def _pretty(value: object) -> str:

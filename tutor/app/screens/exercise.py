@@ -102,6 +102,7 @@ class ExerciseScreen(TutorScreen):
         self.title = self.exercise.title
         self.sub_title = f"Exercise {self.exercise.id.split('-', 1)[0]}"
         self.query_one(LayerChart).show(None)
+        self.tutor.progress.record_opened(self.exercise.id)  # active time starts when the exercise is opened
         self.hints_shown = min(self.tutor.progress.hints_shown(self.exercise.id), len(self.exercise.hints))
         self._show_hints()
         self._show_solution()
@@ -364,6 +365,7 @@ class ExerciseScreen(TutorScreen):
         self.pane.load()
         self.hints_shown = 0
         self.query_one(LayerChart).show(None)
+        self.tutor.progress.record_opened(self.exercise.id)  # active time starts when the exercise is opened
         self.hints_shown = min(self.tutor.progress.hints_shown(self.exercise.id), len(self.exercise.hints))
         self._show_hints()
         self._show_solution()

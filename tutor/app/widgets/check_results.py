@@ -9,6 +9,8 @@ from textual.widgets import Static
 
 from tutor.engine.report import CheckResult
 
+NO_DETAIL = Content("")
+
 
 class CheckLine(Vertical):
     """One check: a verdict line, and below it, indented, what was found and the hint."""
@@ -24,7 +26,7 @@ class CheckLine(Vertical):
         yield self._title
         yield self._detail
 
-    def show(self, title: Content, detail: Content = Content("")) -> None:
+    def show(self, title: Content, detail: Content = NO_DETAIL) -> None:
         self._title.update(title)
         self._detail.update(detail)
         self._detail.display = bool(detail)
@@ -41,7 +43,7 @@ class CheckResults(VerticalScroll, can_focus=True):
     def finished(self, result: CheckResult) -> None:
         line = self._line(result.id)
         if result.passed:
-            line.show(Content.from_markup("[$text-success]✔[/] $title  [$text-muted]$message[/]", title=result.title, message=result.message))
+            line.show(Content.from_markup("[$text-success]✔[/] $title  [$text-muted]$message[/]", title=result.title, message=result.message))  # noqa: E501
         elif result.skipped:
             line.show(Content.from_markup("[$text-muted]- $title: $message[/]", title=result.title, message=result.message))
         else:

@@ -34,6 +34,10 @@ class SolutionDiff(Static):
             self.diff = ""
             self.update("The reference solution opens after your first check. Try it yourself first: hints (h) help.")
             return
+        if not exercise.solution_dir.is_dir():
+            self.diff = ""
+            self.update("This pack ships without solutions: your instructor grades it.")
+            return
         diff = self.diff = solution_diff(exercise, folder)
         if not diff:
             self.update("Your files match the reference solution.")

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from tutor.engine.dockerhost import DockerHost
 
 # What reading a build stream raises when the connection is cut (by our deadline, or the engine).
-# The stream's own parsing errors (a builder's bug) are not among them.
+# Only reading is guarded: what the log reader raises (a builder's bug) surfaces as the bug it is.
+# (A requests error is not among them: engine_errors reads it as an engine that went away.)
 _STREAM_BROKEN = (
-    requests.exceptions.RequestException,
     urllib3.exceptions.HTTPError,
     http.client.HTTPException,
     OSError,
@@ -45,6 +45,25 @@ class BuildLogReader(Protocol):
     def feed(self, chunk: dict[str, Any]) -> None: ...
 
     def finish(self) -> None: ...
+
+
+class StreamBroken(Exception):
+    """Reading the engine's stream failed: the connection was cut (by our deadline, or the engine)."""
+
+
+def _chunks(stream: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The stream's chunks; a failure to read one raises StreamBroken, whatever the transport raised."""
+    stream = iter(stream)
+    while True:
+        try:
+            chunk = next(stream)
+        except StopIteration:
+            return
+        except requests.exceptions.RequestException:
+            raise  # engine_errors says the engine is unreachable
+        except _STREAM_BROKEN as exc:
+            raise StreamBroken(str(exc)) from exc
+        yield chunk
 
 
 class StreamClient(docker.APIClient):
@@ -91,14 +110,14 @@ class Builder(ABC):
         guard.start()
         try:
             with engine_errors("building the image"):
-                for chunk in self._stream(api, request):
-                    log.feed(chunk)
+                for chunk in _chunks(self._stream(api, request)):
+                    log.feed(chunk)  # outside the guard: a parser bug is never "the stream broke off"
         except EngineUnavailable:
             if not reason:
                 raise
         except TutorError as exc:
             outcome.error = exc.message
-        except _STREAM_BROKEN as exc:
+        except StreamBroken as exc:
             if not reason:
                 outcome.error = f"the build stream broke off: {exc}"
         finally:
@@ -125,10 +144,10 @@ class Builder(ABC):
         on_event(BuildFinished(outcome.ok, outcome.seconds, outcome.error))
         return outcome
 
-    def _note_progress(self) -> None:
+    def _note_progress(self) -> None:  # noqa: B027 - a hook: most builders have nothing to note
         """Called a few times a second while the build runs (the classic builder notes its images)."""
 
-    def _done(self) -> None:
+    def _done(self) -> None:  # noqa: B027 - a hook: most builders have nothing to do
         """Called when the build's leftovers, if any, are gone."""
 
     def _check_size(self, outcome: BuildOutcome) -> None:

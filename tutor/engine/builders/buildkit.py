@@ -277,6 +277,7 @@ class BuildKitBuilder(Builder):
 
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
         from tutor.engine.dockerhost import EXERCISE_LABEL
+        from tutor.engine.owner import OWNER_LABEL, owner_id
 
         self._reader.final_stage_name = final_stage_name(request.context / request.dockerfile)
         params: dict[str, Any] = {
@@ -286,7 +287,8 @@ class BuildKitBuilder(Builder):
             "forcerm": "1",
             "pull": "0",
             # A label as a parameter: BuildKit writes it into the image config, adding no step.
-            "labels": json.dumps({EXERCISE_LABEL: request.exercise_id}) if request.exercise_id else None,
+            # The owner id (stable per data folder) is what `clean` removes.
+            "labels": json.dumps({EXERCISE_LABEL: request.exercise_id, OWNER_LABEL: owner_id()}) if request.exercise_id else None,
         }
         if request.tag:
             params["t"] = request.tag

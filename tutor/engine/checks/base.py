@@ -15,10 +15,11 @@ from typing import Any, ClassVar, TypeVar
 
 from tutor.content.model import CheckSpec, Exercise
 from tutor.engine.dockerfile import Dockerfile
-from tutor.errors import ContentError, TutorError
+from tutor.errors import ContentError, Problem, TutorError
 
 if typing.TYPE_CHECKING:
     from tutor.engine.dockerhost import BuildOutcome, DockerHost
+    from tutor.engine.driver import Driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,30 +68,31 @@ class Shared:
 
 @dataclass(slots=True)
 class CheckContext:
-    """Everything a check may look at. Image fields are empty when the build failed."""
+    """Everything a check may look at. The driver and rebuild are set once the image is built."""
 
     exercise: Exercise
     directory: Path
     dockerfile: Dockerfile | None
-    host: DockerHost | None
-    image: str = ""  # image id of the learner's build
+    driver: Driver | None = None  # the learner's built image, as checks may see it
+    # Still reached directly by the run-time checks (runtime.py) until they move behind the driver.
+    host: DockerHost | None = None
+    image_id: str = ""
     cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
     # Rebuilds a (changed) copy of the context; the cache check uses it.
     rebuild: Callable[[Path], BuildOutcome] | None = None
     shared: Shared = dataclasses.field(default_factory=Shared)
     keep_images: bool = True  # False: images a check builds itself (Compose's) go when grading ends
-    _attrs: dict[str, Any] | None = None
 
     @property
-    def image_attrs(self) -> dict[str, Any]:
-        if self._attrs is None:
-            assert self.host is not None
-            self._attrs = self.host.image_attrs(self.image) or {}
-        return self._attrs
+    def image(self) -> Driver:
+        """The built image; only checks with needs_image run after the build, so it is there."""
+        if self.driver is None:
+            raise RuntimeError("a check that needs the image ran before the image was built")
+        return self.driver
 
     @property
     def config(self) -> dict[str, Any]:
-        return self.image_attrs.get("Config") or {}
+        return self.image.facts().config
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -136,18 +138,18 @@ def compile_check(spec: CheckSpec) -> Check:
     """Turn a declared check into a Check, rejecting unknown kinds, fields and wrong types."""
     cls = KINDS.get(spec.kind)
     if cls is None:
-        raise ContentError(f"{spec.where}.kind: unknown check kind {spec.kind!r} (known: {', '.join(sorted(KINDS))})")
+        _refuse([Problem(f"{spec.where}.kind", f"unknown check kind {spec.kind!r} (known: {', '.join(sorted(KINDS))})")])
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "id"}
-    problems = []
+    problems: list[Problem] = []
     values: dict[str, Any] = {}
     for name, value in spec.params.items():
         if name not in fields:
-            problems.append(f"{spec.where}.{name}: unknown field for kind {spec.kind!r} (fields: {', '.join(sorted(fields))})")
+            problems.append(Problem(f"{spec.where}.{name}", f"unknown field for kind {spec.kind!r} (fields: {', '.join(sorted(fields))})"))
             continue
         expected = hints[name]
         if not _conforms(value, expected):
-            problems.append(f"{spec.where}.{name}: expected {_type_name(expected)}, got {value!r}")
+            problems.append(Problem(f"{spec.where}.{name}", f"expected {_type_name(expected)}, got {value!r}"))
             continue
         values[name] = tuple(value) if isinstance(value, list) else value
     missing = [
@@ -155,15 +157,18 @@ def compile_check(spec: CheckSpec) -> Check:
         for name, f in fields.items()
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in values
     ]
-    problems += [f"{spec.where}.{name}: required field is missing" for name in missing]
+    problems += [Problem(f"{spec.where}.{name}", "required field is missing") for name in missing]
     if problems:
-        raise ContentError("\n".join(problems))
+        _refuse(problems)
     check = cls(id=spec.id, **values)
-    for pattern_problem in _bad_patterns(check):
-        problems.append(f"{spec.where}.{pattern_problem}")
+    problems = [Problem(f"{spec.where}.{name}", message) for name, message in _bad_patterns(check)]
     if problems:
-        raise ContentError("\n".join(problems))
+        _refuse(problems)
     return check
+
+
+def _refuse(problems: list[Problem]) -> typing.NoReturn:
+    raise ContentError("\n".join(map(str, problems)), problems=problems)
 
 
 def _conforms(value: Any, expected: Any) -> bool:
@@ -197,7 +202,8 @@ REGEX_FIELDS = {"matches", "pattern", "first", "then", "expectedOutput", "exclud
                 "absent"}
 
 
-def _bad_patterns(check: Check) -> list[str]:
+def _bad_patterns(check: Check) -> list[tuple[str, str]]:
+    """(field, problem) for each field holding an invalid regular expression."""
     problems = []
     for name in REGEX_FIELDS:
         value = getattr(check, name, None)
@@ -206,7 +212,7 @@ def _bad_patterns(check: Check) -> list[str]:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                problems.append(f"{name}: not a valid regular expression {pattern!r}: {exc}")
+                problems.append((name, f"not a valid regular expression {pattern!r}: {exc}"))
     return problems
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
-from tutor.engine.context import ignores, summarize
+from tutor.engine.context import MAX_CONTEXT_BYTES, ignores, summarize
+from tutor.engine.learner_files import LearnerFileRefused, read_learner_file
 
 MB = 1_000_000
 
@@ -39,6 +40,8 @@ class ContextSize(Check):
 
     def run(self, ctx: CheckContext) -> Verdict:
         summary = summarize(ctx.directory)
+        if summary.refused:
+            return failed(summary.refused)
         for path in self.excluded:
             path = path.rstrip("/")
             if any(p == path or p.startswith(path + "/") for p in summary.included):
@@ -74,9 +77,10 @@ class CacheBehaviour(Check):
 
     def run(self, ctx: CheckContext) -> Verdict:
         assert ctx.rebuild is not None
-        source = ctx.directory / self.change
-        if not source.is_file():
-            return failed(f"{self.change} is not in your folder, so the cache cannot be tested")
+        try:
+            content = read_learner_file(ctx.directory, self.change, MAX_CONTEXT_BYTES)
+        except LearnerFileRefused as exc:
+            return failed(f"{self.change} is not in your folder, so the cache cannot be tested" if exc.missing else str(exc))
         with tempfile.TemporaryDirectory(prefix="docker-tutor-cache-") as temp:
             copy = Path(temp) / "context"
             _link_tree(ctx.directory, copy)
@@ -84,7 +88,7 @@ class CacheBehaviour(Check):
             edited.unlink()
             # A new edit every time, so no earlier check's layers can answer for this one.
             stamp = f"\n# edited by docker-tutor to test the build cache ({time.time_ns()})\n"
-            edited.write_bytes(source.read_bytes() + stamp.encode())
+            edited.write_bytes(content + stamp.encode())
             outcome = ctx.rebuild(copy)
         if not outcome.ok:
             return failed(f"the rebuild after editing {self.change} failed: {outcome.error}")

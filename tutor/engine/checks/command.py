@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, in_words, passed, register, search_all, search_any, shorten
 from tutor.engine.checks.image import _pairs
-from tutor.engine.dockerhost import RunOutcome, Sandbox
+from tutor.engine.driver import RunOutcome, Sandbox
+
+NONCE = "{nonce}"
 
 
 @register
@@ -42,31 +45,31 @@ class Command(Check):
         return " ".join(self.argv) or "the image's CMD"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
         # As container-structure-test does, a command replaces the entrypoint; args alone replace
         # only CMD, as `docker run IMAGE ARGS` does, so ENTRYPOINT + CMD exercises can be judged.
-        argv = self.argv
+        # {nonce}: a value made for this run alone, so an output that names it cannot have been
+        # written into the image (an `echo` of the expected text) before the check chose it.
+        nonce = {NONCE: secrets.token_hex(6)} if NONCE in repr(self) else {}
+        argv = [arg.replace(NONCE, nonce[NONCE]) for arg in self.argv] if nonce else self.argv
+        environment = {k: str(v).replace(NONCE, nonce.get(NONCE, NONCE)) for k, v in _pairs(self.envVars).items()}
         replaces_entrypoint = bool(self.command)
-        outcome = ctx.host.run(
-            ctx.image,
+        outcome = ctx.image.run(
             (argv[1:] if replaces_entrypoint else argv) or None,
             entrypoint=argv[:1] if replaces_entrypoint else None,
-            environment=_pairs(self.envVars) or None,
+            environment=environment or None,
             timeout=self.timeout,
             sandbox=Sandbox(memory_mb=self.memory_mb, network=self.network),
-            exercise_id=ctx.exercise.id,
         )
-        return judge(outcome, self, _placeholders(ctx, self))
+        return judge(outcome, self, {**_placeholders(ctx, self), **{k: re.escape(v) for k, v in nonce.items()}})
 
 
 def _placeholders(ctx: CheckContext, check: Command) -> dict[str, str]:
     """Facts of the engine a pattern may name, e.g. {engine_kernel}: a container reports the engine's kernel.
     Asked of the engine only when a pattern names them."""
-    assert ctx.host is not None
     patterns = check.expectedOutput + check.expectedError + check.excludedOutput + check.excludedError
     if not any("{engine_kernel}" in pattern for pattern in patterns):
         return {}
-    return {"{engine_kernel}": re.escape(str(ctx.host.version().get("KernelVersion", "")))}
+    return {"{engine_kernel}": re.escape(ctx.image.engine_kernel())}
 
 
 def _fill(patterns: tuple[str, ...], values: dict[str, str]) -> tuple[str, ...]:

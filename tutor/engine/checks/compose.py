@@ -18,7 +18,7 @@ from typing import Any
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, search_any, shorten
 from tutor.engine.checks.runtime import _address, _loopback_only, _request
 from tutor.engine.compose.policy import Limits
-from tutor.engine.compose.project import ComposeProject, sweep_leftovers
+from tutor.engine.compose.project import ComposeProject
 
 POLL = 0.3
 _LOOPBACK = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$")
@@ -31,16 +31,10 @@ def _config(ctx: CheckContext) -> dict[str, Any]:
 
 def _project(ctx: CheckContext) -> ComposeProject:
     """The learner's project, up and running; the grader takes it down when grading ends."""
-    assert ctx.host is not None
-    host = ctx.host
 
     def start(stack: contextlib.ExitStack) -> ComposeProject:
-        sweep_leftovers(host.api)  # what a killed tutor's projects left: networks, volumes, images
-        project = ComposeProject(
+        project = ctx.image.compose_project(
             ctx.directory,
-            engine_url=host.engine_url,
-            engine=host.api,
-            exercise_id=ctx.exercise.id,
             limits=Limits(),
             build_network=ctx.exercise.build.network,
             timeout=ctx.exercise.build.timeout,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
 from tutor.engine.checks.command import Command, judge
 from tutor.engine.docker_run import DockerRunError, canonical, extract_command, parse_docker_run
-from tutor.engine.dockerhost import Sandbox
+from tutor.engine.driver import Sandbox
+from tutor.engine.learner_files import LearnerFileRefused, read_learner_file
 
 
 @register
@@ -33,11 +34,12 @@ class DockerRunCommand(Check):
         return f"the docker run command in {self.file}"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        path = ctx.directory / self.file
-        if not path.is_file():
-            return failed(f"there is no {self.file} in your folder: write your docker run command there")
         try:
-            command = parse_docker_run(extract_command(path.read_text(encoding="utf-8", errors="replace")))
+            text = read_learner_file(ctx.directory, self.file).decode("utf-8", errors="replace")
+        except LearnerFileRefused as exc:
+            return failed(f"there is no {self.file} in your folder: write your docker run command there" if exc.missing else str(exc))
+        try:
+            command = parse_docker_run(extract_command(text))
         except DockerRunError as exc:
             return failed(f"{self.file}: {exc}")
         used = {canonical(flag) for flag in command.flags_seen}
@@ -58,18 +60,15 @@ class DockerRunCommand(Check):
                 return failed(f"{self.file}: no volume is mounted at {target} (add -v NAME:{target})")
         if not self.execute:
             return passed(f"{self.file}: {' '.join(command.flags_seen)} {command.image}")
-        assert ctx.host is not None
         # Named volumes are validated above but not mounted: the sandbox run keeps no state.
         entrypoint = [command.values["entrypoint"]] if "entrypoint" in command.values else None
-        outcome = ctx.host.run(
-            ctx.image,
+        outcome = ctx.image.run(
             command.args or None,
             entrypoint=entrypoint,
             environment=command.env or None,
             user=command.values.get("user"),
             timeout=self.timeout,
             sandbox=Sandbox(),
-            exercise_id=ctx.exercise.id,
         )
         stand_in = Command(
             id=self.id, command=(), exitCode=self.exitCode, expectedOutput=self.expectedOutput,

@@ -46,7 +46,9 @@ class BaseImage(_DockerfileCheck):
             if self.image:
                 want_name, want_tag, _ = split_reference(self.image)
                 if want_tag and name == want_name and not tag and not digest:
-                    return failed(f"{where} has no tag, which means latest: whatever is newest on the day you build. Write FROM {self.image}")
+                    return failed(
+                        f"{where} has no tag, which means latest: whatever is newest on the day you build. Write FROM {self.image}"
+                    )
                 if name.removeprefix("docker.io/").removeprefix("library/") != want_name or (want_tag and tag != want_tag):
                     return failed(f"{where}: the base image should be {self.image}")
             if self.digest and not digest:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import stat
-import tarfile
 from dataclasses import dataclass
-
-import docker.errors
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, search_any
 from tutor.engine.sanitize import clean_text
@@ -39,53 +35,28 @@ class FileInImage(Check):
         return f"{self.path} is in the image" + (" with the right contents" if self.expectedContents else "")
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
-        with ctx.host.container(ctx.image, start=False, exercise_id=ctx.exercise.id) as container:
-            try:
-                stream, _ = container.get_archive(self.path)
-                archive = _read_capped(stream)
-            except docker.errors.NotFound:
-                archive = None
-        if archive is None:
+        entry = ctx.image.read_file(self.path, MAX_READ)
+        if entry is None:
             if self.shouldExist:
                 return failed(f"{self.path} does not exist in the image")
             return passed(f"{self.path} is not in the image")
         if not self.shouldExist:
             return failed(f"{self.path} is in the image but should not be")
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            member = tar.next()
-            assert member is not None
-            mode = stat.filemode(_mode(member))
-            if self.permissions and mode != self.permissions:
-                return failed(f"{self.path} has permissions {mode}, expected {self.permissions}")
-            if self.uid is not None and member.uid != self.uid:
-                return failed(f"{self.path} is owned by uid {member.uid}, expected {self.uid} (COPY --chown)")
-            if self.gid is not None and member.gid != self.gid:
-                return failed(f"{self.path} has group gid {member.gid}, expected {self.gid}")
-            if self.expectedContents or self.excludedContents:
-                handle = tar.extractfile(member) if member.isfile() else None
-                if handle is None:
-                    return failed(f"{self.path} is not a regular file, so its contents cannot be checked")
-                text = clean_text(handle.read(MAX_READ), limit=MAX_READ)
-                missing = search_all(self.expectedContents, text)
-                if missing:
-                    return failed(f"{self.path} does not contain a match for {missing[0]!r}")
-                present = search_any(self.excludedContents, text)
-                if present:
-                    return failed(f"{self.path} contains {present[0]!r}, which it must not")
-        return passed(f"{self.path}: {mode} {member.uid}:{member.gid}")
-
-
-def _mode(member: tarfile.TarInfo) -> int:
-    kind = {tarfile.DIRTYPE: stat.S_IFDIR, tarfile.SYMTYPE: stat.S_IFLNK}.get(member.type, stat.S_IFREG)
-    return kind | member.mode
-
-
-def _read_capped(stream: object) -> bytes:
-    """Read a tar stream, but never more than the first file's header and MAX_READ of content."""
-    buffer = bytearray()
-    for chunk in stream:  # type: ignore[attr-defined]
-        buffer += chunk
-        if len(buffer) > MAX_READ + 1024:
-            break
-    return bytes(buffer[: MAX_READ + 1024]) + b"\0" * 1024
+        mode = stat.filemode(entry.mode)
+        if self.permissions and mode != self.permissions:
+            return failed(f"{self.path} has permissions {mode}, expected {self.permissions}")
+        if self.uid is not None and entry.uid != self.uid:
+            return failed(f"{self.path} is owned by uid {entry.uid}, expected {self.uid} (COPY --chown)")
+        if self.gid is not None and entry.gid != self.gid:
+            return failed(f"{self.path} has group gid {entry.gid}, expected {self.gid}")
+        if self.expectedContents or self.excludedContents:
+            if entry.contents is None:
+                return failed(f"{self.path} is not a regular file, so its contents cannot be checked")
+            text = clean_text(entry.contents, limit=MAX_READ)
+            missing = search_all(self.expectedContents, text)
+            if missing:
+                return failed(f"{self.path} does not contain a match for {missing[0]!r}")
+            present = search_any(self.excludedContents, text)
+            if present:
+                return failed(f"{self.path} contains {present[0]!r}, which it must not")
+        return passed(f"{self.path}: {mode} {entry.uid}:{entry.gid}")

@@ -98,8 +98,8 @@ class ImageSize(Check):
         return "image " + " and ".join(p for p in parts if p)
 
     def run(self, ctx: CheckContext) -> Verdict:
-        size = ctx.image_attrs.get("Size", 0) / MB
-        layers = len((ctx.image_attrs.get("RootFS") or {}).get("Layers") or [])
+        facts = ctx.image.facts()
+        size, layers = facts.size / MB, facts.layers
         if self.max_mb is not None and size > self.max_mb:
             return failed(f"the image is {size:.1f} MB; the budget is {self.max_mb:g} MB")
         if self.max_layers is not None and layers > self.max_layers:
@@ -123,8 +123,7 @@ class History(Check):
         return "no secret in the image history or config"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
-        steps = "\n".join(entry.get("CreatedBy", "") for entry in ctx.host.history(ctx.image))
+        steps = "\n".join(ctx.image.history())
         config = ctx.config
         settings = "\n".join([*(config.get("Env") or []), *(f"{k}={v}" for k, v in (config.get("Labels") or {}).items())])
         found = _first_match(self.absent, steps)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
+from tutor.engine.learner_files import DOCKERFILE_LIMIT, read_learner_file
 
 WIKI = "https://github.com/hadolint/hadolint/wiki/"
 
@@ -39,7 +40,7 @@ class Lint(Check):
         try:
             proc = subprocess.run(
                 [binary, "--no-color", "--format", "json", "-"],
-                input=(ctx.directory / "Dockerfile").read_bytes(),
+                input=read_learner_file(ctx.directory, "Dockerfile", DOCKERFILE_LIMIT),
                 capture_output=True,
                 timeout=30,
             )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, shorten
-from tutor.engine.dockerhost import Sandbox
+from tutor.engine.dockerhost import Prober
 from tutor.engine.sanitize import clean_text
 
 POLL = 0.2
@@ -61,12 +61,12 @@ def _address(hex_address: str) -> str:
 @register
 @dataclass(kw_only=True, frozen=True)
 class Http(Check):
-    """The container serves HTTP on its exposed port, published to a random localhost port."""
+    """The container serves HTTP on its exposed port, asked by a prober on a network of their own."""
 
     kind = "http"
     default_hint = (
         "Inside a container, a server must listen on 0.0.0.0 (all interfaces): 127.0.0.1 is the "
-        "container's own loopback, which a published port cannot reach. EXPOSE the port too."
+        "container's own loopback, which nothing outside the container can reach. EXPOSE the port too."
     )
     path: str = "/"
     port: int = 0  # container port; 0: the first EXPOSEd one
@@ -85,12 +85,8 @@ class Http(Check):
         port = _exposed_port(ctx, self.port)
         if port is None:
             return failed("the image exposes no port: add EXPOSE 8000 (or the port your server uses)")
-        with ctx.host.container(ctx.image, ports=[port], sandbox=Sandbox(network=True), exercise_id=ctx.exercise.id) as container:
-            container.reload()
-            bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
-            if not bindings:
-                return failed(f"port {port} could not be published")
-            url = f"http://127.0.0.1:{bindings[0]['HostPort']}{self.path}"
+        # Its own isolated network, with a prober as the only client: the server reaches nothing.
+        with ctx.host.served(ctx.image_id, port, exercise_id=ctx.exercise.id) as (container, prober):
             deadline = time.monotonic() + self.timeout
             last_error = ""
             while time.monotonic() < deadline and not ctx.cancel.is_set():
@@ -99,10 +95,10 @@ class Http(Check):
                     code = container.attrs["State"]["ExitCode"]
                     return failed(f"the container exited (code {code}) before answering. Its output:\n{_logs(container)}")
                 try:
-                    status, text = _request(url, self.method, self.body)
+                    status, text = _ask(prober, self.method, self.path, self.body)
                     return self._judge(status, text)
-                except (urllib.error.URLError, ConnectionError, OSError) as exc:
-                    last_error = str(getattr(exc, "reason", exc))
+                except ConnectionError as exc:
+                    last_error = str(exc)
                     # A server that is up but bound to loopback will never answer: say so at once.
                     if _loopback_only(_listening(container, port)):
                         break
@@ -133,14 +129,24 @@ class Http(Check):
         return passed(f"{shown} -> {status} {shorten(text, 120)}")
 
 
-def _request(url: str, method: str, body: str) -> tuple[int, str]:
-    data = body.encode() if body else None
+def _headers(body: str) -> dict[str, str]:
     headers = {}
     if body:
         with contextlib.suppress(ValueError):
             json.loads(body)
             headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    return headers
+
+
+def _ask(prober: Prober, method: str, path: str, body: str) -> tuple[int, str]:
+    status, payload = prober.request(method, path, body, _headers(body))
+    return status, clean_text(payload[:65536], limit=4000)
+
+
+def _request(url: str, method: str, body: str) -> tuple[int, str]:
+    """A request from this machine (a Compose project's port published on 127.0.0.1)."""
+    data = body.encode() if body else None
+    request = urllib.request.Request(url, data=data, method=method, headers=_headers(body))
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, clean_text(response.read(65536), limit=4000)
@@ -176,7 +182,7 @@ class Healthy(Check):
             if verdict is not None:
                 return verdict
         started = time.monotonic()
-        with ctx.host.container(ctx.image, exercise_id=ctx.exercise.id) as container:
+        with ctx.host.container(ctx.image_id, exercise_id=ctx.exercise.id) as container:
             while time.monotonic() - started < self.timeout and not ctx.cancel.is_set():
                 container.reload()
                 health = container.attrs["State"].get("Health") or {}
@@ -202,7 +208,7 @@ class Healthy(Check):
         else:
             entrypoint, command = test[1:2], test[2:]
         # The health command is the container's only process: nothing listens, nothing serves.
-        outcome = ctx.host.run(ctx.image, command or None, entrypoint=entrypoint, timeout=20, exercise_id=ctx.exercise.id)
+        outcome = ctx.host.run(ctx.image_id, command or None, entrypoint=entrypoint, timeout=20, exercise_id=ctx.exercise.id)
         if outcome.timed_out or outcome.exit_code != 0:
             return None
         return failed(
@@ -232,7 +238,7 @@ class StopsQuickly(Check):
 
     def run(self, ctx: CheckContext) -> Verdict:
         assert ctx.host is not None
-        with ctx.host.container(ctx.image, exercise_id=ctx.exercise.id) as container:
+        with ctx.host.container(ctx.image_id, exercise_id=ctx.exercise.id) as container:
             time.sleep(self.ready_seconds)
             container.reload()
             if container.status != "running":
@@ -275,7 +281,7 @@ class NonRoot(Check):
         configured = ctx.config.get("User") or ""
         if configured.split(":")[0] in ("", "root", "0"):
             return failed("the image runs as root (no USER instruction, or USER root)")
-        outcome = ctx.host.run(ctx.image, ["-u"], entrypoint=["id"], timeout=15, exercise_id=ctx.exercise.id)
+        outcome = ctx.host.run(ctx.image_id, ["-u"], entrypoint=["id"], timeout=15, exercise_id=ctx.exercise.id)
         uid = outcome.stdout.strip()
         if outcome.exit_code != 0 or not re.fullmatch(r"\d+", uid):
             return failed(f"could not run id -u as USER {configured}: {shorten(outcome.output, 200) or 'no output'} (does the user exist?)")

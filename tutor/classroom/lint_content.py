@@ -12,7 +12,7 @@ import shlex
 import shutil
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutor.content.loader import load_curriculum
 from tutor.content.model import Curriculum, Exercise
-from tutor.errors import ContentError, UsageError
+from tutor.errors import ContentError, Problem, UsageError
 
 if TYPE_CHECKING:
     from tutor.content.variants import Variant
@@ -44,7 +44,7 @@ def lint_static(root: Path) -> tuple[Curriculum | None, list[Finding]]:
     try:
         curriculum = load_curriculum([root])
     except ContentError as exc:
-        return None, list(_split(exc.message))
+        return None, _findings(exc.problems)
     return curriculum, [f for exercise in curriculum.exercises for f in _static(exercise)]
 
 
@@ -60,6 +60,7 @@ def load_checked(roots: list[Path]) -> Curriculum:
         raise ContentError(
             "content does not load:\n  " + "\n  ".join(map(str, findings)),
             hint="Fix them, then run: docker-tutor lint-content DIR",
+            problems=[Problem(f.where, f.message) for f in findings],
         )
     return curriculum
 
@@ -105,10 +106,13 @@ def lint_grading(
             if not check.skipped:
                 findings.append(Finding(f"{_folder(exercise)}/solution", f"fails check {check.id}: {check.message}", content=False))
         if starter.passed:
-            findings.append(Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False))
+            findings.append(
+                Finding(f"{_folder(exercise)}/starter", "passes every check; a starter must leave the task to do", content=False)
+            )
         if mistakes:
             findings += _graded_mistakes(
-                exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image), host.builder_choice().name
+                exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image, hidden=True),
+                host.builder_choice().name,
             )
         if variants and not findings:
             for variant in (v for v in variants_of(exercise) if v.kind != "mistake"):
@@ -121,10 +125,14 @@ def lint_grading(
 
     found: list[Finding] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for exercise, findings in zip(exercises, pool.map(judge, exercises)):
+        for exercise, findings in zip(exercises, pool.map(judge, exercises), strict=True):
             on_exercise(exercise, findings)
             found += findings
     return found
+
+
+def _findings(problems: Iterable[Problem]) -> list[Finding]:
+    return [Finding(p.where or "content", p.message) for p in problems]
 
 
 def grade_variant(variant: Variant, exercise: Exercise, connect: Callable[[], DockerHost]) -> str:
@@ -133,17 +141,7 @@ def grade_variant(variant: Variant, exercise: Exercise, connect: Callable[[], Do
 
     with tempfile.TemporaryDirectory(prefix="docker-tutor-variant-") as temp:
         folder = variant.materialize(exercise.solution_dir, Path(temp) / exercise.id)
-        return variant.judge(grade(exercise, folder, connect, keep_image=False, only=variant.only))
-
-
-def _split(message: str) -> Iterator[Finding]:
-    """ContentError messages hold one 'file: field: problem' per line."""
-    for line in message.splitlines():
-        line = line.strip()
-        if not line or line == "content does not load:":
-            continue
-        where, _, problem = line.rpartition(": ")
-        yield Finding(where, problem) if where else Finding("content", line)
+        return variant.judge(grade(exercise, folder, connect, keep_image=False, only=variant.only, hidden=True))
 
 
 def _folder(exercise: Exercise) -> str:
@@ -158,7 +156,7 @@ def _compile_checks(exercise: Exercise) -> list[Finding]:
         try:
             compile_check(spec)
         except ContentError as exc:
-            findings += _split(exc.message)
+            findings += _findings(exc.problems)
             continue
         if spec.kind == "cache":
             change = spec.params.get("change", "")
@@ -329,7 +327,9 @@ def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any], bu
         missed = [c for c in entry["fails"] if c not in failing]
         if missed:
             findings.append(
-                Finding(f"{at}.fails", f"{entry['name']!r} does not fail {', '.join(missed)} (it fails: {', '.join(failing)})", content=False)
+                Finding(
+                    f"{at}.fails", f"{entry['name']!r} does not fail {', '.join(missed)} (it fails: {', '.join(failing)})", content=False
+                )
             )
             continue
         said = "\n".join(failing[c] for c in entry["fails"])

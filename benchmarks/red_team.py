@@ -1,0 +1,199 @@
+"""A classroom of hostile learners, through the real command line: one case per class of hole,
+with wall time, the tutor's peak memory, exit code, what the user saw, and what was left behind
+(containers and networks with this run's owner label). Prints a Markdown table
+(tests/hostile/README.md keeps the latest one).
+
+    python benchmarks/red_team.py
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import docker  # noqa: E402
+from common import TUTOR, measure, write_pack  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "INSTRUCTOR_API_TOKEN=s3cr3t"
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        Recorder.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(SECRET.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def serve(address: str) -> int:
+    server = http.server.ThreadingHTTPServer((address, 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
+
+
+def saw(output: str) -> str:
+    """The first thing the user is told: the build error, a failing check, a warning, or the verdict."""
+    start = output.find("{")
+    try:
+        report = json.loads(output[start:]) if start >= 0 else None
+    except ValueError:
+        report = None
+    if report and "build" in report:
+        failing = [c["message"] for c in report["checks"] if not c["passed"] and not c["skipped"]]
+        text = report["build"]["error"] or (failing[0] if failing else "passed: " + report["checks"][-1]["message"])
+        warning = next((line for line in output.splitlines() if "warning:" in line), "")
+        text = (warning + " / " if warning else "") + text
+    else:
+        lines = [line for line in output.splitlines() if line.strip()]
+        text = next((line for line in lines if "warning" in line or "Traceback" in line), lines[-1] if lines else "(nothing)")
+    return text.replace("|", "/").replace("\n", " ")[:150]
+
+
+def main() -> None:
+    client = docker.from_env()
+    loopback = serve("127.0.0.1")
+    everywhere = serve("0.0.0.0")
+    rows = []
+    with tempfile.TemporaryDirectory() as temp:
+        base = Path(temp)
+        env = {"DOCKER_TUTOR_DATA": str(base / "data")}
+        from tutor.engine.owner import OWNER_LABEL, owner_id  # the same data folder as the cases
+
+        os.environ.update(env)
+        mine = {"label": f"{OWNER_LABEL}={owner_id()}"}
+
+        def folder(name: str, files: dict[str, str | bytes]) -> Path:
+            path = base / name
+            path.mkdir(parents=True)
+            for file, content in files.items():
+                (path / file).write_bytes(content if isinstance(content, bytes) else content.encode())
+            return path
+
+        def check(exercise: str, path: Path, *extra: str) -> list[str]:
+            return [*TUTOR, *extra, "check", exercise, "--dir", str(path), "--format", "json"]
+
+        victim = f"docker-tutor-redteam/victim:{time.time_ns()}"
+        client.api.tag("busybox", *victim.split(":"))
+        victim_id = client.images.get(victim).id.removeprefix("sha256:")[:12]
+        addresses = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+        targets = [f"{line.split()[3].split('/')[0]}:{everywhere}" for line in addresses.splitlines() if " lo " not in line]
+        probes = " ".join(f"wget -T 2 -q -O /dev/null http://{t}/ && echo REACHED {t} >> /www/r;" for t in targets)
+        script = f"mkdir -p /www; echo probed >> /www/r; {probes} exec httpd -f -p 8000 -h /www"
+        http_pack = base / "http-pack"
+        http_dir = write_pack(
+            http_pack, "90-served", "[[checks]]\nkind = \"http\"\npath = \"/r\"\nexpected_body = ['\\Aprobed\\s*\\Z']\ntimeout = 60\n",
+            {"Dockerfile": f"FROM busybox\nEXPOSE 8000\nCMD {json.dumps(['sh', '-c', script])}\n"},
+        )
+        run_pack = base / "run-pack"
+        run_dir = write_pack(
+            run_pack, "90-run", '[[checks]]\nkind = "docker-run"\nflags = ["--rm"]\nexecute = false\n',
+            {"Dockerfile": "FROM busybox\n", "run.sh": "docker run --rm=false busybox\n"},
+        )
+        outside = base / "instructor.env"
+        outside.write_text(SECRET + "\n")
+        linked = folder("linked", {})
+        os.symlink(outside, linked / "Dockerfile")
+        sparse = folder("sparse", {})
+        with open(sparse / "Dockerfile", "wb") as handle:
+            handle.truncate(1536 * 2**20)
+        ignore = folder("ignore", {"Dockerfile": "FROM busybox\n"})
+        with open(ignore / ".dockerignore", "wb") as handle:
+            handle.truncate(2**30)
+        many = folder("many", {"Dockerfile": "FROM busybox\n"})
+        for index in range(120):
+            (many / f"d{index}").mkdir()
+            for name in range(500):
+                (many / f"d{index}" / str(name)).touch()
+        odd = folder("odd", {"Dockerfile": "\ufeffFROM busybox\nCOPY . /ctx\nCMD [\"echo\", \"hello from the container\"]\n",
+                             ".dockerignore": "secret-\u00e9*\n".encode("latin-1")})
+        (odd / os.fsdecode(b"caf\xe9.txt")).write_text("x\n")
+        (odd / os.fsdecode(b"secret-\xe9.key")).write_text("x\n")
+        (odd / "locked.bin").write_text("x\n")
+        os.chmod(odd / "locked.bin", 0)
+        klass = base / "class"
+        for index in range(20):
+            shutil.copytree(ROOT / "exercises" / "12-non-root" / "solution", klass / f"learner{index:02d}")
+        odd_class = base / "odd-class"
+        shutil.copytree(ROOT / "exercises" / "01-hello-container" / "solution", odd_class / os.fsdecode(b"ren\xe9"))
+
+        def broken_progress() -> None:
+            (base / "data").mkdir(exist_ok=True)
+            (base / "data" / "progress.json").write_text('{"version": 1, "exercises": []}')
+
+        def broken_verdicts() -> None:
+            for path in (base / "data" / "verdicts").glob("*.json"):
+                path.write_text('{"tag": 3, "fingerprint": [], "image_id": {}, "report": "passed"}')
+
+        others_image = {"tag": ""}
+
+        def prepare_clean() -> None:
+            context = folder("theirs", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()}\n"})
+            others_image["tag"] = f"docker-tutor/01-hello-container:redteam{time.time_ns()}"
+            list(client.api.build(path=str(context), tag=others_image["tag"], rm=True, decode=True, network_mode="none",
+                                  labels={"org.docker-tutor.exercise": "01-hello-container", OWNER_LABEL: "someone-else"}))
+
+        def after_clean() -> str:
+            kept = client.api.images(name=others_image["tag"].split(":")[0], filters={"label": f"{OWNER_LABEL}=someone-else"})
+            client.api.remove_image(others_image["tag"])
+            return f"other user's image kept: {'yes' if kept else 'NO'}"
+
+        no_hits = lambda: f"requests the engine made to this machine: {len(Recorder.hits)}"  # noqa: E731
+        cases: list[tuple[str, str, list[str], Callable[[], None] | None, Callable[[], str] | None]] = [
+            ("1", "ADD http://127.0.0.1 (a loopback service)",
+             check("04-first-dockerfile", folder("add", {"Dockerfile": f"FROM busybox\nARG U=http://127.0.0.1:{loopback}/t\nADD $U /t\n"})), None, no_hits),
+            ("1", "served container probes this machine's addresses",
+             [*TUTOR, "--content", str(http_pack), "check", "90-served", "--dir", str(http_dir), "--format", "json"], None, no_hits),
+            ("2", "FROM another learner's image", check("04-first-dockerfile", folder("from", {"Dockerfile": f"FROM {victim}\n"})), None, None),
+            ("2", "COPY --from=<short image id>",
+             check("04-first-dockerfile", folder("copyfrom", {"Dockerfile": f"FROM busybox\nCOPY --from={victim_id} /bin/sh /x\n"})), None, None),
+            ("3", "Dockerfile is a link to a token file", check("04-first-dockerfile", linked), None, None),
+            ("7", "1.5 GB sparse Dockerfile", check("04-first-dockerfile", sparse), None, None),
+            ("7", "1 GB sparse .dockerignore", check("04-first-dockerfile", ignore), None, None),
+            ("7", "60,000 empty files in the context", check("04-first-dockerfile", many), None, None),
+            ("8", "BOM, Latin-1 .dockerignore, non-UTF-8 and mode-000 files", check("01-hello-container", odd), None, None),
+            ("8", "progress.json of the wrong shape", [*TUTOR, "list"], broken_progress, None),
+            ("8", "verdict file of the wrong shape", check("01-hello-container", odd), broken_verdicts, None),
+            ("8", "learner folder named in Latin-1 (grade)", [*TUTOR, "grade", "01-hello-container", str(odd_class)], None, None),
+            ("9", "docker run --rm=false", [*TUTOR, "--content", str(run_pack), "check", "90-run", "--dir", str(run_dir), "--format", "json"], None, None),
+            ("6", "grade --jobs 4, 20 copies of 12-non-root", [*TUTOR, "grade", "12-non-root", str(klass), "--jobs", "4"], None, None),
+            ("11", "clean, with another user's tutor image on the engine", [*TUTOR, "clean"], prepare_clean, after_clean),
+        ]
+        for klass_no, name, argv, before, after in cases:
+            if before:
+                before()
+            result = measure(argv, env=env)
+            note = after() if after else ""
+            left = len(client.api.containers(all=True, filters=mine)) + len(client.api.networks(filters=mine))
+            seen = saw(result.output)
+            if "grade" in argv:
+                seen = next((line for line in reversed(result.output.splitlines()) if "passed" in line), seen)
+            rows.append((klass_no, name, f"{result.seconds:.1f}", f"{result.peak_mb:.0f}", str(result.exit_code),
+                         (seen + (f" ({note})" if note else "")).replace("|", "/"), str(left)))
+            print(f"done: {name} in {result.seconds:.1f} s", file=sys.stderr)
+        client.api.remove_image(victim)
+        subprocess.run([*TUTOR, "clean"], env={**os.environ, **env}, capture_output=True)
+    print("| class | case | wall s | tutor peak MB | exit | what the user saw | containers + networks left |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,350 @@
+"""A classroom of hostile learners: each class of hole a red team found, probed on the real engine.
+The figures are summarised in tests/hostile/README.md."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker.errors
+import pytest
+
+from tests.engine.helpers import context, exercise
+from tutor.engine.grader import grade, image_tag
+
+pytestmark = pytest.mark.docker
+
+SECRET = "INSTRUCTOR_API_TOKEN=s3cr3t-do-not-leak"
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    hits: list[str]
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        self.hits.append(self.path)
+        body = SECRET.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def loopback_service() -> Iterator[tuple[int, list[str]]]:
+    """A service bound to this machine's loopback that hands out a secret, and who asked for it."""
+    hits: list[str] = []
+    handler = type("Handler", (_Recorder,), {"hits": hits})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], hits
+    server.shutdown()
+
+
+def _grade(host, folder: Path, checks: list[dict] | None = None):
+    return grade(exercise(checks or [{"kind": "user"}]), folder, lambda: host, keep_image=False)
+
+
+# --- 1. the engine fetches for the learner ---------------------------------------------------
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        "FROM busybox\nADD http://127.0.0.1:{port}/a /secret\n",
+        "FROM busybox\nARG SRC=http://127.0.0.1:{port}/b\nADD ${{SRC}} /secret\n",
+        'FROM busybox\nENV H=127.0.0.1:{port}\nADD ["http://${{H}}/c", "/secret"]\n',
+        "ARG P=ht\nFROM busybox\nARG P\nADD ${{P}}tp://127.0.0.1:{port}/d /secret\n",
+    ],
+    ids=["plain", "arg", "env-json", "split-meta-arg"],
+)
+def test_add_of_a_url_is_refused_before_the_engine_fetches_it(host, tmp_path: Path, loopback_service, dockerfile: str) -> None:
+    port, hits = loopback_service
+    folder = context(tmp_path / "ctx", {"Dockerfile": dockerfile.format(port=port)})
+    report = _grade(host, folder)
+    assert not report.build.ok and "fetch" in report.build.error, report.build.error
+    time.sleep(0.2)
+    assert hits == [], "the engine fetched for the learner"
+    assert "s3cr3t" not in json.dumps(report.to_dict())
+
+
+def _addresses_of_this_machine() -> list[str]:
+    out = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True, check=True).stdout
+    return [line.split()[3].split("/")[0] for line in out.splitlines() if " lo " not in line]
+
+
+@pytest.fixture
+def service_on_every_address() -> Iterator[tuple[int, list[str]]]:
+    """A service bound to every address of this machine (the bridge gateway included)."""
+    hits: list[str] = []
+    handler = type("Handler", (_Recorder,), {"hits": hits})
+    server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], hits
+    server.shutdown()
+
+
+def test_a_served_container_reaches_nothing_but_its_prober(host, tmp_path: Path, service_on_every_address, loopback_service) -> None:
+    port, hits = service_on_every_address
+    loop_port, loop_hits = loopback_service
+    with host.container("busybox", ["httpd", "-f", "-p", "80"]) as neighbour:  # another learner's server
+        neighbour.reload()
+        other = neighbour.attrs["NetworkSettings"]["IPAddress"]
+        targets = [f"{a}:{port}" for a in _addresses_of_this_machine()] + [f"127.0.0.1:{loop_port}"] + ([f"{other}:80"] if other else [])
+        probes = " ".join(
+            f"if wget -T 2 -q -O /dev/null http://{t}/ 2>/dev/null; then echo REACHED {t}; else echo blocked {t}; fi >> /www/r;" for t in targets
+        )
+        script = f"mkdir -p /www; {probes} grep -q REACHED /www/r || echo ALL-BLOCKED >> /www/r; exec httpd -f -p 8000 -h /www"
+        dockerfile = f"FROM busybox\nEXPOSE 8000\nCMD {json.dumps(['sh', '-c', script])}\n"
+        folder = context(tmp_path / "ctx", {"Dockerfile": dockerfile})
+        report = _grade(host, folder, [{"kind": "http", "path": "/r", "expected_body": ["ALL-BLOCKED"], "timeout": 60}])
+    assert report.build.ok, report.build.error
+    assert report.checks[0].passed, report.checks[0].message
+    assert hits == [] and loop_hits == []
+    from tutor.engine.owner import OWNER_LABEL, owner_id
+
+    assert host.api.networks(filters={"label": f"{OWNER_LABEL}={owner_id()}"}) == []
+
+
+# --- 2. learners read each other's work ------------------------------------------------------
+@pytest.fixture
+def someone_elses_image(host) -> Iterator[tuple[str, str]]:
+    """An image on the engine that is not a curriculum base image (another learner's, say)."""
+    tag = f"docker-tutor-redteam/victim:{time.time_ns()}"
+    host.api.tag("busybox", *tag.split(":"))
+    image_id = host.image_attrs(tag)["Id"]
+    yield tag, image_id
+    host.api.remove_image(tag)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "FROM {tag}\n",
+        "ARG BASE={tag}\nFROM $BASE\n",
+        "FROM busybox\nCOPY --from={short} /bin/busybox /stolen\n",
+        "FROM {short}\n",
+    ],
+    ids=["from-tag", "from-arg", "copy-from-id", "from-id"],
+)
+def test_a_build_may_not_use_another_image(host, tmp_path: Path, someone_elses_image, template: str) -> None:
+    tag, image_id = someone_elses_image
+    short = image_id.removeprefix("sha256:")[:12]
+    folder = context(tmp_path / "ctx", {"Dockerfile": template.format(tag=tag, short=short)})
+    report = _grade(host, folder)
+    assert not report.build.ok and "may not" in report.build.error, report.build.error
+
+
+def test_image_tags_cannot_be_derived_by_another_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n"})
+    monkeypatch.setenv("DOCKER_TUTOR_DATA", str(tmp_path / "mine"))
+    mine = image_tag(exercise([{"kind": "user"}]), folder)
+    assert mine == image_tag(exercise([{"kind": "user"}]), folder)  # stable: the folder's cache
+    monkeypatch.setenv("DOCKER_TUTOR_DATA", str(tmp_path / "theirs"))
+    assert image_tag(exercise([{"kind": "user"}]), folder) != mine
+    assert oct((tmp_path / "mine" / "owner-secret").stat().st_mode & 0o777) == "0o600"
+
+
+# --- 3. symbolic links -----------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["Dockerfile", ".dockerignore"])
+def test_a_link_is_refused_before_it_is_read_and_nothing_of_it_is_echoed(tmp_path: Path, name: str) -> None:
+    outside = tmp_path / "instructor.env"
+    outside.write_text(f"{SECRET}\n")
+    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n"})
+    (folder / name).unlink(missing_ok=True)
+    os.symlink(outside, folder / name)
+    report = grade(exercise([{"kind": "user"}]), folder, lambda: pytest.fail("must not reach the engine"))
+    text = json.dumps(report.to_dict())
+    assert not report.build.ok and "symbolic link" in report.build.error, report.build.error
+    assert "s3cr3t" not in text and "INSTRUCTOR" not in text
+
+
+def test_a_linked_run_script_is_not_read(host, tmp_path: Path) -> None:
+    outside = tmp_path / "instructor.env"
+    outside.write_text(f"docker run --rm busybox echo {SECRET}\n")
+    # Left out of the build context, so only the check itself would read it.
+    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n", ".dockerignore": "run.sh\n"})
+    os.symlink(outside, folder / "run.sh")
+    report = _grade(host, folder, [{"kind": "docker-run", "execute": False}])
+    assert not report.checks[0].passed and "symbolic link" in report.checks[0].message
+    assert "s3cr3t" not in json.dumps(report.to_dict())
+
+
+# --- 7. sizes before reading -----------------------------------------------------------------
+_PEAK = """
+import resource, sys
+from pathlib import Path
+from tests.engine.helpers import exercise
+from tutor.engine.grader import grade
+report = grade(exercise([{"kind": "user"}]), Path(sys.argv[1]), lambda: None)
+print(report.build.error)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", ".dockerignore"])
+def test_a_huge_file_is_refused_by_its_size_without_reading_it(tmp_path: Path, name: str) -> None:
+    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n"})
+    with open(folder / name, "wb") as sparse:
+        sparse.truncate(1536 * 2**20)  # 1.5 GB, sparse: no disk used
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", _PEAK, str(folder)], capture_output=True, text=True, timeout=60, check=True)
+    error, peak_mb = out.stdout.strip().rsplit("\n", 1)
+    assert time.monotonic() - started < 20
+    assert "1536.0 MB" in error and "not read" in error, error
+    assert int(peak_mb) < 150, f"peak {peak_mb} MB"
+
+
+def test_a_context_of_too_many_files_is_refused_while_counting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tutor.engine import context as build_context
+
+    monkeypatch.setattr(build_context, "MAX_CONTEXT_FILES", 2000)  # the real limit is 50,000: same walk
+    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n"})
+    for index in range(6):
+        sub = folder / f"d{index}"
+        sub.mkdir()
+        for name in range(500):
+            (sub / str(name)).touch()
+    report = grade(exercise([{"kind": "user"}]), folder, lambda: pytest.fail("must not reach the engine"))
+    assert not report.build.ok and "more than 2000" in report.build.error
+
+
+# --- 8. odd but legal input ------------------------------------------------------------------
+def test_odd_but_legal_contexts_build(host, tmp_path: Path) -> None:
+    folder = context(
+        tmp_path / "ctx",
+        {
+            "Dockerfile": "\ufeffFROM busybox\nCOPY . /ctx\n",
+            ".dockerignore": "secret-\u00e9*\n".encode("latin-1"),
+        },
+    )
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_text("latin-1 name\n")
+    (folder / os.fsdecode(b"secret-\xe9.key")).write_text("kept out\n")
+    (folder / "locked.bin").write_text("mode 000\n")
+    os.chmod(folder / "locked.bin", 0)
+    report = _grade(host, folder, [
+        {"kind": "file", "path": "/ctx/caf\u00e9.txt", "shouldExist": False},
+        {"kind": "file", "path": "/ctx/secret-\u00e9.key", "shouldExist": False},
+    ])
+    if os.geteuid() == 0:
+        assert report.build.ok, report.build.error
+        assert all(c.passed for c in report.checks), [c.message for c in report.checks]
+    else:
+        assert not report.build.ok and "locked.bin cannot be read" in report.build.error
+
+
+def _tutor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tutor", *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_a_learner_folder_whose_name_is_not_utf8_is_graded(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    context(subs / os.fsdecode(b"ren\xe9"), {"Dockerfile": "FROM busybox\n"})
+    done = _tutor("grade", "01-hello-container", str(subs), "--jobs", "2")
+    assert "Traceback" not in done.stderr and done.returncode in (0, 1), done.stderr
+    assert "ren\\xe9" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"version": 1, "exercises": []}', '{"version": 1, "exercises": {"x": {"attempts": "many"}}}', "[1, 2]", '"text"'],
+    ids=["list", "wrong-type", "array", "string"],
+)
+def test_a_progress_file_of_the_wrong_shape_is_kept_aside_and_named(tmp_path: Path, content: str) -> None:
+    data = Path(os.environ["DOCKER_TUTOR_DATA"])
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "progress.json").write_text(content)
+    done = _tutor("list")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    kept = list(data.glob("progress.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text() == content
+    assert str(kept[0]) in done.stderr
+
+
+def test_a_verdict_file_of_the_wrong_shape_is_kept_aside_and_named(tmp_path: Path) -> None:
+    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nCMD [\"echo\", \"hello from the container\"]\n"})
+    first = _tutor("check", "01-hello-container", "--dir", str(folder))
+    assert "Traceback" not in first.stderr, first.stderr
+    verdicts = Path(os.environ["DOCKER_TUTOR_DATA"]) / "verdicts"
+    files = list(verdicts.glob("*.json"))
+    assert files
+    for path in files:
+        path.write_text(json.dumps({"tag": 3, "fingerprint": [], "image_id": {}, "report": "passed"}))
+    again = _tutor("check", "01-hello-container", "--dir", str(folder))
+    assert again.returncode == first.returncode and "Traceback" not in again.stderr, again.stderr
+    assert "kept as" in again.stderr and list(verdicts.glob("*.json.corrupt-*"))
+    _tutor("clean")
+
+
+# --- 9. the docker-run parser ----------------------------------------------------------------
+@pytest.mark.parametrize("command", ["docker run --rm=false busybox", "docker run --rm --rm=0 busybox", "docker run -d=false --rm=False busybox"])
+def test_a_switch_set_to_false_is_not_the_switch(host, tmp_path: Path, command: str) -> None:
+    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n", "run.sh": command + "\n"})
+    report = _grade(host, folder, [{"kind": "docker-run", "flags": ["--rm"], "execute": False}])
+    assert not report.checks[0].passed and "does not use --rm" in report.checks[0].message
+
+
+# --- 6. grade --jobs N -------------------------------------------------------------------------
+def test_parallel_requests_on_one_connection_never_lose_their_pool(host) -> None:
+    errors: list[str] = []
+
+    def many() -> None:
+        for index in range(40):  # a distinct URL each time, as checks and learners in parallel make
+            try:
+                host.api.inspect_container(f"docker-tutor-redteam-absent-{threading.get_ident()}-{index}")
+            except docker.errors.NotFound:
+                pass
+            except Exception as exc:  # noqa: BLE001 - any other failure is the finding
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=many) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    # The SDK kept a pool per URL and closed the least recently used of 25, even one a parallel
+    # reader was returning its connection to ("'NoneType' object has no attribute 'qsize'" in
+    # a --jobs 8 grade): one pool serves every URL, so none is ever closed under a reader.
+    assert len(host.api._custom_adapter.pools) == 1
+
+
+def test_grade_in_parallel_passes_every_copy_of_a_solution(tmp_path: Path) -> None:
+    import shutil
+
+    from tutor import locations
+
+    solution = locations.content_root() / "exercises" / "06-cache-friendly-order" / "solution"
+    for index in range(6):
+        shutil.copytree(solution, tmp_path / "class" / f"learner{index}")
+    done = _tutor("grade", "06-cache-friendly-order", str(tmp_path / "class"), "--jobs", "4", "--format", "csv")
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0 and done.stdout.count(",true,") == 6, done.stdout
+
+
+# --- 11. clean -----------------------------------------------------------------------------------
+def test_clean_removes_only_this_users_images_and_says_how_to_remove_all(host, tmp_path: Path) -> None:
+    from tutor.engine.dockerhost import EXERCISE_LABEL
+    from tutor.engine.owner import OWNER_LABEL
+
+    nonce = time.time_ns()
+    theirs = context(tmp_path / "theirs", {"Dockerfile": f"FROM busybox\nRUN echo {nonce} > /n\n"})
+    other_tag = f"docker-tutor/01-hello-container:redteam{nonce}"
+    list(host.api.build(path=str(theirs), tag=other_tag, labels={EXERCISE_LABEL: "01-hello-container", OWNER_LABEL: "someone-else"}, rm=True, decode=True, network_mode="none"))
+    mine = context(tmp_path / "mine", {"Dockerfile": f'FROM busybox\nRUN echo {nonce} > /m\nCMD ["echo", "hello from the container"]\n'})
+    _tutor("check", "01-hello-container", "--dir", str(mine))
+    try:
+        done = _tutor("clean")
+        assert done.returncode == 0, done.stderr
+        assert host.image_attrs(other_tag) is not None, "clean removed another user's image"
+        assert "left alone" in done.stdout and "docker image rm" in done.stdout
+        assert "removed 0 containers and 1 images" in done.stdout, done.stdout
+    finally:
+        host.remove_image(other_tag)

@@ -1,0 +1,204 @@
+"""What a learner's Dockerfile may reach, judged before it is sent to the engine.
+
+A build may start FROM the curriculum's base images or an earlier stage of the same file, copy
+from those alone, and take files from its own folder only. The engine fetches `ADD <url>` itself,
+from the host's network, whatever the build's network mode: so remote sources are refused here,
+after Docker's own variable substitution, instead of being fetched for the learner.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Collection
+from pathlib import Path
+
+from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, Instruction, read_dockerfile
+from tutor.engine.shell_words import Unresolvable, expand, words
+
+# What Docker's builders would fetch rather than read from the context: any scheme://, an scp-like
+# git address (git@host:repo), and the bare github.com/ shorthand of the classic builder.
+_REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s:@]+@[^/\s:]+:|^github\.com/|://", re.IGNORECASE)
+_RUN_NETWORKS = {"none", "default"}
+
+
+def refusals(dockerfile: Dockerfile, allowed_bases: Collection[str]) -> list[str]:
+    """Every reason this Dockerfile may not be built, each naming its line."""
+    allowed = {normalize(ref) for ref in allowed_bases}
+    allowed_repos = {_repository(ref) for ref in allowed}
+    problems: list[str] = []
+    meta: dict[str, str] = {}
+    stage_env: list[dict[str, str]] = []  # ENV each earlier stage ends with (a later FROM inherits it)
+    aliases: list[str] = []
+    env: dict[str, str] = {}
+    escape = dockerfile.escape
+    for instruction in dockerfile.instructions:
+        name, line = instruction.name, instruction.line
+        try:
+            if name == "FROM":
+                if aliases:
+                    stage_env.append(env)
+                words_ = [w for w in instruction.value.split() if not w.startswith("--")]
+                base = expand(words_[0], meta, escape) if words_ else ""
+                earlier = [a.lower() for a in aliases]
+                if base.lower() in earlier:
+                    env = dict(stage_env[earlier.index(base.lower())])
+                else:
+                    env = {}
+                    if not _base_allowed(base, allowed, allowed_repos):
+                        problems.append(f"line {line}: FROM {base or instruction.value}: {_not_allowed(allowed)}")
+                aliases.append(words_[2] if len(words_) >= 3 and words_[1].upper() == "AS" else f"\0{len(aliases)}")
+                continue
+            if not aliases:  # ARGs before the first FROM
+                if name == "ARG":
+                    meta.update(_arg(instruction.value, meta, {}, escape))
+                continue
+            if name == "ARG":
+                env.update(_arg(instruction.value, {**meta, **env}, meta, escape))
+            elif name == "ENV":
+                env.update(_env(instruction.value, env, escape))
+            for problem in _judge(instruction, env, aliases, allowed, allowed_repos, escape):
+                problems.append(f"line {line}: {problem}")
+        except Unresolvable as exc:
+            problems.append(f"line {line}: {name} uses {exc}, which the tutor cannot follow")
+    return problems
+
+
+def _judge(
+    instruction: Instruction, env: dict[str, str], aliases: list[str], allowed: set[str], repos: set[str], escape: str
+) -> list[str]:
+    name, value = instruction.name, instruction.value
+    if name == "ONBUILD":
+        inner, _, rest = value.strip().partition(" ")
+        return _judge(Instruction(inner.upper(), rest.strip(), instruction.line, instruction.stage), env, aliases, allowed, repos, escape)
+    flags, rest = _flags(value)
+    found = []
+    if name in ("ADD", "COPY"):
+        for flag, flag_value in flags:
+            if flag == "from":
+                source = expand(flag_value, env, escape)
+                if not _earlier_stage(source, aliases) and not _base_allowed(source, allowed, repos):
+                    found.append(f"{name} --from={source}: only an earlier stage of this Dockerfile (or a curriculum base image) may be copied from")  # noqa: E501
+        if name == "ADD":
+            for source in _sources(rest, env, escape):
+                if _REMOTE.search(source):
+                    found.append(
+                        f"ADD {source}: the tutor does not let the engine fetch for a build (it would reach "
+                        "the network from this machine, whatever the build's network rules); ADD and COPY "
+                        "take files from your folder only"
+                    )
+    elif name == "RUN":
+        for flag, flag_value in flags:
+            if flag == "mount":
+                fields = dict(part.partition("=")[::2] for part in flag_value.split(","))
+                source = expand(fields.get("from", ""), env, escape)
+                if source and not _earlier_stage(source, aliases) and not _base_allowed(source, allowed, repos):
+                    found.append(f"RUN --mount=from={source}: only an earlier stage of this Dockerfile may be mounted")
+            elif flag == "network" and expand(flag_value, env, escape) not in _RUN_NETWORKS:
+                found.append(f"RUN --network={flag_value}: build steps take the exercise's network rules")
+            elif flag == "security":
+                found.append(f"RUN --security={flag_value}: build steps run with the default security profile")
+    return found
+
+
+def _flags(value: str) -> tuple[list[tuple[str, str]], str]:
+    """Leading --name=value flags (Docker takes no other spelling), and the rest."""
+    flags = []
+    rest = value.lstrip()
+    while match := re.match(r"--([A-Za-z-]+)(?:=(\S*))?\s*", rest):
+        flags.append((match.group(1).lower(), match.group(2) or ""))
+        rest = rest[match.end() :]
+    return flags, rest
+
+
+def _sources(rest: str, env: dict[str, str], escape: str) -> list[str]:
+    if rest.startswith("["):
+        try:
+            items = json.loads(rest)
+        except ValueError:
+            items = None
+        if isinstance(items, list) and all(isinstance(i, str) for i in items):
+            return [expand(i, env, escape) for i in items[:-1]]
+    return words(rest, env, escape)[:-1]
+
+
+def _arg(value: str, scope: dict[str, str], meta: dict[str, str], escape: str) -> dict[str, str]:
+    result = {}
+    for word in value.split():
+        key, has_default, default = word.partition("=")
+        if has_default:
+            result[key] = "".join(words(default, scope, escape)) if default else ""
+        elif key in meta:
+            result[key] = meta[key]
+    return result
+
+
+def _env(value: str, env: dict[str, str], escape: str) -> dict[str, str]:
+    parts = words(value, env, escape)
+    if parts and "=" not in parts[0]:  # ENV KEY value with spaces (the old form)
+        key, _, raw = value.strip().partition(" ")
+        return {key: " ".join(words(raw, env, escape))}
+    return dict(part.partition("=")[::2] for part in parts)
+
+
+def _earlier_stage(source: str, aliases: list[str]) -> bool:
+    named = [a.lower() for a in aliases[:-1]]
+    return source.lower() in named or (source.isdigit() and int(source) < len(aliases) - 1)
+
+
+def normalize(reference: str) -> str:
+    """One spelling per image reference: docker.io/library/busybox -> busybox:latest."""
+    name, _, digest = reference.strip().partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = ""
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        name = name.removeprefix(prefix)
+    name = name.removeprefix("library/")
+    if not tag and not digest:
+        tag = "latest"
+    return name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+
+
+def _repository(normalized: str) -> str:
+    return normalized.partition("@")[0].rsplit(":", 1)[0] if ":" in normalized.rpartition("/")[2] else normalized.partition("@")[0]
+
+
+def _base_allowed(reference: str, allowed: set[str], repos: set[str]) -> bool:
+    if reference == "scratch":
+        return True
+    if not reference or "$" in reference:
+        return False
+    ref = normalize(reference)
+    if ref in allowed:
+        return True
+    # A digest pin of an allowed image (python:3.11-slim@sha256:...) names the same repository's bytes.
+    name, _, digest = ref.partition("@")
+    return bool(digest) and (name in allowed or _repository(name) in repos) and name.count(":") <= 1
+
+
+def _not_allowed(allowed: set[str]) -> str:
+    names = ", ".join(sorted(a for a in allowed if "@" not in a)) or "none"
+    return f"builds here start from the curriculum's base images ({names}) or an earlier stage of this Dockerfile"
+
+
+def allowed_bases(exercise_path: Path, builtin: Path) -> frozenset[str]:
+    """The base images the exercise's pack and the built-in curriculum build FROM (their
+    solutions and starters): the images a learner's build may use."""
+    own = _pack_bases(exercise_path.resolve().parent) if (exercise_path / "exercise.toml").is_file() else frozenset()
+    return own | _pack_bases((builtin / "exercises").resolve())
+
+
+@functools.cache
+def _pack_bases(exercises: Path) -> frozenset[str]:
+    names: set[str] = set()
+    for path in exercises.glob("*/*/Dockerfile"):
+        if path.parent.name not in ("solution", "starter"):
+            continue
+        try:
+            names.update(normalize(base) for base in read_dockerfile(path).base_images if base != "scratch")
+        except (DockerfileUnreadable, OSError):
+            continue
+    return frozenset(names)

@@ -1,0 +1,158 @@
+"""The Driver of tutor/engine/driver.py over a connected engine: the only way checks reach it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import stat
+import tarfile
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+
+from tutor.engine.compose.policy import Limits
+from tutor.engine.compose.project import ComposeProject, sweep_leftovers
+from tutor.engine.dockerhost import DockerHost, engine_errors
+from tutor.engine.driver import FileEntry, ImageFacts, RunOutcome, Sandbox, ServiceState
+from tutor.engine.sanitize import clean_text
+
+
+class EngineDriver:
+    """One built image of one exercise on one engine; everything it starts carries the tutor's labels."""
+
+    def __init__(self, host: DockerHost, image: str, exercise_id: str) -> None:
+        self._host = host
+        self._image = image
+        self._exercise_id = exercise_id
+        self._facts: ImageFacts | None = None
+
+    def facts(self) -> ImageFacts:
+        if self._facts is None:
+            attrs = self._host.image_attrs(self._image) or {}
+            layers = (attrs.get("RootFS") or {}).get("Layers") or []
+            self._facts = ImageFacts(config=attrs.get("Config") or {}, size=attrs.get("Size", 0), layers=len(layers))
+        return self._facts
+
+    def history(self) -> list[str]:
+        return [entry.get("CreatedBy", "") for entry in self._host.history(self._image)]
+
+    def read_file(self, path: str, limit: int) -> FileEntry | None:
+        with self._host.container(self._image, start=False, exercise_id=self._exercise_id) as container:
+            with engine_errors(f"reading {path} from the image"):
+                try:
+                    stream, _ = container.get_archive(path)
+                    archive = _read_capped(stream, limit)
+                except docker.errors.NotFound:
+                    return None
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            member = tar.next()
+            if member is None:
+                return None
+            handle = tar.extractfile(member) if member.isfile() else None
+            contents = handle.read(limit) if handle is not None else None
+            return FileEntry(mode=_mode(member), uid=member.uid, gid=member.gid, contents=contents)
+
+    def run(
+        self,
+        command: list[str] | None = None,
+        *,
+        entrypoint: list[str] | None = None,
+        environment: dict[str, str] | None = None,
+        user: str | None = None,
+        timeout: float = 20.0,
+        sandbox: Sandbox = Sandbox(),
+    ) -> RunOutcome:
+        return self._host.run(
+            self._image,
+            command,
+            entrypoint=entrypoint,
+            environment=environment,
+            user=user,
+            timeout=timeout,
+            sandbox=sandbox,
+            exercise_id=self._exercise_id,
+        )
+
+    @contextlib.contextmanager
+    def service(self, *, ports: Sequence[int] = (), sandbox: Sandbox = Sandbox()) -> Iterator[ContainerService]:
+        with self._host.container(self._image, ports=list(ports) or None, sandbox=sandbox, exercise_id=self._exercise_id) as container:
+            yield ContainerService(container)
+
+    def engine_kernel(self) -> str:
+        return str(self._host.version().get("KernelVersion", ""))
+
+    def compose_project(
+        self, directory: Path, *, limits: Limits, build_network: bool, timeout: float, cancel: threading.Event, keep_images: bool
+    ) -> ComposeProject:
+        sweep_leftovers(self._host.api)  # what a killed tutor's projects left: networks, volumes, images
+        return ComposeProject(
+            directory,
+            engine_url=self._host.engine_url,
+            engine=self._host.api,
+            exercise_id=self._exercise_id,
+            limits=limits,
+            build_network=build_network,
+            timeout=timeout,
+            cancel=cancel,
+            keep_images=keep_images,
+        )
+
+
+class ContainerService:
+    """A started container, seen through the Service protocol."""
+
+    def __init__(self, container: Any) -> None:
+        self._container = container
+
+    def state(self) -> ServiceState:
+        with engine_errors("inspecting the container"):
+            self._container.reload()
+        state = self._container.attrs.get("State") or {}
+        health = state.get("Health") or {}
+        last = (health.get("Log") or [{}])[-1]
+        return ServiceState(
+            running=self._container.status == "running",
+            exit_code=state.get("ExitCode", 0),
+            health=health.get("Status", ""),
+            health_exit_code=last.get("ExitCode"),
+            health_output=clean_text(last.get("Output", "")),
+        )
+
+    def host_port(self, port: int) -> int | None:
+        with engine_errors("inspecting the container"):
+            self._container.reload()
+        bindings = (self._container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
+        return int(bindings[0]["HostPort"]) if bindings else None
+
+    def logs(self, tail: int = 40) -> str:
+        # Only shown next to a verdict already reached: an engine hiccup here must not change it.
+        with contextlib.suppress(docker.errors.DockerException, OSError):
+            return clean_text(self._container.logs(tail=tail))
+        return ""
+
+    def exec(self, argv: Sequence[str]) -> tuple[int, str]:
+        with engine_errors("running a command in the container"):
+            code, output = self._container.exec_run(list(argv))
+        return code, output.decode(errors="replace")
+
+    def stop(self, grace: int) -> None:
+        with engine_errors("stopping the container"):
+            self._container.stop(timeout=grace)
+
+
+def _mode(member: tarfile.TarInfo) -> int:
+    kind = {tarfile.DIRTYPE: stat.S_IFDIR, tarfile.SYMTYPE: stat.S_IFLNK}.get(member.type, stat.S_IFREG)
+    return kind | member.mode
+
+
+def _read_capped(stream: Any, limit: int) -> bytes:
+    """Read a tar stream, but never more than the first file's header and `limit` of content."""
+    buffer = bytearray()
+    for chunk in stream:
+        buffer += chunk
+        if len(buffer) > limit + 1024:
+            break
+    return bytes(buffer[: limit + 1024]) + b"\0" * 1024

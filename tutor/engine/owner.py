@@ -1,0 +1,64 @@
+"""Whose tutor made a thing on a shared engine: a random secret kept in the data folder.
+
+Image tags mix the secret in, so no one else on the engine can derive them; what the tutor makes
+is labelled with an owner id derived from it (never the secret itself), so `clean` removes only
+this data folder's own images and containers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from tutor import locations
+from tutor.engine.learner_files import LearnerFileRefused, read_learner_file
+
+OWNER_LABEL = "org.docker-tutor.owner"
+_FILE = "owner-secret"
+_SHAPE = re.compile(rb"^[0-9a-f]{64}\n?$")
+_cache: dict[Path, bytes] = {}
+
+
+def tag_secret() -> bytes:
+    folder = locations.data_dir()
+    if folder not in _cache:
+        _cache[folder] = _load_or_create(folder)
+    return _cache[folder]
+
+
+def owner_id() -> str:
+    return hashlib.sha256(b"owner\0" + tag_secret()).hexdigest()[:16]
+
+
+def _load_or_create(folder: Path) -> bytes:
+    with contextlib.suppress(LearnerFileRefused):
+        data = read_learner_file(folder, _FILE, 4096)
+        if _SHAPE.match(data):
+            return data.strip()
+        # Wrong shape: kept aside under a new name, never silently replaced.
+        with contextlib.suppress(OSError):
+            (folder / _FILE).rename(folder / f"{_FILE}.broken-{int(time.time())}")
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(32).encode()
+        temp = folder / f".{_FILE}.{os.getpid()}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(value + b"\n")
+        try:
+            os.link(temp, folder / _FILE)  # the first writer wins; a racing one reads the winner's
+        except FileExistsError:
+            pass
+        finally:
+            temp.unlink(missing_ok=True)
+        with contextlib.suppress(LearnerFileRefused):
+            data = read_learner_file(folder, _FILE, 4096)
+            if _SHAPE.match(data):
+                return data.strip()
+    # A data folder that cannot be written: a secret for this process alone (tags then change per run).
+    return secrets.token_hex(32).encode()
