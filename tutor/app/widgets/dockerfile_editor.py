@@ -11,8 +11,8 @@ from pygments.lexers import get_lexer_for_filename
 from pygments.token import Token
 from pygments.util import ClassNotFound
 from rich.style import Style
-from textual.widgets.text_area import TextAreaTheme
 from textual.widgets import TextArea
+from textual.widgets.text_area import TextAreaTheme
 
 from tutor.app.themes import is_light
 
