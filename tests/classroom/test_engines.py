@@ -29,11 +29,19 @@ def second_engine() -> Iterator[str]:
     dockerd = shutil.which("dockerd")
     if dockerd is None or os.geteuid() != 0:
         pytest.skip("a second engine needs dockerd and root")
-    name = f"docker-tutor-test-{uuid.uuid4().hex[:8]}"
+    if shutil.which("ip") is None:
+        pytest.skip("a second engine's own bridge needs the ip command")
+    token = uuid.uuid4().hex[:8]
+    name = f"docker-tutor-test-{token}"
     socket_path, data, execroot = f"/tmp/{name}.sock", Path(f"/var/lib/{name}"), Path(f"/var/run/{name}")
+    # A bridge of its own: a dockerd started with --bridge none deletes the first engine's docker0.
+    bridge = f"dt{token}"
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+    subprocess.run(["ip", "addr", "add", f"10.213.{int(token[:2], 16)}.1/24", "dev", bridge], check=True)
+    subprocess.run(["ip", "link", "set", bridge, "up"], check=True)
     process = subprocess.Popen(
         [dockerd, "-H", f"unix://{socket_path}", "--data-root", str(data), "--exec-root", str(execroot),
-         "--pidfile", f"/var/run/{name}.pid", "--bridge", "none"],
+         "--pidfile", f"/var/run/{name}.pid", "--bridge", bridge],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"unix://{socket_path}"
@@ -60,6 +68,7 @@ def second_engine() -> Iterator[str]:
             process.wait(10)
         shutil.rmtree(data, ignore_errors=True)
         shutil.rmtree(execroot, ignore_errors=True)
+        subprocess.run(["ip", "link", "del", bridge], check=False)
 
 
 def test_a_class_is_spread_over_two_engines_and_a_dead_one_is_dropped(tmp_path: Path, second_engine: str) -> None:
