@@ -112,7 +112,7 @@ def test_not_a_content_pack_is_exit_2(tmp_path: Path) -> None:
 
 
 def _images_of(host, exercise_id: str) -> list[str]:
-    return [i["Id"] for i in host.api.images(filters={"label": f"org.docker-tutor.exercise={exercise_id}"})]
+    return sorted(i["Id"] for i in host.api.images(filters={"label": f"org.docker-tutor.exercise={exercise_id}"}))
 
 
 @pytest.mark.docker

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tutor.engine.discovery import EngineChoice
 from tutor.engine.dockerhost import DockerHost, connect
 from tutor.errors import EngineUnavailable
 
@@ -21,14 +22,14 @@ def connector(url: str) -> Callable[[], DockerHost]:
 
         from tutor.engine.dockerhost import engine_errors
 
-        kwargs = {"base_url": url}
+        choice = EngineChoice(url, "grade --engine")
         try:
             with engine_errors(f"connecting to the engine at {url}"):
-                client = docker.DockerClient(**kwargs, timeout=60)
+                client = docker.DockerClient(**choice.client_kwargs(), timeout=60)
                 client.api.ping()
         except EngineUnavailable as exc:
             raise EngineUnavailable(f"no engine answers at {url}", hint=exc.hint) from exc
-        return DockerHost(client, kwargs)
+        return DockerHost(client, choice)
 
     return connect_url
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tutor.content.lint import lint_static
+from tutor.classroom.lint_content import lint_static
 from tutor.content.loader import RELEASED_MARK, STRUCTURE_TEST_SECTIONS
 from tutor.errors import ContentError, UsageError
 
