@@ -1,4 +1,5 @@
-"""Shared fixtures: one engine connection per session, and a private data dir and workspace per test."""
+"""Shared fixtures: one engine connection per session, a private data dir and workspace per test,
+and an engine left as the run found it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,34 @@ def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def curriculum() -> Curriculum:
     return load_curriculum([locations.content_root()])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_left_clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end of the run, remove what it made on the engine; fail if a container, network or
+    volume was still there (the tutor removes those after every check: one left is a leak).
+
+    Images do stay by design (each data folder keeps its latest folders' images as build cache):
+    they are removed here. What this run made carries the owner label of one of its data folders,
+    all under the run's base temporary folder; what others made on a shared engine is left alone."""
+    yield
+    from tests.engine_cleanup import leftovers, owners_under, remove
+
+    owners = owners_under(tmp_path_factory.getbasetemp())
+    if not owners:
+        return
+    try:
+        from tutor.engine.dockerhost import connect
+
+        api = connect().api
+    except Exception:  # noqa: BLE001 - no engine: nothing can have been made on one
+        return
+    found = leftovers(api, owners)
+    remove(api, found)
+    leaked = {kind: names for kind, names in found.items() if kind != "images" and names}
+    still = {kind: names for kind, names in leftovers(api, owners).items() if names}
+    assert not leaked, f"the run left these behind (now removed): {leaked}"
+    assert not still, f"these could not be removed: {still}"
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,24 @@
 """The shipped curriculum: it loads, every check compiles, every solution passes, every starter fails,
-and every typical wrong attempt listed in an exercise's mistakes.toml fails the check that names it."""
+and every typical wrong attempt listed in an exercise's mistakes.toml fails the check that names it.
+
+The gradings run side by side in worker processes (tests/content/grading_pool.py), started for the
+tests that are selected; each test waits for its own report and judges it."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
 
 import pytest
 
+from tests.content import grading_pool
+from tests.content.grading_pool import Job
 from tutor import locations
 from tutor.content.loader import load_curriculum
 from tutor.content.variants import Variant, variants
 from tutor.engine.checks import compile_check
-from tutor.engine.grader import grade
+from tutor.engine.report import Report
 
 CURRICULUM = load_curriculum([locations.content_root()])
 EXERCISES = {e.id: e for e in CURRICULUM.exercises}
@@ -19,6 +26,33 @@ EXERCISES = {e.id: e for e in CURRICULUM.exercises}
 
 VARIANTS = [v for exercise in CURRICULUM.exercises for v in variants(exercise)]
 MISTAKES = [v for v in VARIANTS if v.kind == "mistake"]
+GRADING_TIMEOUT = 600
+
+
+def _jobs(params: dict[str, Any]) -> dict[str, Job]:
+    if "variant" in params:
+        variant: Variant = params["variant"]
+        return {variant.label: Job(variant.exercise, "variant", variant, variant.builder)}
+    exercise_id = params["exercise_id"]
+    return {f"{exercise_id}:{folder}": Job(exercise_id, folder) for folder in ("solution", "starter")}
+
+
+@pytest.fixture(scope="module")
+def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
+    """Every grading the selected tests of this module need, started at once, in their order."""
+    jobs: dict[str, Job] = {}
+    for item in request.session.items:
+        if item.module is request.module and hasattr(item, "callspec"):
+            jobs.update(_jobs(item.callspec.params))
+    pool = grading_pool.start(tmp_path_factory.mktemp("graded-data"))
+    try:
+        yield {key: grading_pool.submit(pool, job) for key, job in jobs.items()}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _report(graded: dict[str, Future], key: str) -> Report:
+    return Report.from_dict(graded[key].result(timeout=GRADING_TIMEOUT))
 
 
 def test_every_exercise_belongs_to_a_lesson_and_every_check_compiles() -> None:
@@ -31,25 +65,20 @@ def test_every_exercise_belongs_to_a_lesson_and_every_check_compiles() -> None:
 
 @pytest.mark.docker
 @pytest.mark.parametrize("exercise_id", sorted(EXERCISES))
-def test_solution_passes_and_starter_fails(exercise_id: str, host) -> None:
-    exercise = EXERCISES[exercise_id]
-    solution = grade(exercise, exercise.solution_dir, lambda: host)
+def test_solution_passes_and_starter_fails(exercise_id: str, host, graded) -> None:
+    solution = _report(graded, f"{exercise_id}:solution")
     assert solution.passed, [(c.id, c.message) for c in solution.checks if not c.passed] or solution.build.error
-    starter = grade(exercise, exercise.starter_dir, lambda: host)
+    starter = _report(graded, f"{exercise_id}:starter")
     assert not starter.passed
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.label for v in VARIANTS])
-def test_each_variant_is_graded_as_an_expert_would(variant: Variant, host, tmp_path: Path, monkeypatch) -> None:
+def test_each_variant_is_graded_as_an_expert_would(variant: Variant, host, graded) -> None:
     """A typical mistake fails the checks it names, with a message that says so; a correct
-    alternative passes; a house rule broken in the reference solution is rejected by that rule."""
-    if variant.builder:  # a mistake under that builder only
-        monkeypatch.setenv("DOCKER_TUTOR_BUILDER", variant.builder)
-    exercise = EXERCISES[variant.exercise]
-    folder = variant.materialize(exercise.solution_dir, tmp_path / exercise.id)
-    report = grade(exercise, folder, lambda: host, only=variant.only)
-    assert variant.judge(report) == ""
+    alternative passes; a house rule broken in the reference solution is rejected by that rule.
+    A mistake that is one under one builder only is graded under that builder."""
+    assert variant.judge(_report(graded, variant.label)) == ""
 
 
 def test_house_rules_have_mutants_to_prove_them() -> None:

@@ -9,28 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.helpers import context, exercise
+from tests.engine.helpers import context, exercise, images_made
 from tutor.content.model import BuildSettings
 from tutor.engine.dockerhost import EXERCISE_LABEL
 from tutor.engine.events import BuildOutput
 from tutor.engine.grader import grade, image_tag
 
 pytestmark = pytest.mark.docker
-
-
-def _images_of(host, nonce: str, since: set[str]) -> list[str]:
-    """Images made since `since` whose history mentions `nonce`: this test's, on a shared engine."""
-    found = []
-    for image in host.api.images(all=True):
-        if image["Id"] in since:
-            continue
-        try:
-            history = host.api.history(image["Id"])
-        except Exception:  # removed meanwhile
-            continue
-        if any(nonce in (entry.get("CreatedBy") or "") for entry in history):
-            found.append(image["Id"])
-    return found
 
 
 def test_pip_cache_mount_passes_exercise_06_with_buildkits_log(host, curriculum, tmp_path: Path, monkeypatch) -> None:
@@ -98,7 +83,7 @@ def test_a_thousand_step_build_cut_at_its_deadline_leaves_no_image(host, tmp_pat
     report = grade(exercise([{"kind": "user"}], build=BuildSettings(timeout=4)), folder, lambda: host)
     assert not report.build.ok and "did not finish within 4 s" in report.build.error, report.build.error
     assert time.monotonic() - started < 60  # the deadline, then waiting out the engine's last commit
-    assert not _images_of(host, nonce, before)
+    assert not images_made(host, nonce, before)
 
 
 def test_images_of_a_classic_build_whose_tutor_was_killed_are_swept_by_the_next(host, tmp_path: Path, monkeypatch) -> None:
@@ -124,7 +109,7 @@ def test_images_of_a_classic_build_whose_tutor_was_killed_are_swept_by_the_next(
     process.send_signal(signal.SIGKILL)
     process.wait()
     time.sleep(1.0)  # the engine sees the closed connection and stops the build
-    assert _images_of(host, nonce, before), "the killed build made no image: nothing was tested"
+    assert images_made(host, nonce, before), "the killed build made no image: nothing was tested"
     host.sweep_orphans()
-    assert not _images_of(host, nonce, before)
+    assert not images_made(host, nonce, before)
     assert not list(_folder().glob(f"{process.pid}-*.json"))

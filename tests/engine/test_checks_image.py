@@ -199,15 +199,16 @@ def test_command_args_alone_replace_cmd_and_keep_the_entrypoint(host, tmp_path: 
 
 
 def test_cache_check_gives_the_same_verdict_every_time_on_a_multi_stage_build(host, tmp_path: Path) -> None:
-    from tests.engine.helpers import context, exercise
+    from tests.engine.helpers import context, exercise, images_made
     from tutor.engine.grader import grade, image_tag
 
     check = exercise([{"kind": "cache", "change": "train.py", "cached": ["requirements"]}])
     nonce = time.time_ns()
     folder = context(tmp_path / "ctx", {
         "requirements.txt": f"numpy=={nonce}\n", "train.py": "print(1)\n",
-        "Dockerfile": "FROM busybox AS build\nCOPY train.py .\nCOPY requirements.txt .\nRUN cat requirements.txt > /deps\n"
-                      "FROM busybox\nCOPY --from=build /deps /deps\n",
+        # The nonce in each stage's last step: the images this test made are those whose history names it.
+        "Dockerfile": f"FROM busybox AS build\nCOPY train.py .\nCOPY requirements.txt .\nRUN cat requirements.txt > /deps # {nonce}\n"
+                      f"FROM busybox\nCOPY --from=build /deps /deps\nLABEL nonce={nonce}\n",
     })
     before = {image["Id"] for image in host.api.images(all=True)}
     try:
@@ -216,7 +217,7 @@ def test_cache_check_gives_the_same_verdict_every_time_on_a_multi_stage_build(ho
         host.remove_image(image_tag(check, folder))
     assert [v.passed for v in verdicts] == [False, False], [v.message for v in verdicts]
     time.sleep(0.5)
-    left = {image["Id"] for image in host.api.images(all=True)} - before
+    left = images_made(host, str(nonce), before)
     assert len(left) <= 3, left  # at most the builder stage's layers stay, as the next check's cache; rebuilds leave none
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,18 @@ def test_it_is_taken_down_after_an_error_and_on_cancel(folder: Path, host) -> No
         with cancelled.running():
             pass
     assert _project_items(host, cancelled.name) == []
+
+
+@pytest.mark.parametrize("step", ['RUN ["/absent-{nonce}"]', "RUN echo {nonce} && false"], ids=["never-starts", "fails"])
+def test_a_failed_build_step_leaves_no_container(folder: Path, host, step: str) -> None:
+    """The classic builder keeps a failed step's container unless told to remove it (Compose 1.x
+    builds with it): it stays 'Created' when the step never started, 'Exited' when it failed."""
+    nonce = f"n{time.time_ns()}"
+    (folder / "Dockerfile").write_text(f"FROM busybox:latest\n{step.format(nonce=nonce)}\n")
+    with pytest.raises(ComposeError, match="compose up failed"):
+        with _project(folder, host).running():
+            pass
+    assert not [c["Id"] for c in host.api.containers(all=True) if nonce in (c.get("Command") or "")]
 
 
 def test_an_invalid_file_is_reported_in_compose_words(folder: Path, host) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import shutil
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterable
@@ -211,29 +210,37 @@ def _sources(value: str) -> list[str]:
 
 def _alternatives(exercise: Exercise) -> list[Finding]:
     """alternatives.toml: other correct ways to write the solution, each with its files."""
-    path = exercise.path / "alternatives.toml"
-    where = f"{_folder(exercise)}/alternatives.toml"
-    if not path.exists():
-        return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return [Finding(where, f"not valid TOML: {exc}")]
-    entries = data.get("alternatives")
-    if not isinstance(entries, list) or not entries:
-        return [Finding(f"{where}: alternatives", "needs at least one [[alternatives]] entry")]
-    findings = []
-    for index, entry in enumerate(entries):
-        at = f"{where}: alternatives[{index}]"
-        if not isinstance(entry, dict):
-            findings.append(Finding(at, "must be a table"))
-            continue
+    entries, findings = _entries(exercise.path / "alternatives.toml", f"{_folder(exercise)}/alternatives.toml", "alternatives")
+    for at, entry in entries:
         for unknown in sorted(set(entry) - {"name", "why", "files", "delete"}):
             findings.append(Finding(f"{at}.{unknown}", "unknown field"))
         if not isinstance(entry.get("name"), str):
             findings.append(Finding(f"{at}.name", "required, a string"))
         findings += _variant_files(entry, at)
     return findings
+
+
+def _entries(path: Path, where: str, key: str) -> tuple[list[tuple[str, dict[str, Any]]], list[Finding]]:
+    """The tables of a variant file's [[key]] list, each with where it is; and what is wrong with the file.
+
+    No file is no entries: variant files are optional."""
+    if not path.exists():
+        return [], []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return [], [Finding(where, f"not valid TOML: {exc}")]
+    listed = data.get(key)
+    if not isinstance(listed, list) or not listed:
+        return [], [Finding(f"{where}: {key}", f"needs at least one [[{key}]] entry")]
+    entries, findings = [], []
+    for index, entry in enumerate(listed):
+        at = f"{where}: {key}[{index}]"
+        if isinstance(entry, dict):
+            entries.append((at, entry))
+        else:
+            findings.append(Finding(at, "must be a table"))
+    return entries, findings
 
 
 def _variant_files(entry: dict[str, Any], at: str) -> list[Finding]:
@@ -248,24 +255,9 @@ def _variant_files(entry: dict[str, Any], at: str) -> list[Finding]:
 
 def _mistakes(exercise: Exercise) -> list[Finding]:
     """mistakes.toml: each typical wrong attempt names real checks, a valid pattern and its files."""
-    path = exercise.path / "mistakes.toml"
-    where = f"{_folder(exercise)}/mistakes.toml"
-    if not path.exists():
-        return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return [Finding(where, f"not valid TOML: {exc}")]
-    entries = data.get("mistakes")
-    if not isinstance(entries, list) or not entries:
-        return [Finding(f"{where}: mistakes", "needs at least one [[mistakes]] entry")]
+    entries, findings = _entries(exercise.path / "mistakes.toml", f"{_folder(exercise)}/mistakes.toml", "mistakes")
     check_ids = {spec.id for spec in exercise.checks} | {"build"}
-    findings = []
-    for index, entry in enumerate(entries):
-        at = f"{where}: mistakes[{index}]"
-        if not isinstance(entry, dict):
-            findings.append(Finding(at, "must be a table"))
-            continue
+    for at, entry in entries:
         findings += _mistake(entry, at, check_ids)
     return findings
 
@@ -300,42 +292,35 @@ def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any], bu
 
     An entry with `builder` is a mistake under that builder only (the classic builder discards
     what a RUN step writes under a VOLUME path; BuildKit keeps it): it is graded only there."""
-    import tempfile
+    from tutor.content.variants import variants as variants_of
 
-    path = exercise.path / "mistakes.toml"
-    if not path.exists():
-        return []
-    entries = tomllib.loads(path.read_text(encoding="utf-8"))["mistakes"]  # its shape was linted already
     findings = []
-    for index, entry in enumerate(entries):
+    # Its shape was linted already: every entry is a table, so positions are the file's.
+    mistakes = [v for v in variants_of(exercise) if v.kind == "mistake"]
+    for index, mistake in enumerate(mistakes):
         at = f"{_folder(exercise)}/mistakes.toml: mistakes[{index}]"
-        if entry.get("builder", builder) != builder:
+        if mistake.builder not in ("", builder):
             continue
         with tempfile.TemporaryDirectory(prefix="docker-tutor-mistake-") as temp:
-            attempt = Path(temp) / exercise.id
-            shutil.copytree(exercise.solution_dir, attempt)
-            for name, text in entry["files"].items():
-                (attempt / name).parent.mkdir(parents=True, exist_ok=True)
-                (attempt / name).write_text(text, encoding="utf-8")
-            report = grade_folder(attempt)
+            report = grade_folder(mistake.materialize(exercise.solution_dir, Path(temp) / exercise.id))
         failing = {c.id: c.message for c in report.checks if not c.passed and not c.skipped}
         if not report.build.ok:
             failing["build"] = report.build.error
         if not failing:
-            findings.append(Finding(at, f"{entry['name']!r} passes every check; a mistake must fail", content=False))
+            findings.append(Finding(at, f"{mistake.name!r} passes every check; a mistake must fail", content=False))
             continue
-        missed = [c for c in entry["fails"] if c not in failing]
+        missed = [c for c in mistake.fails if c not in failing]
         if missed:
             findings.append(
                 Finding(
-                    f"{at}.fails", f"{entry['name']!r} does not fail {', '.join(missed)} (it fails: {', '.join(failing)})", content=False
+                    f"{at}.fails", f"{mistake.name!r} does not fail {', '.join(missed)} (it fails: {', '.join(failing)})", content=False
                 )
             )
             continue
-        said = "\n".join(failing[c] for c in entry["fails"])
-        if not re.search(entry["message"], said, re.IGNORECASE):
+        said = "\n".join(failing[c] for c in mistake.fails)
+        if not re.search(mistake.message, said, re.IGNORECASE):
             shown = " | ".join(line for line in said.splitlines() if line.strip())[:300]
             findings.append(
-                Finding(f"{at}.message", f"{entry['message']!r} does not match what the learner is told: {shown}", content=False)
+                Finding(f"{at}.message", f"{mistake.message!r} does not match what the learner is told: {shown}", content=False)
             )
     return findings

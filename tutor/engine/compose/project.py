@@ -190,7 +190,17 @@ class ComposeProject:
         # JSON is YAML: written as JSON, nothing of the learner's text is re-interpreted.
         (self._workdir / "compose.json").write_text(json.dumps(hardened), encoding="utf-8")
         try:
-            done = self._cli_run("up", "-d", "--build", "--no-color", timeout=self.timeout)
+            started = time.monotonic()
+            build = "--build"
+            if compose_cli() == ("docker-compose",):
+                # Compose 1.x builds with the classic builder and keeps the container of a step
+                # that failed (or never started) unless told: `up` cannot be told, `build` can.
+                done = self._cli_run("build", "--force-rm", timeout=self.timeout)
+                if done.returncode != 0:
+                    raise ComposeError(f"compose up failed: {_tail(done)}")
+                build = "--no-build"
+            left = max(POLL, self.timeout - (time.monotonic() - started))
+            done = self._cli_run("up", "-d", build, "--no-color", timeout=left)
             if done.returncode != 0:
                 raise ComposeError(f"compose up failed: {_tail(done)}")
             yield self
