@@ -129,7 +129,6 @@ def grade(
 
     host = connect()
     host.sweep_orphans()
-    context.host = host
     tag = image_tag(exercise, directory)
     previous = host.image_attrs(tag)
     made_images: list[str] = []
@@ -196,7 +195,6 @@ def grade(
         return again
 
     context.driver = EngineDriver(host, outcome.image_id, exercise.id)
-    context.image_id = outcome.image_id
     context.rebuild = rebuild
     try:
         dynamic = [c for c in checks if c.needs_image]
