@@ -49,6 +49,16 @@ def _labels(exercise_id: str = "") -> dict[str, str]:
     return labels
 
 
+def image_labels(exercise_id: str = "") -> dict[str, str]:
+    """The labels of every image the tutor builds, under either builder: whose tutor made it
+    (what `clean` removes) and for which exercise. Stable ones only: a session's id would make
+    every build a new image."""
+    labels = {MANAGED_LABEL: "true", OWNER_LABEL: owner_id()}
+    if exercise_id:
+        labels[EXERCISE_LABEL] = exercise_id
+    return labels
+
+
 def sandbox_kwargs(sandbox: Sandbox) -> dict[str, Any]:
     """A Sandbox as container-create options."""
     return {
