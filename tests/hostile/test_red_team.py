@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker.errors
@@ -18,6 +18,7 @@ import pytest
 
 from tests.engine.helpers import context, exercise
 from tutor.engine.grader import grade, image_tag
+from tutor.engine.report import Report
 
 pytestmark = pytest.mark.docker
 
@@ -50,8 +51,18 @@ def loopback_service() -> Iterator[tuple[int, list[str]]]:
     server.shutdown()
 
 
-def _grade(host, folder: Path, checks: list[dict] | None = None):
-    return grade(exercise(checks or [{"kind": "user"}]), folder, lambda: host, keep_image=False)
+@pytest.fixture
+def probe(host, tmp_path: Path) -> Callable[..., Report]:
+    """Grade a throwaway folder, keeping no image: `files` is a Dockerfile's text, a table of
+    file name -> contents, or a folder already made; `checks` are a user check unless given."""
+
+    def graded(files: str | dict[str, str | bytes] | Path, checks: list[dict] | None = None) -> Report:
+        if isinstance(files, str):
+            files = {"Dockerfile": files}
+        folder = files if isinstance(files, Path) else context(tmp_path / "ctx", files)
+        return grade(exercise(checks or [{"kind": "user"}]), folder, lambda: host, keep_image=False)
+
+    return graded
 
 
 # --- 1. the engine fetches for the learner ---------------------------------------------------
@@ -65,10 +76,9 @@ def _grade(host, folder: Path, checks: list[dict] | None = None):
     ],
     ids=["plain", "arg", "env-json", "split-meta-arg"],
 )
-def test_add_of_a_url_is_refused_before_the_engine_fetches_it(host, tmp_path: Path, loopback_service, dockerfile: str) -> None:
+def test_add_of_a_url_is_refused_before_the_engine_fetches_it(probe, loopback_service, dockerfile: str) -> None:
     port, hits = loopback_service
-    folder = context(tmp_path / "ctx", {"Dockerfile": dockerfile.format(port=port)})
-    report = _grade(host, folder)
+    report = probe(dockerfile.format(port=port))
     assert not report.build.ok and "fetch" in report.build.error, report.build.error
     time.sleep(0.2)
     assert hits == [], "the engine fetched for the learner"
@@ -91,7 +101,7 @@ def service_on_every_address() -> Iterator[tuple[int, list[str]]]:
     server.shutdown()
 
 
-def test_a_served_container_reaches_nothing_but_its_prober(host, tmp_path: Path, service_on_every_address, loopback_service) -> None:
+def test_a_served_container_reaches_nothing_but_its_prober(host, probe, service_on_every_address, loopback_service) -> None:
     port, hits = service_on_every_address
     loop_port, loop_hits = loopback_service
     with host.container("busybox", ["httpd", "-f", "-p", "80"]) as neighbour:  # another learner's server
@@ -103,8 +113,7 @@ def test_a_served_container_reaches_nothing_but_its_prober(host, tmp_path: Path,
         )
         script = f"mkdir -p /www; {probes} grep -q REACHED /www/r || echo ALL-BLOCKED >> /www/r; exec httpd -f -p 8000 -h /www"
         dockerfile = f"FROM busybox\nEXPOSE 8000\nCMD {json.dumps(['sh', '-c', script])}\n"
-        folder = context(tmp_path / "ctx", {"Dockerfile": dockerfile})
-        report = _grade(host, folder, [{"kind": "http", "path": "/r", "expected_body": ["ALL-BLOCKED"], "timeout": 60}])
+        report = probe(dockerfile, [{"kind": "http", "path": "/r", "expected_body": ["ALL-BLOCKED"], "timeout": 60}])
     assert report.build.ok, report.build.error
     assert report.checks[0].passed, report.checks[0].message
     assert hits == [] and loop_hits == []
@@ -134,11 +143,10 @@ def someone_elses_image(host) -> Iterator[tuple[str, str]]:
     ],
     ids=["from-tag", "from-arg", "copy-from-id", "from-id"],
 )
-def test_a_build_may_not_use_another_image(host, tmp_path: Path, someone_elses_image, template: str) -> None:
+def test_a_build_may_not_use_another_image(probe, someone_elses_image, template: str) -> None:
     tag, image_id = someone_elses_image
     short = image_id.removeprefix("sha256:")[:12]
-    folder = context(tmp_path / "ctx", {"Dockerfile": template.format(tag=tag, short=short)})
-    report = _grade(host, folder)
+    report = probe(template.format(tag=tag, short=short))
     assert not report.build.ok and "may not" in report.build.error, report.build.error
 
 
@@ -166,13 +174,13 @@ def test_a_link_is_refused_before_it_is_read_and_nothing_of_it_is_echoed(tmp_pat
     assert "s3cr3t" not in text and "INSTRUCTOR" not in text
 
 
-def test_a_linked_run_script_is_not_read(host, tmp_path: Path) -> None:
+def test_a_linked_run_script_is_not_read(probe, tmp_path: Path) -> None:
     outside = tmp_path / "instructor.env"
     outside.write_text(f"docker run --rm busybox echo {SECRET}\n")
     # Left out of the build context, so only the check itself would read it.
     folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n", ".dockerignore": "run.sh\n"})
     os.symlink(outside, folder / "run.sh")
-    report = _grade(host, folder, [{"kind": "docker-run", "execute": False}])
+    report = probe(folder, [{"kind": "docker-run", "execute": False}])
     assert not report.checks[0].passed and "symbolic link" in report.checks[0].message
     assert "s3cr3t" not in json.dumps(report.to_dict())
 
@@ -219,7 +227,7 @@ def test_a_context_of_too_many_files_is_refused_while_counting(tmp_path: Path, m
 
 
 # --- 8. odd but legal input ------------------------------------------------------------------
-def test_odd_but_legal_contexts_build(host, tmp_path: Path, builder: str) -> None:
+def test_odd_but_legal_contexts_build(probe, tmp_path: Path, builder: str) -> None:
     """As `docker build` takes them, under either builder (the classic one read .dockerignore as UTF-8)."""
     folder = context(
         tmp_path / "ctx",
@@ -232,7 +240,7 @@ def test_odd_but_legal_contexts_build(host, tmp_path: Path, builder: str) -> Non
     (folder / os.fsdecode(b"secret-\xe9.key")).write_text("kept out\n")
     (folder / "locked.bin").write_text("mode 000\n")
     os.chmod(folder / "locked.bin", 0)
-    report = _grade(host, folder, [
+    report = probe(folder, [
         {"kind": "file", "path": "/ctx/caf\u00e9.txt", "shouldExist": False},
         {"kind": "file", "path": "/ctx/secret-\u00e9.key", "shouldExist": False},
     ])
@@ -288,9 +296,9 @@ def test_a_verdict_file_of_the_wrong_shape_is_kept_aside_and_named(tmp_path: Pat
 
 # --- 9. the docker-run parser ----------------------------------------------------------------
 @pytest.mark.parametrize("command", ["docker run --rm=false busybox", "docker run --rm --rm=0 busybox", "docker run -d=false --rm=False busybox"])
-def test_a_switch_set_to_false_is_not_the_switch(host, tmp_path: Path, command: str) -> None:
-    folder = context(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n", "run.sh": command + "\n"})
-    report = _grade(host, folder, [{"kind": "docker-run", "flags": ["--rm"], "execute": False}])
+def test_a_switch_set_to_false_is_not_the_switch(probe, command: str) -> None:
+    files = {"Dockerfile": "FROM busybox\n", "run.sh": command + "\n"}
+    report = probe(files, [{"kind": "docker-run", "flags": ["--rm"], "execute": False}])
     assert not report.checks[0].passed and "does not use --rm" in report.checks[0].message
 
 
