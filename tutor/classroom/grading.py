@@ -25,7 +25,7 @@ from tutor import formats
 from tutor.classroom.engines import Engine, EnginePool
 from tutor.content.model import Exercise
 from tutor.engine.dockerhost import DockerHost
-from tutor.engine.grader import enforced, grade
+from tutor.engine.grader import Grading, enforced, grade
 from tutor.engine.learner_files import display_name
 from tutor.engine.report import BuildResult, Report
 from tutor.errors import EngineUnavailable, TutorError, UsageError
@@ -150,8 +150,8 @@ def grade_class(
             host, started, graded = engine.host, time.monotonic(), False
             try:
                 report = grade(
-                    exercise, folder.resolve(), lambda host=host: host, cancel=cancel, keep_image=False, hidden=True,
-                    release=lambda image, host=host: release(host, image),
+                    exercise, folder.resolve(), lambda host=host: host, cancel=cancel,
+                    grading=Grading.assessment(release=lambda image, host=host: release(host, image)),
                 )
                 graded = True
             except EngineUnavailable as exc:
