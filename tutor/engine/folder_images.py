@@ -6,8 +6,10 @@ Everything the grader decides about the images of one grading happens here; the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +20,7 @@ from tutor.engine.dockerhost import DockerHost
 from tutor.engine.owner import tag_secret
 from tutor.engine.report import Report
 from tutor.engine.verdicts import Remembered, VerdictStore, fingerprint
+from tutor.errors import TutorError
 
 # Each folder checked keeps its image as the cache of its next check; older folders' go.
 KEPT_FOLDERS_PER_EXERCISE = 3
@@ -119,3 +122,29 @@ class FolderImages:
         """What this check proved, for the next check of an unchanged folder (a passed report only)."""
         if self._verdicts is not None and self._print:
             self._verdicts.remember(self.tag, self._print, image_id, report)
+
+
+class LaterRemoval:
+    """Images that gradings side by side (a class) are done with, removed once all of them are over,
+    never while a sibling builds: removing an image prunes its untagged parent layers, which a
+    parallel build may have just taken from cache."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._images: list[tuple[DockerHost, str]] = []
+
+    def on(self, host: DockerHost) -> Callable[[str], None]:
+        """A `release` for FolderImages on `host`: the image is noted, not removed yet."""
+
+        def note(image: str) -> None:
+            with self._lock:
+                self._images.append((host, image))
+
+        return note
+
+    def remove_all(self) -> None:
+        with self._lock:
+            images, self._images = list(dict.fromkeys(self._images)), []
+        for host, image in images:
+            with contextlib.suppress(TutorError):  # an engine dropped mid-class keeps its leftovers
+                host.remove_image(image)

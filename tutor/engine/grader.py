@@ -96,8 +96,8 @@ def grade(
             seconds=time.monotonic() - started,
             directory=display_name(str(directory)),
         )
-        for warning in grading.verdicts.warnings if grading.verdicts else []:
-            on_event(GradeWarning(warning))
+        while grading.verdicts and grading.verdicts.warnings:  # each said once, also by a store used again
+            on_event(GradeWarning(grading.verdicts.warnings.pop(0)))
         on_event(GradeFinished(result))
         return result
 
