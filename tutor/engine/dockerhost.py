@@ -6,6 +6,7 @@ Every docker SDK error is translated here into a TutorError with a message for t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import socket
@@ -353,19 +354,24 @@ class DockerHost:
         No port is published on this machine: the network is internal (no way out) and its bridge
         has no address of this machine's (so the host's services are out of reach, at the gateway
         or any other address), and no other container is on it."""
+        with self._isolated_network() as network, self.container(
+            image, sandbox=sandbox, network=network, exercise_id=exercise_id
+        ) as container, self.prober(network, exercise_id=exercise_id) as prober:
+            container.reload()
+            address = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+            yield container, dataclasses.replace(prober, address=address, port=port)
+
+    @contextlib.contextmanager
+    def prober(self, network: str, *, exercise_id: str = "") -> Iterator[Prober]:
+        """A client container on `network`, from a trusted image; aim it with dataclasses.replace
+        (address, port). Removed when the block ends."""
         prober_image = next((name for name in PROBER_IMAGES if self.image_attrs(name)), "")
         if not prober_image:
             raise TutorError(f"an HTTP check needs one of {', '.join(PROBER_IMAGES)} on this machine to send its requests from")
-        with self._isolated_network() as network, self.container(
-            image, sandbox=sandbox, network=network, exercise_id=exercise_id
-        ) as container:
-            with self.container(
-                prober_image, ["sleep", "900"], sandbox=Sandbox(memory_mb=64, cpus=0.5, pids=32),
-                network=network, exercise_id=exercise_id,
-            ) as prober:
-                container.reload()
-                address = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
-                yield container, Prober(prober, prober_image, address, port)
+        with self.container(
+            prober_image, ["sleep", "900"], sandbox=Sandbox(memory_mb=64, cpus=0.5, pids=32), network=network, exercise_id=exercise_id
+        ) as prober:
+            yield Prober(prober, prober_image, "", 0)
 
     @contextlib.contextmanager
     def _isolated_network(self) -> Iterator[str]:
