@@ -19,7 +19,8 @@ import pytest
 
 from tests.engine.helpers import context, exercise
 from tutor.content.model import BuildSettings
-from tutor.engine.grader import grade, image_tag
+from tutor.engine.folder_images import image_tag
+from tutor.engine.grader import Grading, grade
 
 pytestmark = pytest.mark.docker
 
@@ -53,7 +54,7 @@ def loopback_service() -> Iterator[tuple[int, list[str]]]:
 
 
 def _grade(host, folder: Path, checks: list[dict] | None = None):
-    return grade(exercise(checks or [{"kind": "user"}]), folder, lambda: host, keep_image=False)
+    return grade(exercise(checks or [{"kind": "user"}]), folder, lambda: host, grading=Grading(keep_image=False))
 
 
 # --- 1. the engine fetches for the learner ---------------------------------------------------
@@ -377,7 +378,7 @@ def test_every_image_and_container_carries_the_tutors_label_and_owner(host, tmp_
     monkeypatch.setattr(ContainerCollection, "create", recording)
     folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()} > /n\nCMD [\"sleep\", \"1\"]\n"})
     checked = exercise([{"kind": "command", "command": ["true"]}])
-    report = grade(checked, folder, lambda: host, keep_image=True)
+    report = grade(checked, folder, lambda: host)
     try:
         assert report.build.ok, report.build.error
         labels = host.image_attrs(report.build.image_id)["Config"]["Labels"]
@@ -499,7 +500,7 @@ def test_a_build_step_that_forks_without_end_is_stopped_and_leaves_nothing(
     nonce = f"f{time.time_ns()}"
     folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM {base}\nRUN echo {nonce}; {run}\n"})
     started = time.monotonic()
-    report = grade(exercise([{"kind": "user"}], build=BuildSettings(timeout=120)), folder, lambda: host, keep_image=False)
+    report = grade(exercise([{"kind": "user"}], build=BuildSettings(timeout=120)), folder, lambda: host, grading=Grading(keep_image=False))
     took = time.monotonic() - started
     assert not report.build.ok and "more than 512 processes" in report.build.error, report.build.error
     assert "processes without end" in report.build.hint
@@ -516,7 +517,7 @@ def test_a_build_step_writing_a_gigabyte_is_refused_and_leaves_no_image(host, tm
     }[write]
     folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {nonce} && {command}\nCMD [\"true\"]\n"})
     started = time.monotonic()
-    report = grade(exercise([{"kind": "user"}], build=BuildSettings(timeout=180)), folder, lambda: host, keep_image=False)
+    report = grade(exercise([{"kind": "user"}], build=BuildSettings(timeout=180)), folder, lambda: host, grading=Grading(keep_image=False))
     assert not report.build.ok, "an image of more than 1 GB was kept"
     assert "more than an exercise's image may hold" in report.build.hint, (report.build.error, report.build.hint)
     assert time.monotonic() - started < 150

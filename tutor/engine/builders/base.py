@@ -100,16 +100,15 @@ class Builder(ABC):
             deadline = started + request.timeout
             while not finished.wait(0.1):
                 self._note_progress()
-                if stop.is_set() or time.monotonic() > deadline:
-                    reason.append("cancelled" if stop.is_set() else "timeout")
-                    break
-                over = self._over_limit()
-                if over:
-                    reason.append(over)
-                    break
-            # The stream may not be open yet (a builder still preparing): cut it once it is.
-            while reason and not _shutdown(api) and not finished.wait(0.05):
-                pass
+                if not reason:
+                    if stop.is_set() or time.monotonic() > deadline:
+                        reason.append("cancelled" if stop.is_set() else "timeout")
+                    elif over := self._over_limit():
+                        reason.append(over)
+                if reason:
+                    # Again at every tick until the stream ends: on a busy engine the answer may not
+                    # have begun yet, and a cut before it would leave the build running.
+                    _shutdown(api)
 
         log = self._log(outcome, on_event)
         guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
@@ -206,16 +205,14 @@ class Builder(ABC):
         """Remove what a build that did not finish made (cut: stopped by deadline or cancel)."""
 
 
-def _shutdown(api: StreamClient) -> bool:
-    """Wake a thread blocked reading the build stream; the engine then cancels the build.
-    False while there is no stream to cut yet."""
+def _shutdown(api: StreamClient) -> None:
+    """Wake a thread blocked reading the build stream; the engine then cancels the build."""
     response = api.response
     if response is None:
-        return False
+        return
     with contextlib.suppress(Exception):
         raw = api._get_raw_response_socket(response)
         getattr(raw, "_sock", raw).shutdown(socket.SHUT_RDWR)
-    return True
 
 
 def _close(api: StreamClient) -> None:
