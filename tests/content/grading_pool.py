@@ -68,7 +68,7 @@ def _host() -> Any:
 
 def _grade(job: Job) -> dict[str, Any]:
     """The report as plain data. No image is kept: every folder here is graded once."""
-    from tutor.engine.grader import grade
+    from tutor.engine.grader import Grading, grade
 
     if job.builder:
         os.environ["DOCKER_TUTOR_BUILDER"] = job.builder
@@ -78,7 +78,7 @@ def _grade(job: Job) -> dict[str, Any]:
     host = _host()
     if job.variant is None:
         folder = exercise.solution_dir if job.folder == "solution" else exercise.starter_dir
-        return grade(exercise, folder, lambda: host, keep_image=False).to_dict()
+        return grade(exercise, folder, lambda: host, grading=Grading(keep_image=False)).to_dict()
     with tempfile.TemporaryDirectory(prefix="variant-", dir=os.environ["DOCKER_TUTOR_DATA"]) as temp:
         folder = job.variant.materialize(exercise.solution_dir, Path(temp) / exercise.id)
-        return grade(exercise, folder, lambda: host, keep_image=False, only=job.variant.only).to_dict()
+        return grade(exercise, folder, lambda: host, grading=Grading(keep_image=False, only=job.variant.only)).to_dict()
