@@ -168,8 +168,8 @@ def grade_class(
                 engines.release(engine, time.monotonic() - started, graded)
             got, out_of = score(exercise, report)
             submission = Submission(display_name(folder.name), report, got, out_of, suggestion=_near_miss(folder), engine=engine.name)
-            if submission.cause == "engine error" and len(engines.engines) > 1 and not engines.answers(engine):
-                continue  # it failed because its engine stopped answering: grade it again elsewhere
+            if not submission.passed and len(engines.engines) > 1 and not engines.answers(engine):
+                continue  # a failure from an engine that stopped answering says nothing of the work: grade it elsewhere
             return submission
 
     done: list[Submission] = []
@@ -278,11 +278,13 @@ def _clock(seconds: float) -> str:
 
 def as_table(submissions: list[Submission]) -> str:
     width = max(len("learner"), *(len(s.learner) for s in submissions))
-    lines = [f"{'learner':<{width}}  result  score    seconds  why"]
+    several = len({s.engine for s in submissions}) > 1  # then each row says which engine graded it
+    lines = [f"{'learner':<{width}}  result  score    seconds  why" + ("  (engine)" if several else "")]
     for s in submissions:
         result = "passed" if s.passed else "FAILED"
         cause = s.cause or ("-" if not s.same_as else "")
-        lines.append(f"{s.learner:<{width}}  {result}  {f'{s.score}/{s.out_of}':<7}  {s.report.seconds:7.1f}  {cause}")
+        on = f"  ({s.engine})" if several else ""
+        lines.append(f"{s.learner:<{width}}  {result}  {f'{s.score}/{s.out_of}':<7}  {s.report.seconds:7.1f}  {cause}{on}")
         lines += [f"{'':<{width}}    - {reason}" for reason in s.reasons]
         if s.same_as:
             lines.append(f"{'':<{width}}    ! the same files as {', '.join(s.same_as)}")
@@ -300,13 +302,13 @@ def as_csv(submissions: list[Submission]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["learner", "passed", "score", "max_score", "cause", "failing_checks", "reasons", "seconds", "build_error", "identical_to", "did_you_mean"]  # noqa: E501
+        ["learner", "passed", "score", "max_score", "cause", "failing_checks", "reasons", "seconds", "build_error", "identical_to", "did_you_mean", "engine"]  # noqa: E501
     )
     for s in submissions:
         writer.writerow(
             [
                 s.learner, str(s.passed).lower(), s.score, s.out_of, s.cause, " ".join(s.failing), " | ".join(s.reasons),
-                f"{s.report.seconds:.1f}", s.note, " ".join(s.same_as), s.suggestion,
+                f"{s.report.seconds:.1f}", s.note, " ".join(s.same_as), s.suggestion, s.engine,
             ]
         )
     return out.getvalue().rstrip("\n")
