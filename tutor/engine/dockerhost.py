@@ -6,6 +6,7 @@ Every docker SDK error is translated here into a TutorError with a message for t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import socket
@@ -23,11 +24,11 @@ import requests.exceptions
 from docker.transport import UnixHTTPAdapter
 from docker.types import LogConfig
 
-from tutor.engine.builders.choice import BuilderChoice, choose, requested
+from tutor.engine.builders.choice import BUILDER_NAMES, BuilderChoice, choose, requested
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.discovery import EngineChoice, chosen_engine, socket_candidates, start_hint
 from tutor.engine.driver import RunOutcome, Sandbox
-from tutor.engine.events import EventSink
+from tutor.engine.events import BuildOutput, EventSink
 from tutor.engine.owner import OWNER_LABEL, owner_id
 from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
 from tutor.engine.sanitize import clean_text
@@ -44,6 +45,16 @@ SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 def _labels(exercise_id: str = "") -> dict[str, str]:
     labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space(), OWNER_LABEL: owner_id()}
+    if exercise_id:
+        labels[EXERCISE_LABEL] = exercise_id
+    return labels
+
+
+def image_labels(exercise_id: str = "") -> dict[str, str]:
+    """The labels of every image the tutor builds, under either builder: whose tutor made it
+    (what `clean` removes) and for which exercise. Stable ones only: a session's id would make
+    every build a new image."""
+    labels = {MANAGED_LABEL: "true", OWNER_LABEL: owner_id()}
     if exercise_id:
         labels[EXERCISE_LABEL] = exercise_id
     return labels
@@ -180,7 +191,7 @@ class DockerHost:
         self.api = client.api
         self.choice = choice  # where the engine is and how it was found
         self.client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
-        self._builders: dict[str, BuilderChoice] = {}  # what was asked for -> the choice
+        self._version: dict[str, Any] | None = None
         self._podman: bool | None = None
 
     @property
@@ -195,8 +206,10 @@ class DockerHost:
             self.api.ping()
 
     def version(self) -> dict[str, Any]:
-        with engine_errors("reading the engine version"):
-            return self.api.version()
+        if self._version is None:
+            with engine_errors("reading the engine version"):
+                self._version = self.api.version()
+        return self._version
 
     def info(self) -> dict[str, Any]:
         with engine_errors("reading engine info"):
@@ -232,22 +245,26 @@ class DockerHost:
         on_event: EventSink,
         cancel: threading.Event | None = None,
         dockerfile: str = "Dockerfile",
+        needs: tuple[str, ...] = (),
     ) -> BuildOutcome:
-        """Build with this engine's builder (see builder_choice), streaming per-step events,
-        within a wall-clock limit; a build that fails or is cut leaves no image behind."""
+        """Build with the builder builder_choice(needs) picks, streaming per-step events, within a
+        wall-clock limit; a build that fails or is cut leaves no image behind. needs: what the
+        Dockerfile uses that only BuildKit builds (builders/choice.py: buildkit_only)."""
         from tutor.engine.builders.buildkit import BuildKitBuilder
         from tutor.engine.builders.classic import ClassicBuilder
 
-        builder = BuildKitBuilder(self) if self.builder_choice().name == "buildkit" else ClassicBuilder(self)
+        choice = self.builder_choice(needs)
+        builder = BuildKitBuilder(self) if choice.name == "buildkit" else ClassicBuilder(self)
+        on_event(BuildOutput(f"docker-tutor: building with {BUILDER_NAMES[choice.name]}: {choice.why}"))
         request = BuildRequest(context, tag, exercise_id, timeout, network, memory_mb, dockerfile)
-        return builder.build(request, on_event, cancel)
+        outcome = builder.build(request, on_event, cancel)
+        outcome.builder_why = choice.why
+        return outcome
 
-    def builder_choice(self) -> BuilderChoice:
-        """BuildKit where the engine offers it, unless --builder or DOCKER_TUTOR_BUILDER says otherwise."""
-        wanted = requested()
-        if wanted not in self._builders:
-            self._builders[wanted] = choose(self.version(), wanted)
-        return self._builders[wanted]
+    def builder_choice(self, needs: tuple[str, ...] = ()) -> BuilderChoice:
+        """BuildKit where the engine offers it, unless --builder or DOCKER_TUTOR_BUILDER says otherwise;
+        in serve and grade, the classic builder unless the Dockerfile needs BuildKit (needs)."""
+        return choose(self.version(), requested(), needs=needs)
 
     def remove_image(self, ref: str) -> None:
         """Remove a tag or an image and its unused layers. Never forced: an image that a running
@@ -337,19 +354,24 @@ class DockerHost:
         No port is published on this machine: the network is internal (no way out) and its bridge
         has no address of this machine's (so the host's services are out of reach, at the gateway
         or any other address), and no other container is on it."""
+        with self._isolated_network() as network, self.container(
+            image, sandbox=sandbox, network=network, exercise_id=exercise_id
+        ) as container, self.prober(network, exercise_id=exercise_id) as prober:
+            container.reload()
+            address = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+            yield container, dataclasses.replace(prober, address=address, port=port)
+
+    @contextlib.contextmanager
+    def prober(self, network: str, *, exercise_id: str = "") -> Iterator[Prober]:
+        """A client container on `network`, from a trusted image; aim it with dataclasses.replace
+        (address, port). Removed when the block ends."""
         prober_image = next((name for name in PROBER_IMAGES if self.image_attrs(name)), "")
         if not prober_image:
             raise TutorError(f"an HTTP check needs one of {', '.join(PROBER_IMAGES)} on this machine to send its requests from")
-        with self._isolated_network() as network, self.container(
-            image, sandbox=sandbox, network=network, exercise_id=exercise_id
-        ) as container:
-            with self.container(
-                prober_image, ["sleep", "900"], sandbox=Sandbox(memory_mb=64, cpus=0.5, pids=32),
-                network=network, exercise_id=exercise_id,
-            ) as prober:
-                container.reload()
-                address = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
-                yield container, Prober(prober, prober_image, address, port)
+        with self.container(
+            prober_image, ["sleep", "900"], sandbox=Sandbox(memory_mb=64, cpus=0.5, pids=32), network=network, exercise_id=exercise_id
+        ) as prober:
+            yield Prober(prober, prober_image, "", 0)
 
     @contextlib.contextmanager
     def _isolated_network(self) -> Iterator[str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import stat
 import tarfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import docker.errors
 
 from tutor.engine.compose.policy import Limits
 from tutor.engine.compose.project import ComposeProject, sweep_leftovers
-from tutor.engine.dockerhost import DockerHost, engine_errors
+from tutor.engine.dockerhost import DockerHost, Prober, engine_errors
 from tutor.engine.driver import FileEntry, ImageFacts, RunOutcome, Sandbox, ServiceState
 from tutor.engine.sanitize import clean_text
 
@@ -77,15 +78,28 @@ class EngineDriver:
         )
 
     @contextlib.contextmanager
-    def service(self, *, ports: Sequence[int] = (), sandbox: Sandbox = Sandbox()) -> Iterator[ContainerService]:
-        with self._host.container(self._image, ports=list(ports) or None, sandbox=sandbox, exercise_id=self._exercise_id) as container:
+    def service(self, *, sandbox: Sandbox = Sandbox()) -> Iterator[ContainerService]:
+        with self._host.container(self._image, sandbox=sandbox, exercise_id=self._exercise_id) as container:
             yield ContainerService(container)
+
+    @contextlib.contextmanager
+    def http_service(self, port: int, *, sandbox: Sandbox = Sandbox()) -> Iterator[ServedContainer]:
+        with self._host.served(self._image, port, sandbox=sandbox, exercise_id=self._exercise_id) as (container, prober):
+            yield ServedContainer(container, prober)
 
     def engine_kernel(self) -> str:
         return str(self._host.version().get("KernelVersion", ""))
 
     def compose_project(
-        self, directory: Path, *, limits: Limits, build_network: bool, timeout: float, cancel: threading.Event, keep_images: bool
+        self,
+        directory: Path,
+        *,
+        limits: Limits,
+        build_network: bool,
+        timeout: float,
+        cancel: threading.Event,
+        keep_images: bool,
+        allowed_images: Collection[str] | None = None,
     ) -> ComposeProject:
         sweep_leftovers(self._host.api)  # what a killed tutor's projects left: networks, volumes, images
         return ComposeProject(
@@ -98,6 +112,8 @@ class EngineDriver:
             timeout=timeout,
             cancel=cancel,
             keep_images=keep_images,
+            allowed_images=allowed_images,
+            prober=functools.partial(self._host.prober, exercise_id=self._exercise_id),
         )
 
 
@@ -121,12 +137,6 @@ class ContainerService:
             health_output=clean_text(last.get("Output", "")),
         )
 
-    def host_port(self, port: int) -> int | None:
-        with engine_errors("inspecting the container"):
-            self._container.reload()
-        bindings = (self._container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
-        return int(bindings[0]["HostPort"]) if bindings else None
-
     def logs(self, tail: int = 40) -> str:
         # Only shown next to a verdict already reached: an engine hiccup here must not change it.
         with contextlib.suppress(docker.errors.DockerException, OSError):
@@ -141,6 +151,17 @@ class ContainerService:
     def stop(self, grace: int) -> None:
         with engine_errors("stopping the container"):
             self._container.stop(timeout=grace)
+
+
+class ServedContainer(ContainerService):
+    """A started server and the prober that is its only client, seen through the HttpService protocol."""
+
+    def __init__(self, container: Any, prober: Prober) -> None:
+        super().__init__(container)
+        self._prober = prober
+
+    def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        return self._prober.request(method, path, body, headers)
 
 
 def _mode(member: tarfile.TarInfo) -> int:
