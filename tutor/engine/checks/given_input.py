@@ -34,7 +34,12 @@ WHY = (
 @register
 @dataclass(kw_only=True, frozen=True)
 class GivenInput(Command):
-    """A command check whose input is drawn at run time and whose artefact is read back."""
+    """A command check that an `echo` cannot satisfy. `{a}`, `{b}` and `{c}` are whole numbers
+    from 10 to 99 drawn for each run, and `derived` values are computed from them; write them
+    `{name}` or `{name:.2f}` in `inputs`, `envVars`, `args` and the patterns. The inputs are put in
+    the container, the program (the image's ENTRYPOINT and CMD, or `command`/`args`) runs as the
+    image's user, and with `path` the file it wrote is read back when it ends. The image needs
+    `/bin/sh`; put inputs where its user may write (`/tmp`)."""
 
     kind = "command.given-input"
     inputs: dict[str, str] = dataclasses.field(default_factory=dict)  # absolute path in the container -> text
