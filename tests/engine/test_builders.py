@@ -13,7 +13,8 @@ from tests.engine.helpers import context, exercise
 from tutor.content.model import BuildSettings
 from tutor.engine.dockerhost import EXERCISE_LABEL
 from tutor.engine.events import BuildOutput
-from tutor.engine.grader import grade, image_tag
+from tutor.engine.folder_images import image_tag
+from tutor.engine.grader import grade
 
 pytestmark = pytest.mark.docker
 

@@ -17,7 +17,8 @@ import docker.errors
 import pytest
 
 from tests.engine.helpers import context, exercise
-from tutor.engine.grader import grade, image_tag
+from tutor.engine.folder_images import image_tag
+from tutor.engine.grader import Grading, grade
 
 pytestmark = pytest.mark.docker
 
@@ -51,7 +52,7 @@ def loopback_service() -> Iterator[tuple[int, list[str]]]:
 
 
 def _grade(host, folder: Path, checks: list[dict] | None = None):
-    return grade(exercise(checks or [{"kind": "user"}]), folder, lambda: host, keep_image=False)
+    return grade(exercise(checks or [{"kind": "user"}]), folder, lambda: host, grading=Grading(keep_image=False))
 
 
 # --- 1. the engine fetches for the learner ---------------------------------------------------
@@ -375,7 +376,7 @@ def test_every_image_and_container_carries_the_tutors_label_and_owner(host, tmp_
     monkeypatch.setattr(ContainerCollection, "create", recording)
     folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()} > /n\nCMD [\"sleep\", \"1\"]\n"})
     checked = exercise([{"kind": "command", "command": ["true"]}])
-    report = grade(checked, folder, lambda: host, keep_image=True)
+    report = grade(checked, folder, lambda: host)
     try:
         assert report.build.ok, report.build.error
         labels = host.image_attrs(report.build.image_id)["Config"]["Labels"]

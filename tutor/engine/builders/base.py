@@ -101,9 +101,11 @@ class Builder(ABC):
             while not finished.wait(0.1):
                 self._note_progress()
                 if stop.is_set() or time.monotonic() > deadline:
-                    reason.append("cancelled" if stop.is_set() else "timeout")
+                    if not reason:
+                        reason.append("cancelled" if stop.is_set() else "timeout")
+                    # Again at every tick until the stream ends: on a busy engine the answer may not
+                    # have begun yet, and a cut before it would leave the build running.
                     _shutdown(api)
-                    return
 
         log = self._log(outcome, on_event)
         guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
