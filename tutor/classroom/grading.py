@@ -142,28 +142,28 @@ def grade_class(
             engine = engines.acquire()  # raises EngineUnavailable when no engine is left
             host, started, graded = engine.host, time.monotonic(), False
             try:
-                report = grade(
-                    exercise, folder.resolve(), lambda host=host: host, cancel=cancel,
-                    grading=Grading.assessment(release=done_with.on(host)),
-                )
-                graded = True
-            except EngineUnavailable as exc:
-                engines.drop(engine, exc.message)
-                if cancel.is_set():
-                    raise
-                continue  # the engine went away, not the learner's work: grade it on another
-            except Exception as exc:  # noqa: BLE001 - one learner's trouble must not lose the class's results
-                reason = exc.message if isinstance(exc, TutorError) else f"{type(exc).__name__}: {exc}"
-                build = BuildResult(ok=False, seconds=0.0, log_tail=[], error=f"not graded: {reason}")
-                report = Report(exercise.id, False, build, [], 0.0, str(folder))
-                graded = True
+                try:
+                    report = grade(
+                        exercise, folder.resolve(), lambda host=host: host, cancel=cancel,
+                        grading=Grading.assessment(release=done_with.on(host)),
+                    )
+                except EngineUnavailable as exc:
+                    engines.drop(engine, exc.message)
+                    if cancel.is_set():
+                        raise
+                    continue  # the engine went away, not the learner's work: grade it on another
+                except Exception as exc:  # noqa: BLE001 - one learner's trouble must not lose the class's results
+                    reason = exc.message if isinstance(exc, TutorError) else f"{type(exc).__name__}: {exc}"
+                    build = BuildResult(ok=False, seconds=0.0, log_tail=[], error=f"not graded: {reason}")
+                    report = Report(exercise.id, False, build, [], 0.0, str(folder))
+                # A failure from an engine that stopped answering says nothing of the work: grade it elsewhere.
+                graded = report.passed or len(engines.engines) == 1 or engines.answers(engine)
             finally:
                 engines.release(engine, time.monotonic() - started, graded)
+            if not graded:
+                continue
             got, out_of = score(exercise, report)
-            submission = Submission(display_name(folder.name), report, got, out_of, suggestion=_near_miss(folder), engine=engine.name)
-            if not submission.passed and len(engines.engines) > 1 and not engines.answers(engine):
-                continue  # a failure from an engine that stopped answering says nothing of the work: grade it elsewhere
-            return submission
+            return Submission(display_name(folder.name), report, got, out_of, suggestion=_near_miss(folder), engine=engine.name)
 
     done: list[Submission] = []
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="learner")
