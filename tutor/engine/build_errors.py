@@ -30,6 +30,16 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         "A RUN step was killed, usually because it ran out of memory (the build has a memory limit).",
     ),
     (
+        re.compile(r"returned a non-zero code: 153|exit code: 153|wrote .* over |added .* to its base image"),
+        "A build step wrote more than an exercise's image may hold (a file over the limit ends the step "
+        "with code 153). Keep data sets and model weights out of the image: mount them, or fetch them at run time.",
+    ),
+    (
+        re.compile(r"processes at once"),
+        "A build step started processes without end. A RUN step runs commands to their end: no loops that "
+        "start processes in the background.",
+    ),
+    (
         re.compile(r"returned a non-zero code|executor failed running|did not complete successfully: exit code"),
         "A RUN step failed. The build log above the error shows its output: read the last lines it printed.",
     ),
