@@ -251,6 +251,8 @@ def main(only: set[str] | None = None) -> None:
             seen = saw(result.output)
             if "grade" in argv:
                 seen = next((line for line in reversed(result.output.splitlines()) if "passed" in line), seen)
+            if "clean" in argv:
+                seen = next((line.split(" made by")[0] for line in result.output.splitlines() if line.startswith("removed")), seen)
             rows.append((klass_no, name, f"{result.seconds:.1f}", f"{result.peak_mb:.0f}", str(result.exit_code),
                          (seen + (f" ({note})" if note else "")).replace("|", "/"), str(left)))
             print(f"done: {name} in {result.seconds:.1f} s", file=sys.stderr)
@@ -278,7 +280,7 @@ def grade_class(exercises: list[str], copies: int, jobs: int, runs: int) -> None
                 # A fresh data folder per run: no remembered verdict, new image tags, the engine's cache as it is.
                 env = {"DOCKER_TUTOR_DATA": str(base / f"data-{exercise}-{run}")}
                 result = measure([*TUTOR, "grade", exercise, str(klass), "--jobs", str(jobs), "--format", "csv"], env=env)
-                table = [row for row in csv.DictReader(io.StringIO(result.output[result.output.find("learner,"):])) if row.get("learner")]
+                table = [row for row in csv.DictReader(io.StringIO(result.output[result.output.find("learner,"):])) if row.get("passed") in ("true", "false")]
                 passed = sum(row["passed"] == "true" for row in table)
                 results.append(passed)
                 seconds.append(result.seconds)
