@@ -508,8 +508,15 @@ def test_a_build_step_that_forks_without_end_is_stopped_and_leaves_nothing(
     assert _owned(host) == [] and not _images_with(host, nonce)
 
 
-@pytest.mark.parametrize("write", ["one-file", "many-files"])
-def test_a_build_step_writing_a_gigabyte_is_refused_and_leaves_no_image(host, tmp_path: Path, builder: str, write: str) -> None:
+@pytest.mark.parametrize(
+    "builder,write",
+    # BuildKit has one guarantee here (the image-size check after the build): one case is enough.
+    [("classic", "one-file"), ("classic", "many-files"), ("buildkit", "one-file")],
+)
+def test_a_build_step_writing_a_gigabyte_is_refused_and_leaves_no_image(
+    host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builder: str, write: str
+) -> None:
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", builder)
     nonce = f"d{time.time_ns()}"
     command = {
         "one-file": "dd if=/dev/zero of=/big bs=1M count=1024",
