@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.engine.podman_support import PODMAN_URL, needs_podman
+
 pytestmark = pytest.mark.docker
 
-PODMAN_SOCKET = Path(os.environ.get("DOCKER_TUTOR_PODMAN_SOCKET", "/tmp/docker-tutor-podman.sock"))
 
 
 def verify(tmp_path: Path, *exercises: str, options: tuple[str, ...] = (), env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -43,26 +43,10 @@ def _needs_buildkit(dockerfile: Path) -> bool:
     return dockerfile.is_file() and re.search(r"^\s*RUN\s+--mount", dockerfile.read_text(), re.MULTILINE) is not None
 
 
-def _podman_answers() -> bool:
-    """A socket file can outlive its service: only one that accepts a connection counts."""
-    if not PODMAN_SOCKET.is_socket():
-        return False
-    with socket.socket(socket.AF_UNIX) as probe:
-        probe.settimeout(2)
-        try:
-            probe.connect(str(PODMAN_SOCKET))
-        except OSError:
-            return False
-    return True
-
-
-@pytest.mark.skipif(
-    not _podman_answers(),
-    reason=f"no Podman API service answers at {PODMAN_SOCKET} (bash .ci/podman.sh starts one)",
-)
+@needs_podman
 def test_verify_on_podman(tmp_path: Path, curriculum) -> None:
     # Compose exercises are left out: their services wait for one another's HEALTHCHECK, which
     # Podman without systemd never runs (the tutor runs those of the containers it starts itself).
     chosen = [e.id for e in curriculum.exercises if not any(spec.kind.startswith("compose") for spec in e.checks)]
-    result = verify(tmp_path, *chosen, env={"DOCKER_HOST": f"unix://{PODMAN_SOCKET}"})
+    result = verify(tmp_path, *chosen, env={"DOCKER_HOST": PODMAN_URL})
     passed_all(result, len(chosen))

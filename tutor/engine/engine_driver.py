@@ -53,7 +53,10 @@ class EngineDriver:
                 return None
             handle = tar.extractfile(member) if member.isfile() else None
             contents = handle.read(limit) if handle is not None else None
-            return FileEntry(mode=_mode(member), uid=member.uid, gid=member.gid, contents=contents)
+            uid, gid = member.uid, member.gid
+        if self._host.is_podman():  # its archive says every file is the container user's
+            uid, gid = self._host.podman_file_owner(self._image, path, exercise_id=self._exercise_id) or (uid, gid)
+        return FileEntry(mode=_mode(member), uid=uid, gid=gid, contents=contents)
 
     def run(
         self,

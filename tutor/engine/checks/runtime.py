@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, shorten
-from tutor.engine.dockerhost import Prober
+from tutor.engine.probers import Prober, loopback_only
 from tutor.engine.sanitize import clean_text
 
 POLL = 0.2
@@ -29,33 +29,6 @@ def _logs(container: Any) -> str:
     with contextlib.suppress(Exception):
         return shorten(clean_text(container.logs(tail=40)))
     return ""
-
-
-def _listening(container: Any, port: int) -> list[str]:
-    """Addresses the container listens on for `port`, read from /proc (slim images have no ss/netstat)."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(Exception):
-            code, output = container.exec_run(["cat", table])
-            if code != 0:
-                continue
-            for line in output.decode(errors="replace").splitlines()[1:]:
-                fields = line.split()
-                if len(fields) > 3 and fields[3] == "0A":  # LISTEN
-                    address, _, hex_port = fields[1].partition(":")
-                    if int(hex_port, 16) == port:
-                        found.append(_address(address))
-    return found
-
-
-def _loopback_only(addresses: list[str]) -> bool:
-    return bool(addresses) and all(a.startswith("127.") or a == "::1" for a in addresses)
-
-
-def _address(hex_address: str) -> str:
-    if len(hex_address) == 8:
-        return ".".join(str(int(hex_address[i : i + 2], 16)) for i in (6, 4, 2, 0))
-    return "::1" if hex_address.endswith("01000000") and set(hex_address[:24]) == {"0"} else "::"
 
 
 @register
@@ -100,11 +73,11 @@ class Http(Check):
                 except ConnectionError as exc:
                     last_error = str(exc)
                     # A server that is up but bound to loopback will never answer: say so at once.
-                    if _loopback_only(_listening(container, port)):
+                    if loopback_only(prober.listening()):
                         break
                     time.sleep(POLL)
-            listening = _listening(container, port)
-            if _loopback_only(listening):
+            listening = prober.listening()
+            if loopback_only(listening):
                 return failed(
                     f"the server listens on {listening[0]}:{port} inside the container, which only the container "
                     "itself can reach: bind to 0.0.0.0 instead (e.g. --host 0.0.0.0)"
