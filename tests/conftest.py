@@ -18,6 +18,9 @@ def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads or writes the real progress file or workspace."""
     monkeypatch.setenv("DOCKER_TUTOR_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("DOCKER_TUTOR_WORKSPACE", str(tmp_path / "workspace"))
+    # What `serve` and `grade` set for the processes they start: a test that runs them in-process
+    # must not leave it to the next test.
+    monkeypatch.delenv("DOCKER_TUTOR_SHARED_ENGINE", raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -229,14 +229,15 @@ def main(argv: list[str] | None = None) -> int:
 def _choose_builder(args: argparse.Namespace) -> None:
     """--builder travels in the environment, so the processes `serve` starts use it too.
 
-    `serve` and `grade` run many people's builds on one engine: unless told otherwise they use
-    the classic builder, whose build steps keep their memory limit."""
-    from tutor.engine.builders.choice import ENV_VAR
+    `serve` and `grade` run many people's builds on one engine: there `auto` builds with the
+    classic builder, whose build steps keep their memory limit, unless a Dockerfile uses what only
+    BuildKit builds (tutor/engine/builders/choice.py)."""
+    from tutor.engine.builders.choice import ENV_VAR, SHARED_ENV_VAR
 
     if args.builder:
         os.environ[ENV_VAR] = args.builder
-    elif args.command in ("serve", "grade") and os.environ.get(ENV_VAR, "auto") == "auto":
-        os.environ[ENV_VAR] = "classic"
+    if args.command in ("serve", "grade"):
+        os.environ[SHARED_ENV_VAR] = "1"
 
 
 def content_roots(args: argparse.Namespace) -> list[Path]:

@@ -46,10 +46,13 @@ def base_images(curriculum: Curriculum) -> list[str]:
 
 
 def _builder_note(name: str) -> str:
-    from tutor.engine.builders.choice import LIMITS_REASON
-
     if name == "buildkit":
-        return f". `serve` and `grade` build with the classic builder unless --builder buildkit: {LIMITS_REASON}"
+        return (
+            ". `serve` and `grade` build with the classic builder, as its build steps keep their memory limit, "
+            "except a Dockerfile that uses what only BuildKit builds (RUN --mount, COPY --chmod or --link, "
+            "here-documents, ARG TARGETARCH ...), which BuildKit builds without that limit; "
+            "--builder buildkit|classic decides for every Dockerfile"
+        )
     return ""
 
 

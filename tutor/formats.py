@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+from tutor.engine.builders.choice import BUILDER_NAMES
 from tutor.engine.report import Report
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -22,6 +23,9 @@ def as_text(report: Report) -> str:
         lines.append(f"  build  ok in {build.seconds:.1f} s{cached}, image {build.image_size / 1e6:.1f} MB")
     else:
         lines.append(f"  build  FAILED: {build.error}")
+    if build.builder and not build.reused:
+        lines.append(f"         built with {BUILDER_NAMES.get(build.builder, build.builder)}: {build.builder_why}")
+    if not build.ok and not build.skipped:
         if build.log_tail:
             lines += ["         | " + line for line in build.log_tail[-8:]]
         if build.hint:

@@ -187,3 +187,21 @@ def test_causes_near_misses_twins_and_a_progress_bar_in_a_terminal(tmp_path: Pat
     os.close(main)
     assert output.startswith("learner,passed,score")
     assert b"grading [" in drawn and b"7/7, 2 passed" in drawn and b"\r" in drawn and b"[1/7]" not in drawn
+
+
+@pytest.mark.docker
+def test_grade_builds_a_buildkit_only_dockerfile_with_buildkit_and_the_others_classic(tmp_path: Path, host) -> None:
+    """grade's default (auto): the classic builder keeps build steps' memory limit, so it builds
+    every Dockerfile it can; one that uses what only BuildKit builds (06b's cache mount) gets BuildKit."""
+    exercise_06b = load_curriculum([locations.content_root()]).exercise("06b-pip-cache-mount")
+    submissions = tmp_path / "class"
+    shutil.copytree(exercise_06b.solution_dir, submissions / "ada")  # RUN --mount=type=cache
+    shutil.copytree(exercise_06b.starter_dir, submissions / "bob")  # no BuildKit-only syntax
+    result = run("grade", "06b-pip-cache-mount", str(submissions), "--format", "json", env={"DOCKER_TUTOR_BUILDER": ""})
+    builds = {s["learner"]: s["report"]["build"] for s in json.loads(result.stdout)["submissions"]}
+    assert builds["ada"]["ok"] and builds["ada"]["builder"] == "buildkit", builds["ada"]
+    assert "line 6: RUN --mount" in builds["ada"]["builder_why"]
+    assert builds["bob"]["ok"] and builds["bob"]["builder"] == "classic", builds["bob"]
+    assert "memory limit" in builds["bob"]["builder_why"]
+    passed = {s["learner"]: s["passed"] for s in json.loads(result.stdout)["submissions"]}
+    assert passed == {"ada": True, "bob": False}, result.stderr

@@ -50,7 +50,7 @@ def test_the_tail_is_bounded_and_errors_are_kept() -> None:
 def test_podmans_buildah_stream_and_the_hidden_label_step() -> None:
     events: list[object] = []
     outcome = BuildOutcome(ok=False, seconds=0.0)
-    log = BuildLog(outcome, events.append, hidden_label="LABEL org.docker-tutor.exercise=06-x")
+    log = BuildLog(outcome, events.append, hidden_labels={"org.docker-tutor.exercise": "06-x"})
     for line in [
         "STEP 1/4: FROM busybox", "STEP 2/4: RUN pip install -r requirements.txt",
         "--> Using cache f7f524cb499baf7c40840f693ac9599a6e923c8d4a9d911bc0dc9a2c0a545558", "--> f7f524cb499",
@@ -68,7 +68,7 @@ def test_podmans_buildah_stream_and_the_hidden_label_step() -> None:
 
 def test_buildahs_stages_are_numbered_as_one_build() -> None:
     outcome = BuildOutcome(ok=False, seconds=0.0)
-    log = BuildLog(outcome, lambda _e: None, hidden_label="LABEL org.docker-tutor.exercise=17-x")
+    log = BuildLog(outcome, lambda _e: None, hidden_labels={"org.docker-tutor.exercise": "17-x"})
     for line in [
         "[1/2] STEP 1/2: FROM python:3.11-slim AS build", "[1/2] STEP 2/2: RUN pip install x", "--> Using cache 289dfecd731325", "--> 289dfecd731",
         "[2/2] STEP 1/3: FROM python:3.11-slim", "[2/2] STEP 2/3: COPY serve.py .", "--> 1a2b3c4d5e6",
@@ -85,7 +85,7 @@ def test_the_tutors_own_label_step_is_not_the_learners() -> None:
     """The classic builder adds the tutor's build label as a last LABEL step: not in the log, not counted."""
     events: list[object] = []
     outcome = BuildOutcome(ok=False, seconds=0.0)
-    log = BuildLog(outcome, events.append, hidden_label="LABEL org.docker-tutor.exercise=01-hello")
+    log = BuildLog(outcome, events.append, hidden_labels={"org.docker-tutor.exercise": "01-hello"})
     for chunk in [
         {"stream": "Step 1/3 : FROM busybox\n ---> 1111aaaa2222\n"},
         {"stream": 'Step 2/3 : CMD ["echo", "hi"]\n ---> Using cache\n ---> 3333bbbb4444\n'},
@@ -115,3 +115,37 @@ def test_a_failed_run_step_is_told_the_same_under_every_builder() -> None:
     assert hint_for(told["buildah"]).startswith("A RUN step failed")
     assert "out of memory" in hint_for(step_failure('building at STEP "RUN python x.py": while running runtime: exit status 137'))
     assert step_failure("COPY failed: file not found in build context") == ""
+
+
+def test_every_label_step_of_the_tutor_is_hidden() -> None:
+    """Docker appends one LABEL step per label (by key); Buildah one step with all of them."""
+    labels = {"org.docker-tutor.exercise": "01-hello", "org.docker-tutor.managed": "true", "org.docker-tutor.owner": "ab12"}
+    docker_lines = [
+        "Step 1/5 : FROM busybox", " ---> 1111aaaa2222", 'Step 2/5 : CMD ["echo", "hi"]', " ---> 3333bbbb4444",
+        "Step 3/5 : LABEL org.docker-tutor.exercise=01-hello", " ---> 5555cccc6666",
+        "Step 4/5 : LABEL org.docker-tutor.managed=true", " ---> 7777dddd8888",
+        "Step 5/5 : LABEL org.docker-tutor.owner=ab12", " ---> 9999eeee0000",
+    ]
+    buildah_lines = [
+        "STEP 1/3: FROM busybox", 'STEP 2/3: CMD ["echo", "hi"]', "--> 3333bbbb444",
+        'STEP 3/3: LABEL "org.docker-tutor.owner"="ab12" "org.docker-tutor.exercise"="01-hello" "org.docker-tutor.managed"="true"',
+        "--> 9999eeee000",
+    ]
+    for lines, hidden in ((docker_lines, {3, 4, 5}), (buildah_lines, {3})):
+        events: list[object] = []
+        outcome = BuildOutcome(ok=False, seconds=0.0)
+        log = BuildLog(outcome, events.append, hidden_labels=labels)
+        for line in lines:
+            log.feed({"stream": line + "\n"})
+        assert outcome.total_steps == 2 and outcome.hidden_steps == hidden and set(outcome.steps) == {1, 2}
+        assert [(e.number, e.total) for e in events if isinstance(e, BuildStep)] == [(1, 2), (2, 2)]
+        assert not any("org.docker-tutor" in line for line in log.tail)
+
+
+def test_a_learners_own_label_step_is_shown() -> None:
+    outcome = BuildOutcome(ok=False, seconds=0.0)
+    log = BuildLog(outcome, lambda _e: None, hidden_labels={"org.docker-tutor.owner": "ab12"})
+    for line in ["Step 1/3 : FROM busybox", " ---> 1111aaaa2222", "Step 2/3 : LABEL team=ml", " ---> 3333bbbb4444",
+                 "Step 3/3 : LABEL org.docker-tutor.owner=ab12", " ---> 5555cccc6666"]:
+        log.feed({"stream": line + "\n"})
+    assert outcome.steps == {1: "FROM busybox", 2: "LABEL team=ml"} and outcome.hidden_steps == {3}

@@ -40,7 +40,13 @@ def test_verify_with_the_classic_builder(tmp_path: Path, curriculum) -> None:
 
 
 def _needs_buildkit(dockerfile: Path) -> bool:
-    return dockerfile.is_file() and re.search(r"^\s*RUN\s+--mount", dockerfile.read_text(), re.MULTILINE) is not None
+    from tutor.engine.builders.choice import buildkit_only
+    from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
+
+    try:
+        return bool(buildkit_only(read_dockerfile(dockerfile)))
+    except DockerfileUnreadable:
+        return False
 
 
 @needs_podman

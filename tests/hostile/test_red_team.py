@@ -219,7 +219,8 @@ def test_a_context_of_too_many_files_is_refused_while_counting(tmp_path: Path, m
 
 
 # --- 8. odd but legal input ------------------------------------------------------------------
-def test_odd_but_legal_contexts_build(host, tmp_path: Path) -> None:
+def test_odd_but_legal_contexts_build(host, tmp_path: Path, builder: str) -> None:
+    """As `docker build` takes them, under either builder (the classic one read .dockerignore as UTF-8)."""
     folder = context(
         tmp_path / "ctx",
         {
@@ -332,7 +333,34 @@ def test_grade_in_parallel_passes_every_copy_of_a_solution(tmp_path: Path) -> No
 
 
 # --- 11. clean -----------------------------------------------------------------------------------
-def test_clean_removes_only_this_users_images_and_says_how_to_remove_all(host, tmp_path: Path) -> None:
+def test_every_image_and_container_carries_the_tutors_label_and_owner(host, tmp_path: Path, builder: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from docker.models.containers import ContainerCollection
+
+    from tutor.engine.dockerhost import MANAGED_LABEL
+    from tutor.engine.owner import OWNER_LABEL, owner_id
+
+    seen: list[dict[str, str]] = []
+    create = ContainerCollection.create
+
+    def recording(self: ContainerCollection, *args: object, **kwargs: object) -> object:
+        seen.append(dict(kwargs.get("labels") or {}))
+        return create(self, *args, **kwargs)
+
+    monkeypatch.setattr(ContainerCollection, "create", recording)
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()} > /n\nCMD [\"sleep\", \"1\"]\n"})
+    checked = exercise([{"kind": "command", "command": ["true"]}])
+    report = grade(checked, folder, lambda: host, keep_image=True)
+    try:
+        assert report.build.ok, report.build.error
+        labels = host.image_attrs(report.build.image_id)["Config"]["Labels"]
+        assert labels[MANAGED_LABEL] == "true" and labels[OWNER_LABEL] == owner_id(), labels
+        assert report.build.steps_total == 3 if builder == "classic" else 2  # the tutor's label steps are not the learner's
+        assert seen and all(c[MANAGED_LABEL] == "true" and c[OWNER_LABEL] == owner_id() for c in seen), seen
+    finally:
+        host.remove_image(image_tag(checked, folder))
+
+
+def test_clean_removes_only_this_users_images_and_says_how_to_remove_all(host, tmp_path: Path, builder: str) -> None:
     from tutor.engine.dockerhost import EXERCISE_LABEL
     from tutor.engine.owner import OWNER_LABEL
 

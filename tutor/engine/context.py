@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import stat
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from docker.utils.build import PatternMatcher, tar
+from docker.utils.build import PatternMatcher, exclude_paths
 
 from tutor.engine.learner_files import LearnerFileRefused, display_name, read_learner_file
 
@@ -81,11 +83,29 @@ def summarize(directory: Path, dockerfile: str = "Dockerfile") -> ContextSummary
     return ContextSummary(files, total, frozenset(included), tuple(sorted(escaping)), unreadable=tuple(sorted(unreadable)))
 
 
-def context_tar(directory: Path, dockerfile: str = "Dockerfile") -> IO[bytes]:
-    """The context as the engine receives it, a tar in a temporary file, with .dockerignore read as
-    summarize reads it (the SDK's own reading fails on a .dockerignore that is not UTF-8)."""
-    root = directory.resolve()
-    return tar(str(root), exclude=read_dockerignore(root), dockerfile=(dockerfile, None))
+def build_context_tar(context: Path, dockerfile: str = "Dockerfile") -> IO[bytes]:
+    """The build context after .dockerignore, as a tar in GNU format, for both builders.
+
+    .dockerignore is read as summarize reads it (bytes that are not UTF-8 kept as they are, as
+    `docker build` keeps them; the SDK's own reading fails on them). Not the SDK's tar: Python
+    writes PAX headers, and BuildKit's frontend, which sniffs the body's first block to tell a
+    tar from a bare Dockerfile, then reads the tar as a Dockerfile."""
+    root = context.resolve()
+    body = tempfile.TemporaryFile()
+    with tarfile.open(fileobj=body, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        for relative in sorted(exclude_paths(str(root), read_dockerignore(root), dockerfile=dockerfile)):
+            path = root / relative
+            info = archive.gettarinfo(str(path), arcname=relative.replace(os.sep, "/"))
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mtime = int(info.mtime)
+            if info.isfile():
+                with path.open("rb") as content:
+                    archive.addfile(info, content)
+            else:
+                archive.addfile(info)
+    body.seek(0)
+    return body
 
 
 def ignores(directory: Path, path: str) -> bool:

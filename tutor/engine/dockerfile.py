@@ -95,7 +95,9 @@ def parse_dockerfile(text: str) -> Dockerfile:
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
     ):
         raise DockerfileUnreadable("the Dockerfile is empty: start it with a FROM line")
-    parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")), env_replace=False)
+    escape = _escape_directive(text)
+    folded = _fold_heredocs(text, escape)
+    parser = DockerfileParser(fileobj=io.BytesIO(folded.encode("utf-8")), env_replace=False)
     instructions: list[Instruction] = []
     problems: list[str] = []
     stage = -1
@@ -115,7 +117,6 @@ def parse_dockerfile(text: str) -> Dockerfile:
         instructions.append(Instruction(name, item["value"].strip(), line, max(stage, 0)))
     if stage < 0:
         problems.append("no FROM line: every Dockerfile starts from a base image (FROM python:3.11-slim)")
-    escape = _escape_directive(text)
     meta: dict[str, str] = {}
     for instruction in instructions:
         if instruction.name == "FROM":
@@ -140,6 +141,41 @@ def parse_dockerfile(text: str) -> Dockerfile:
         alias = words[-1] if len(words) >= 3 and words[-2].upper() == "AS" else ""
         stages.append(Stage(index, base, alias, own))
     return Dockerfile(tuple(instructions), tuple(stages), tuple(problems), escape)
+
+
+_HEREDOC_INSTRUCTION = re.compile(r"^\s*(RUN|COPY|ADD)\s", re.IGNORECASE)
+_HEREDOC_MARK = re.compile(r"(?:^|\s)<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2(?=\s|$)")
+
+
+def _fold_heredocs(text: str, escape: str) -> str:
+    """BuildKit's here-documents (RUN <<EOF ... EOF) as continuation lines of their instruction,
+    so the parser reads one instruction with its body, on the lines where the learner wrote it."""
+    lines = text.split("\n")
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        marks = _HEREDOC_MARK.findall(line) if _HEREDOC_INSTRUCTION.match(line) else []
+        end = _heredoc_end(lines, index, marks)
+        if not marks or end is None:  # no terminator: not a here-document, the builder will say so
+            out.append(line)
+            continue
+        body, index = lines[index:end], end
+        out += [f"{line} {escape}", *(f"{part} {escape}" for part in body[:-1]), *body[-1:]]
+    return "\n".join(out)
+
+
+def _heredoc_end(lines: list[str], start: int, marks: list[tuple[str, str, str]]) -> int | None:
+    """The index after the last here-document's terminator line, or None when one is missing."""
+    index = start
+    for dash, _quote, word in marks:
+        while index < len(lines) and (lines[index].lstrip("\t") if dash else lines[index]) != word:
+            index += 1
+        if index == len(lines):
+            return None
+        index += 1
+    return index
 
 
 def _escape_directive(text: str) -> str:

@@ -22,11 +22,11 @@ import requests.exceptions
 from docker.transport import UnixHTTPAdapter
 from docker.types import LogConfig
 
-from tutor.engine.builders.choice import BuilderChoice, choose, requested
+from tutor.engine.builders.choice import BUILDER_NAMES, BuilderChoice, choose, requested
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.discovery import EngineChoice, chosen_engine, socket_candidates, start_hint
 from tutor.engine.driver import RunOutcome, Sandbox
-from tutor.engine.events import EventSink
+from tutor.engine.events import BuildOutput, EventSink
 from tutor.engine.owner import OWNER_LABEL, owner_id
 from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
 from tutor.engine.probers import PROBER_IMAGES, PROBER_SANDBOX, NamespaceProber, NetworkProber, Prober
@@ -44,6 +44,16 @@ SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 def _labels(exercise_id: str = "") -> dict[str, str]:
     labels = {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space(), OWNER_LABEL: owner_id()}
+    if exercise_id:
+        labels[EXERCISE_LABEL] = exercise_id
+    return labels
+
+
+def image_labels(exercise_id: str = "") -> dict[str, str]:
+    """The labels of every image the tutor builds, under either builder: whose tutor made it
+    (what `clean` removes) and for which exercise. Stable ones only: a session's id would make
+    every build a new image."""
+    labels = {MANAGED_LABEL: "true", OWNER_LABEL: owner_id()}
     if exercise_id:
         labels[EXERCISE_LABEL] = exercise_id
     return labels
@@ -111,7 +121,7 @@ class DockerHost:
         self.api = client.api
         self.choice = choice  # where the engine is and how it was found
         self.client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
-        self._builders: dict[str, BuilderChoice] = {}  # what was asked for -> the choice
+        self._version: dict[str, Any] | None = None
         self._podman: bool | None = None
 
     @property
@@ -126,8 +136,10 @@ class DockerHost:
             self.api.ping()
 
     def version(self) -> dict[str, Any]:
-        with engine_errors("reading the engine version"):
-            return self.api.version()
+        if self._version is None:
+            with engine_errors("reading the engine version"):
+                self._version = self.api.version()
+        return self._version
 
     def info(self) -> dict[str, Any]:
         with engine_errors("reading engine info"):
@@ -163,22 +175,26 @@ class DockerHost:
         on_event: EventSink,
         cancel: threading.Event | None = None,
         dockerfile: str = "Dockerfile",
+        needs: tuple[str, ...] = (),
     ) -> BuildOutcome:
-        """Build with this engine's builder (see builder_choice), streaming per-step events,
-        within a wall-clock limit; a build that fails or is cut leaves no image behind."""
+        """Build with the builder builder_choice(needs) picks, streaming per-step events, within a
+        wall-clock limit; a build that fails or is cut leaves no image behind. needs: what the
+        Dockerfile uses that only BuildKit builds (builders/choice.py: buildkit_only)."""
         from tutor.engine.builders.buildkit import BuildKitBuilder
         from tutor.engine.builders.classic import ClassicBuilder
 
-        builder = BuildKitBuilder(self) if self.builder_choice().name == "buildkit" else ClassicBuilder(self)
+        choice = self.builder_choice(needs)
+        builder = BuildKitBuilder(self) if choice.name == "buildkit" else ClassicBuilder(self)
+        on_event(BuildOutput(f"docker-tutor: building with {BUILDER_NAMES[choice.name]}: {choice.why}"))
         request = BuildRequest(context, tag, exercise_id, timeout, network, memory_mb, dockerfile)
-        return builder.build(request, on_event, cancel)
+        outcome = builder.build(request, on_event, cancel)
+        outcome.builder_why = choice.why
+        return outcome
 
-    def builder_choice(self) -> BuilderChoice:
-        """BuildKit where the engine offers it, unless --builder or DOCKER_TUTOR_BUILDER says otherwise."""
-        wanted = requested()
-        if wanted not in self._builders:
-            self._builders[wanted] = choose(self.version(), wanted)
-        return self._builders[wanted]
+    def builder_choice(self, needs: tuple[str, ...] = ()) -> BuilderChoice:
+        """BuildKit where the engine offers it, unless --builder or DOCKER_TUTOR_BUILDER says otherwise;
+        in serve and grade, the classic builder unless the Dockerfile needs BuildKit (needs)."""
+        return choose(self.version(), requested(), needs=needs)
 
     def remove_image(self, ref: str) -> None:
         """Remove a tag or an image and its unused layers. Never forced: an image that a running

@@ -77,10 +77,6 @@ class Service(Protocol):
 
     def state(self) -> ServiceState: ...
 
-    def host_port(self, port: int) -> int | None:
-        """The localhost port that container `port`/tcp is published on."""
-        ...
-
     def logs(self, tail: int = 40) -> str: ...
 
     def exec(self, argv: Sequence[str]) -> tuple[int, str]:
@@ -89,6 +85,18 @@ class Service(Protocol):
 
     def stop(self, grace: int) -> None:
         """docker stop: SIGTERM, then SIGKILL after `grace` seconds."""
+        ...
+
+
+class HttpService(Service, Protocol):
+    """A started server with a client beside it on a network of their own (nothing else reaches it)."""
+
+    def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """(status, body) of one HTTP request to the server; ConnectionError when nothing answers."""
+        ...
+
+    def listening(self) -> list[str]:
+        """The addresses the server listens on for the port, read from the kernel's socket tables."""
         ...
 
 
@@ -118,8 +126,12 @@ class Driver(Protocol):
         """Run the image to completion (killed at the deadline) in a sandboxed container."""
         ...
 
-    def service(self, *, ports: Sequence[int] = (), sandbox: Sandbox = Sandbox()) -> AbstractContextManager[Service]:
-        """Start the image as a long-running container; ports are published on localhost."""
+    def service(self, *, sandbox: Sandbox = Sandbox()) -> AbstractContextManager[Service]:
+        """Start the image as a long-running container (no port published on this machine)."""
+        ...
+
+    def http_service(self, port: int, *, sandbox: Sandbox = Sandbox()) -> AbstractContextManager[HttpService]:
+        """Start the image as a server whose `port` only a client of the tutor's can reach."""
         ...
 
     def engine_kernel(self) -> str:

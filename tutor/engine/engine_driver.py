@@ -17,6 +17,7 @@ from tutor.engine.compose.policy import Limits
 from tutor.engine.compose.project import ComposeProject, sweep_leftovers
 from tutor.engine.dockerhost import DockerHost, engine_errors
 from tutor.engine.driver import FileEntry, ImageFacts, RunOutcome, Sandbox, ServiceState
+from tutor.engine.probers import Prober
 from tutor.engine.sanitize import clean_text
 
 
@@ -80,9 +81,14 @@ class EngineDriver:
         )
 
     @contextlib.contextmanager
-    def service(self, *, ports: Sequence[int] = (), sandbox: Sandbox = Sandbox()) -> Iterator[ContainerService]:
-        with self._host.container(self._image, ports=list(ports) or None, sandbox=sandbox, exercise_id=self._exercise_id) as container:
+    def service(self, *, sandbox: Sandbox = Sandbox()) -> Iterator[ContainerService]:
+        with self._host.container(self._image, sandbox=sandbox, exercise_id=self._exercise_id) as container:
             yield ContainerService(container)
+
+    @contextlib.contextmanager
+    def http_service(self, port: int, *, sandbox: Sandbox = Sandbox()) -> Iterator[ServedContainer]:
+        with self._host.served(self._image, port, sandbox=sandbox, exercise_id=self._exercise_id) as (container, prober):
+            yield ServedContainer(container, prober)
 
     def engine_kernel(self) -> str:
         return str(self._host.version().get("KernelVersion", ""))
@@ -124,12 +130,6 @@ class ContainerService:
             health_output=clean_text(last.get("Output", "")),
         )
 
-    def host_port(self, port: int) -> int | None:
-        with engine_errors("inspecting the container"):
-            self._container.reload()
-        bindings = (self._container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
-        return int(bindings[0]["HostPort"]) if bindings else None
-
     def logs(self, tail: int = 40) -> str:
         # Only shown next to a verdict already reached: an engine hiccup here must not change it.
         with contextlib.suppress(docker.errors.DockerException, OSError):
@@ -144,6 +144,20 @@ class ContainerService:
     def stop(self, grace: int) -> None:
         with engine_errors("stopping the container"):
             self._container.stop(timeout=grace)
+
+
+class ServedContainer(ContainerService):
+    """A started server and the prober that is its only client, seen through the HttpService protocol."""
+
+    def __init__(self, container: Any, prober: Prober) -> None:
+        super().__init__(container)
+        self._prober = prober
+
+    def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        return self._prober.request(method, path, body, headers)
+
+    def listening(self) -> list[str]:
+        return self._prober.listening()
 
 
 def _mode(member: tarfile.TarInfo) -> int:

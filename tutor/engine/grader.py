@@ -16,6 +16,7 @@ from tutor import locations
 from tutor.content.model import CheckSpec, Exercise
 from tutor.engine.build_errors import PULL_FAILED, hint_for
 from tutor.engine.build_policy import allowed_bases, refusals
+from tutor.engine.builders.choice import buildkit_only
 from tutor.engine.checks import KINDS, Check, CheckContext, compile_check
 from tutor.engine.checks.base import without_patterns
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
@@ -129,7 +130,6 @@ def grade(
 
     host = connect()
     host.sweep_orphans()
-    context.host = host
     tag = image_tag(exercise, directory)
     previous = host.image_attrs(tag)
     made_images: list[str] = []
@@ -148,6 +148,8 @@ def grade(
         verdicts.touch(tag)
         return report(replace(reused.build, reused=True, seconds=0.0), reused.checks)
 
+    needs = buildkit_only(dockerfile)
+
     def build(path: Path, tag: str | None) -> BuildOutcome:
         for _attempt in range(1 + CACHE_RACE_RETRIES):
             outcome = host.build(
@@ -159,6 +161,7 @@ def grade(
                 memory_mb=exercise.build.memory_mb,
                 on_event=on_event,
                 cancel=cancel,
+                needs=needs,
             )
             # The classic builder's cache is shared by everyone on the engine: a layer this build
             # took from it can be removed by another user's tutor before the build is done. That
@@ -196,7 +199,6 @@ def grade(
         return again
 
     context.driver = EngineDriver(host, outcome.image_id, exercise.id)
-    context.image_id = outcome.image_id
     context.rebuild = rebuild
     try:
         dynamic = [c for c in checks if c.needs_image]
@@ -307,6 +309,8 @@ def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
         steps_cached=len(outcome.cached - outcome.hidden_steps),
         layers=layers,
         image_size=size,
+        builder=outcome.builder if outcome.builder_why else "",  # set only by a build that ran
+        builder_why=outcome.builder_why,
     )
 
 

@@ -39,6 +39,8 @@ class BuildResult:
     layers: list[LayerInfo] = field(default_factory=list)
     image_size: int = 0
     skipped: bool = False  # every check is static, so nothing was built
+    builder: str = ""  # "buildkit" | "classic": which builder built (empty: nothing was built)
+    builder_why: str = ""
     reused: bool = False  # nothing changed since the last check: its image was used again
 
 

@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import tarfile
-import tempfile
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
-
-from docker.utils.build import exclude_paths
+from typing import Any
 
 from tutor.engine.builders.base import Builder, StreamClient
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.builders.trace import Status, Vertex, decode
-from tutor.engine.context import read_dockerignore
+from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
 from tutor.engine.sanitize import clean_line, clean_text
 
@@ -245,29 +240,6 @@ def final_stage_name(dockerfile: Path) -> str | None:
     return (froms[-1].group("name") or f"stage-{len(froms) - 1}").lower()
 
 
-def _context_tar(context: Path, dockerfile: str) -> IO[bytes]:
-    """The build context after .dockerignore, as a tar in GNU format.
-
-    Not the SDK's tar: Python writes PAX headers, and BuildKit's frontend, which sniffs the
-    body's first block to tell a tar from a bare Dockerfile, then reads the tar as a Dockerfile."""
-    root = context.resolve()
-    body = tempfile.TemporaryFile()
-    with tarfile.open(fileobj=body, mode="w", format=tarfile.GNU_FORMAT) as archive:
-        for relative in sorted(exclude_paths(str(root), read_dockerignore(root), dockerfile=dockerfile)):
-            path = root / relative
-            info = archive.gettarinfo(str(path), arcname=relative.replace(os.sep, "/"))
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mtime = int(info.mtime)
-            if info.isfile():
-                with path.open("rb") as content:
-                    archive.addfile(info, content)
-            else:
-                archive.addfile(info)
-    body.seek(0)
-    return body
-
-
 class BuildKitBuilder(Builder):
     name = "buildkit"
 
@@ -276,8 +248,7 @@ class BuildKitBuilder(Builder):
         return self._reader
 
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
-        from tutor.engine.dockerhost import EXERCISE_LABEL
-        from tutor.engine.owner import OWNER_LABEL, owner_id
+        from tutor.engine.dockerhost import image_labels
 
         self._reader.final_stage_name = final_stage_name(request.context / request.dockerfile)
         params: dict[str, Any] = {
@@ -288,13 +259,13 @@ class BuildKitBuilder(Builder):
             "pull": "0",
             # A label as a parameter: BuildKit writes it into the image config, adding no step.
             # The owner id (stable per data folder) is what `clean` removes.
-            "labels": json.dumps({EXERCISE_LABEL: request.exercise_id, OWNER_LABEL: owner_id()}) if request.exercise_id else None,
+            "labels": json.dumps(image_labels(request.exercise_id)),
         }
         if request.tag:
             params["t"] = request.tag
         if not request.network:
             params["networkmode"] = "none"
-        context = _context_tar(request.context, request.dockerfile)
+        context = build_context_tar(request.context, request.dockerfile)
         self._context = context
         response = api._post(
             api._url("/build"),
@@ -307,11 +278,13 @@ class BuildKitBuilder(Builder):
         api._raise_for_status(response)
         return api._stream_helper(response, decode=True)
 
+    def _done(self) -> None:
+        with contextlib.suppress(Exception):
+            self._context.close()
+
     def _remove_leftovers(self, outcome: BuildOutcome, *, cut: bool) -> None:
         """BuildKit's step containers are not the engine's containers and its intermediate
         results are build cache, not images: only a finished image can be left over."""
-        with contextlib.suppress(Exception):
-            self._context.close()
         if outcome.image_id:
             with contextlib.suppress(Exception):
                 self.host.api.remove_image(outcome.image_id, force=False, noprune=False)

@@ -1,22 +1,44 @@
-"""Which builder builds: BuildKit where the engine offers it, the classic builder elsewhere."""
+"""Which builder builds: BuildKit where the engine offers it, the classic builder elsewhere.
+
+`serve` and `grade` run many people's builds on one engine: there the classic builder builds
+(its build steps keep their memory limit) unless a Dockerfile uses what only BuildKit builds.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tutor.engine.dockerfile import Dockerfile
 
 BUILDERS = ("buildkit", "classic")
+BUILDER_NAMES = {"buildkit": "BuildKit", "classic": "the classic builder"}
 ENV_VAR = "DOCKER_TUTOR_BUILDER"  # buildkit | classic | auto (the default)
+# Set by `serve` and `grade` (and inherited by the tabs `serve` starts): many people's builds on one engine.
+SHARED_ENV_VAR = "DOCKER_TUTOR_SHARED_ENGINE"
 # Why a multi-learner command (serve, grade) builds with the classic builder unless told otherwise.
 LIMITS_REASON = "build steps keep their memory limit (BuildKit through the engine API takes none)"
+
+# Instruction flags the classic builder refuses ("the --mount option requires BuildKit").
+_BUILDKIT_FLAGS = {
+    "RUN": ("mount", "network", "security"),
+    "COPY": ("chmod", "link", "parents", "exclude"),
+    "ADD": ("chmod", "link", "checksum", "keep-git-dir", "exclude"),
+}
+# Build arguments only BuildKit fills in; the classic builder leaves a bare `ARG TARGETARCH` empty.
+_PLATFORM_ARGS = {
+    f"{side}{part}" for side in ("TARGET", "BUILD") for part in ("PLATFORM", "OS", "ARCH", "VARIANT")
+}
+_HEREDOC = re.compile(r"^<<-?([\"']?)([A-Za-z_][A-Za-z0-9_]*)\1$")
 
 
 @dataclass(frozen=True, slots=True)
 class BuilderChoice:
     name: str  # "buildkit" | "classic"
-    why: str  # in the learner's words, for doctor
+    why: str  # in the learner's words, for doctor and the report
 
 
 def requested() -> str:
@@ -25,11 +47,58 @@ def requested() -> str:
     return value
 
 
-def choose(version: dict[str, Any], wanted: str | None = None) -> BuilderChoice:
-    """Pick a builder for an engine from its `GET /version` answer."""
+def shared_engine() -> bool:
+    """True in `serve` and `grade`: many people's builds on one engine."""
+    return os.environ.get(SHARED_ENV_VAR, "") == "1"
+
+
+def buildkit_only(dockerfile: Dockerfile) -> tuple[str, ...]:
+    """What in the Dockerfile only BuildKit builds, each as 'line N: what' (none: either builder will do)."""
+    found: list[str] = []
+    for instruction in dockerfile.instructions:
+        words = instruction.value.split()
+        flags = _leading_flags(words)
+        for flag in flags:
+            name = flag[2:].split("=", 1)[0].lower()
+            if name in _BUILDKIT_FLAGS.get(instruction.name, ()):
+                found.append(f"line {instruction.line}: {instruction.name} --{name}")
+        if instruction.name in _BUILDKIT_FLAGS and _has_heredoc(words[len(flags):]):
+            found.append(f"line {instruction.line}: a here-document ({instruction.name} <<)")
+        if instruction.name == "ARG":
+            bare = [w for w in words if w in _PLATFORM_ARGS]  # declared without a value of its own
+            found += [f"line {instruction.line}: ARG {name} (filled in by BuildKit only)" for name in bare]
+    return tuple(found)
+
+
+def _has_heredoc(words: list[str]) -> bool:
+    """A `<<EOF` word whose terminator follows (the parser folds a here-document's body into its instruction)."""
+    for index, word in enumerate(words):
+        mark = _HEREDOC.match(word)
+        if mark and mark.group(2) in words[index + 1 :]:
+            return True
+    return False
+
+
+def _leading_flags(words: list[str]) -> list[str]:
+    flags = []
+    for word in words:
+        if not word.startswith("--"):
+            break
+        flags.append(word)
+    return flags
+
+
+def choose(
+    version: dict[str, Any], wanted: str | None = None, *, shared: bool | None = None, needs: tuple[str, ...] = ()
+) -> BuilderChoice:
+    """Pick a builder for an engine from its `GET /version` answer.
+
+    shared: many people's builds on one engine (serve, grade; default: as the environment says).
+    needs: what the Dockerfile uses that only BuildKit builds (buildkit_only)."""
     from tutor.errors import UsageError
 
     wanted = (wanted or requested()).lower()
+    shared = shared_engine() if shared is None else shared
     if wanted not in ("auto", *BUILDERS):
         raise UsageError(
             f"unknown builder {wanted!r} (from --builder or {ENV_VAR})",
@@ -42,9 +111,17 @@ def choose(version: dict[str, Any], wanted: str | None = None) -> BuilderChoice:
         if not offers:
             raise UsageError(f"this engine has no BuildKit builder: {missing}", hint="Use --builder classic.")
         return BuilderChoice("buildkit", "asked for (--builder buildkit or " + ENV_VAR + ")")
-    if offers:
-        return BuilderChoice("buildkit", "the engine offers it, as `docker build` uses it")
-    return BuilderChoice("classic", missing)
+    if not offers:
+        return BuilderChoice("classic", missing)
+    if shared and needs:
+        return BuilderChoice(
+            "buildkit",
+            f"the Dockerfile uses what only BuildKit builds ({'; '.join(needs)}); its build steps have "
+            "the build's deadline but no memory limit",
+        )
+    if shared:
+        return BuilderChoice("classic", f"many people's builds share this engine: {LIMITS_REASON}")
+    return BuilderChoice("buildkit", "the engine offers it, as `docker build` uses it")
 
 
 def _offers_buildkit(version: dict[str, Any]) -> tuple[bool, str]:

@@ -12,12 +12,13 @@ import contextlib
 import re
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tutor.engine.builders.base import LEFTOVER_WAIT_SECONDS, Builder, StreamClient
 from tutor.engine.builders.journal import BuildJournal, dead_builds
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
+from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
 from tutor.engine.sanitize import clean_line, clean_text
 
@@ -36,14 +37,15 @@ _REMOVING = re.compile(r"^Removing intermediate container [0-9a-f]{12,64}$")
 class ClassicLog:
     """Reads the classic builder's stream into a BuildOutcome, emitting events as it goes.
 
-    hidden_label: the LABEL instruction the engine appends for the build's `labels` parameter;
-    the learner's own `docker build` has no such step, so it is left out of the log and the count.
+    hidden_labels: the build's `labels` parameter, which the engine appends as LABEL steps (one
+    per label, by key; Buildah: one step with all of them); the learner's own `docker build` has
+    no such steps, so they are left out of the log and the count.
     """
 
-    def __init__(self, outcome: BuildOutcome, on_event: EventSink, hidden_label: str = "") -> None:
+    def __init__(self, outcome: BuildOutcome, on_event: EventSink, hidden_labels: Mapping[str, str] | None = None) -> None:
         self.outcome = outcome
         self.on_event = on_event
-        self.hidden_label = hidden_label
+        self.hidden_labels = dict(hidden_labels or {})
         self.tail: deque[str] = deque(maxlen=60)  # all that is kept of a build's output
         self.step = 0
         self.last_layer = ""  # the newest image in this build's chain, cached or made
@@ -81,14 +83,15 @@ class ClassicLog:
         if step := _STEP.match(line):
             stage, stages = int(step.group(2) or 1), int(step.group(3) or 1)
             index, total, text = int(step.group(5)), int(step.group(6)), step.group(8)
-            # Buildah quotes the label it adds: LABEL "key"="value". It ends the last stage.
+            # The label steps end the last stage.
             last_stage = stage == stages
-            hidden = bool(self.hidden_label) and last_stage and index == total and text.replace('"', "") == self.hidden_label
+            added = (1 if step.group(4) == "STEP" else len(self.hidden_labels)) if self.hidden_labels and last_stage else 0
+            hidden = index > total - added and self._is_label_step(text)
             self._hiding = hidden
             self._hidden_cached = False
             if hidden:
                 outcome.hidden_steps.add(len(outcome.steps) + len(outcome.hidden_steps) + 1)
-            shown_total = total - 1 if self.hidden_label and last_stage else total
+            shown_total = total - added
             if not hidden:
                 self.step = len(outcome.steps) + 1
                 # Steps still to come in this stage; later stages are not announced yet.
@@ -116,6 +119,12 @@ class ClassicLog:
         if line.strip():
             self._show(line)
 
+    def _is_label_step(self, text: str) -> bool:
+        """Docker writes `LABEL key=value`; Buildah quotes: `LABEL "key"="value" "key2"="value2"`."""
+        words = text.replace('"', "").split()
+        ours = {f"{key}={value}" for key, value in self.hidden_labels.items()}
+        return len(words) > 1 and words[0] == "LABEL" and set(words[1:]) <= ours
+
     def _show(self, line: str) -> None:
         self.tail.append(line)
         self.on_event(BuildOutput(line))
@@ -125,10 +134,9 @@ class ClassicBuilder(Builder):
     name = "classic"
 
     def _log(self, outcome: BuildOutcome, on_event: EventSink) -> ClassicLog:
-        from tutor.engine.dockerhost import EXERCISE_LABEL, SESSION_ID, _process_space
+        from tutor.engine.dockerhost import SESSION_ID, _process_space
 
         self._reader = ClassicLog(outcome, on_event)
-        self._label_key = EXERCISE_LABEL
         self._journal = BuildJournal(self.host.api.base_url, SESSION_ID, _process_space())
         # Engine clocks may differ from ours by a little (a VM's): a minute's margin.
         self._started = time.time() - 60
@@ -140,16 +148,24 @@ class ClassicBuilder(Builder):
 
     def _done(self) -> None:
         self._journal.close()
+        with contextlib.suppress(Exception):
+            self._context.close()
 
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
-        self._reader.hidden_label = f"LABEL {self._label_key}={request.exercise_id}" if request.exercise_id else ""
+        from tutor.engine.dockerhost import image_labels
+
+        # The stable labels only (no session's): a build that changed nothing keeps its image id.
+        labels = image_labels(request.exercise_id)
+        self._reader.hidden_labels = labels
+        # The tutor's own tar: the SDK reads .dockerignore as UTF-8 and fails on a Latin-1 one,
+        # where `docker build` takes its bytes as they are.
+        self._context = build_context_tar(request.context, request.dockerfile)
         return api.build(
-            path=str(request.context),
+            fileobj=self._context,
+            custom_context=True,
             dockerfile=request.dockerfile,
             tag=request.tag or None,
-            # One label: the classic builder adds a step per label. No session label either,
-            # so a build that changed nothing keeps its image id.
-            labels={self._label_key: request.exercise_id} if request.exercise_id else None,
+            labels=labels,
             rm=True,
             forcerm=True,  # remove the container of a failed step too
             pull=False,

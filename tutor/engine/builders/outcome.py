@@ -33,6 +33,7 @@ class BuildOutcome:
     # Step containers carry no labels (build labels reach only the final image): track them here.
     step_containers: list[str] = field(default_factory=list)
     builder: str = "classic"
+    builder_why: str = ""  # why this builder built, in the learner's words
     # Steps of the stage that became the image, in order (the steps after the last FROM).
     final_stage: list[int] = field(default_factory=list)
     base_image: str = ""  # BuildKit: the image the final stage starts FROM, when it names one

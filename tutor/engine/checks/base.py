@@ -18,7 +18,7 @@ from tutor.engine.dockerfile import Dockerfile
 from tutor.errors import ContentError, Problem, TutorError
 
 if typing.TYPE_CHECKING:
-    from tutor.engine.dockerhost import BuildOutcome, DockerHost
+    from tutor.engine.builders.outcome import BuildOutcome
     from tutor.engine.driver import Driver
 
 
@@ -74,9 +74,6 @@ class CheckContext:
     directory: Path
     dockerfile: Dockerfile | None
     driver: Driver | None = None  # the learner's built image, as checks may see it
-    # Still reached directly by the run-time checks (runtime.py) until they move behind the driver.
-    host: DockerHost | None = None
-    image_id: str = ""
     cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
     # Rebuilds a (changed) copy of the context; the cache check uses it.
     rebuild: Callable[[Path], BuildOutcome] | None = None

@@ -9,10 +9,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, shorten
-from tutor.engine.probers import Prober, loopback_only
+from tutor.engine.driver import HttpService, Service
+from tutor.engine.probers import loopback_only
 from tutor.engine.sanitize import clean_text
 
 POLL = 0.2
@@ -25,9 +25,9 @@ def _exposed_port(ctx: CheckContext, port: int) -> int | None:
     return int(exposed[0].split("/")[0]) if exposed else None
 
 
-def _logs(container: Any) -> str:
+def _logs(container: Service) -> str:
     with contextlib.suppress(Exception):
-        return shorten(clean_text(container.logs(tail=40)))
+        return shorten(container.logs(tail=40))
     return ""
 
 
@@ -54,29 +54,28 @@ class Http(Check):
         return f"{self.method} {self.path} answers" + (f" {self.status}" if self.status else "")
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
         port = _exposed_port(ctx, self.port)
         if port is None:
             return failed("the image exposes no port: add EXPOSE 8000 (or the port your server uses)")
         # Its own isolated network, with a prober as the only client: the server reaches nothing.
-        with ctx.host.served(ctx.image_id, port, exercise_id=ctx.exercise.id) as (container, prober):
+        with ctx.image.http_service(port) as container:
             deadline = time.monotonic() + self.timeout
             last_error = ""
             while time.monotonic() < deadline and not ctx.cancel.is_set():
-                container.reload()
-                if container.status != "running":
-                    code = container.attrs["State"]["ExitCode"]
+                state = container.state()
+                if not state.running:
+                    code = state.exit_code
                     return failed(f"the container exited (code {code}) before answering. Its output:\n{_logs(container)}")
                 try:
-                    status, text = _ask(prober, self.method, self.path, self.body)
+                    status, text = _ask(container, self.method, self.path, self.body)
                     return self._judge(status, text)
                 except ConnectionError as exc:
                     last_error = str(exc)
                     # A server that is up but bound to loopback will never answer: say so at once.
-                    if loopback_only(prober.listening()):
+                    if loopback_only(container.listening()):
                         break
                     time.sleep(POLL)
-            listening = prober.listening()
+            listening = container.listening()
             if loopback_only(listening):
                 return failed(
                     f"the server listens on {listening[0]}:{port} inside the container, which only the container "
@@ -111,8 +110,8 @@ def _headers(body: str) -> dict[str, str]:
     return headers
 
 
-def _ask(prober: Prober, method: str, path: str, body: str) -> tuple[int, str]:
-    status, payload = prober.request(method, path, body, _headers(body))
+def _ask(server: HttpService, method: str, path: str, body: str) -> tuple[int, str]:
+    status, payload = server.request(method, path, body, _headers(body))
     return status, clean_text(payload[:65536], limit=4000)
 
 
@@ -146,7 +145,6 @@ class Healthy(Check):
         return "becomes healthy"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
         test = list((ctx.config.get("Healthcheck") or {}).get("Test") or [])
         if not test or test[0] == "NONE":
             return failed("the image has no HEALTHCHECK, so Docker cannot tell whether it works")
@@ -155,33 +153,30 @@ class Healthy(Check):
             if verdict is not None:
                 return verdict
         started = time.monotonic()
-        with ctx.host.container(ctx.image_id, exercise_id=ctx.exercise.id) as container:
+        with ctx.image.service() as container:
             while time.monotonic() - started < self.timeout and not ctx.cancel.is_set():
-                container.reload()
-                health = container.attrs["State"].get("Health") or {}
-                status = health.get("Status", "")
+                state = container.state()
+                status = state.health
                 if status == "healthy":
                     return passed(f"healthy after {time.monotonic() - started:.1f} s")
                 if status == "unhealthy":
-                    log = (health.get("Log") or [{}])[-1]
                     return failed(
-                        f"the health check reported unhealthy (exit {log.get('ExitCode')}): "
-                        f"{shorten(clean_text(log.get('Output', '')), 300)}"
+                        f"the health check reported unhealthy (exit {state.health_exit_code}): "
+                        f"{shorten(state.health_output, 300)}"
                     )
-                if container.status != "running":
+                if not state.running:
                     return failed(f"the container exited before it became healthy. Its output:\n{_logs(container)}")
                 time.sleep(POLL)
             return failed(f"not healthy within {self.timeout:g} s (status: {status or 'starting'})")
 
     def _down(self, ctx: CheckContext, test: list[str]) -> Verdict | None:
         """Run the health command where the service never started: it must report the failure."""
-        assert ctx.host is not None
         if test[0] == "CMD-SHELL":
             entrypoint, command = ["/bin/sh", "-c"], test[1:]
         else:
             entrypoint, command = test[1:2], test[2:]
         # The health command is the container's only process: nothing listens, nothing serves.
-        outcome = ctx.host.run(ctx.image_id, command or None, entrypoint=entrypoint, timeout=20, exercise_id=ctx.exercise.id)
+        outcome = ctx.image.run(command or None, entrypoint=entrypoint, timeout=20)
         if outcome.timed_out or outcome.exit_code != 0:
             return None
         return failed(
@@ -210,20 +205,18 @@ class StopsQuickly(Check):
         return f"docker stop takes under {self.max_seconds:g} s"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
-        with ctx.host.container(ctx.image_id, exercise_id=ctx.exercise.id) as container:
+        with ctx.image.service() as container:
             time.sleep(self.ready_seconds)
-            container.reload()
-            if container.status != "running":
+            state = container.state()
+            if not state.running:
                 return failed(
-                    f"the container had already exited (code {container.attrs['State']['ExitCode']}) before it was "
+                    f"the container had already exited (code {state.exit_code}) before it was "
                     f"stopped: its main process must keep running. Output:\n{_logs(container)}"
                 )
             started = time.monotonic()
-            container.stop(timeout=self.grace)
+            container.stop(self.grace)
             seconds = time.monotonic() - started
-            container.reload()
-            code = container.attrs["State"]["ExitCode"]
+            code = container.state().exit_code
         if code == 137 or seconds > self.max_seconds:
             return failed(
                 f"docker stop took {seconds:.1f} s and the container exited with code {code}"
@@ -250,11 +243,10 @@ class NonRoot(Check):
         return "runs as a non-root user"
 
     def run(self, ctx: CheckContext) -> Verdict:
-        assert ctx.host is not None
         configured = ctx.config.get("User") or ""
         if configured.split(":")[0] in ("", "root", "0"):
             return failed("the image runs as root (no USER instruction, or USER root)")
-        outcome = ctx.host.run(ctx.image_id, ["-u"], entrypoint=["id"], timeout=15, exercise_id=ctx.exercise.id)
+        outcome = ctx.image.run(["-u"], entrypoint=["id"], timeout=15)
         uid = outcome.stdout.strip()
         if outcome.exit_code != 0 or not re.fullmatch(r"\d+", uid):
             return failed(f"could not run id -u as USER {configured}: {shorten(outcome.output, 200) or 'no output'} (does the user exist?)")

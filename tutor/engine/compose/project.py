@@ -35,6 +35,7 @@ from tutor.engine.dockerhost import (
     _alive,
     _process_space,
 )
+from tutor.engine.owner import OWNER_LABEL, owner_id
 from tutor.engine.sanitize import clean_text
 from tutor.errors import TutorError
 
@@ -84,7 +85,12 @@ def compose_file(folder: Path, name: str = "") -> Path:
 
 
 def labels(exercise_id: str) -> dict[str, str]:
-    return {MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space(), EXERCISE_LABEL: exercise_id}
+    """What every container, network, volume and built image of a project carries (images: the
+    stable ones), the owner id among them, so `clean` finds this user's and no one else's."""
+    return {
+        MANAGED_LABEL: "true", SESSION_LABEL: SESSION_ID, HOST_LABEL: _process_space(), EXERCISE_LABEL: exercise_id,
+        OWNER_LABEL: owner_id(),
+    }
 
 
 class ComposeProject:
