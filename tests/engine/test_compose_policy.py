@@ -20,6 +20,7 @@ def _config(folder: Path, **service: object) -> dict:
         ({"cap_add": ["SYS_ADMIN"]}, "cap_add is not allowed"),
         ({"devices": ["/dev/sda:/dev/sda"]}, "devices is not allowed"),
         ({"network_mode": "host"}, "network_mode: host is not allowed"),
+        ({"network_mode": "bridge"}, "network_mode: bridge is not allowed"),
         ({"network_mode": "container:other"}, "network_mode: container:other"),
         ({"pid": "host"}, "pid: host is not allowed"),
         ({"ipc": "host"}, "ipc: host is not allowed"),
@@ -53,11 +54,12 @@ def test_top_level_escapes_are_refused(tmp_path: Path) -> None:
     config["networks"] = {"outside": {"external": True}, "mac": {"driver": "macvlan"}}
     config["volumes"] = {"hostdir": {"driver_opts": {"type": "none", "o": "bind", "device": "/"}}}
     config["networks"]["bridged"] = {"driver_opts": {"com.docker.network.bridge.name": "docker0"}}
+    config["networks"]["subnet"] = {"ipam": {"config": [{"subnet": "172.17.0.0/16"}]}}
     config["secrets"] = {"key": {"file": "/root/.ssh/id_rsa"}, "env": {"environment": "AWS_SECRET_ACCESS_KEY"}}
     config["services"].update({f"s{i}": {"image": "busybox"} for i in range(12)})
     problems = "\n".join(refusals(config, tmp_path))
     for expected in ("external networks", "driver macvlan", "volume hostdir: driver options", "/root/.ssh/id_rsa is outside",
-                     "network bridged: driver options", "secret env: a secret from your environment", "13 services"):
+                     "network bridged: driver options", "network subnet: addresses of your own", "secret env: a secret from your environment", "13 services"):
         assert expected in problems
 
 
@@ -66,7 +68,7 @@ def test_what_stays_inside_is_allowed(tmp_path: Path) -> None:
     config = _config(
         tmp_path,
         volumes=["data:/data:rw", f"{tmp_path}/kv:/src:ro", {"type": "tmpfs", "target": "/tmp"}],
-        network_mode="bridge",
+        network_mode="none",
         env_file=[str(tmp_path / "api.env")],
     )
     config["services"]["kv"] = {"build": {"context": str(tmp_path / "kv")}}
@@ -77,7 +79,7 @@ def test_what_stays_inside_is_allowed(tmp_path: Path) -> None:
     assert refusals(networked, tmp_path, build_network=True) == []
 
 
-def test_harden_adds_limits_labels_loopback_ports_and_no_build_network(tmp_path: Path) -> None:
+def test_harden_adds_limits_labels_isolated_networks_no_ports_and_no_build_network(tmp_path: Path) -> None:
     config = _config(tmp_path, ports=[{"published": 8000, "target": 8000}, "9000:9000/udp"], image="mine:latest",
                      container_name="fixed", labels=["team=ml"])
     config["volumes"] = {"data": {}}
@@ -88,12 +90,14 @@ def test_harden_adds_limits_labels_loopback_ports_and_no_build_network(tmp_path:
     assert "version" not in hardened and "container_name" not in api
     assert (api["mem_limit"], api["memswap_limit"], api["pids_limit"], api["cpus"]) == ("128m", "128m", 64, 0.5)
     assert api["cap_drop"] == ["ALL"] and api["security_opt"] == ["no-new-privileges"]
-    assert api["ports"] == ["127.0.0.1::8000/tcp", "127.0.0.1::9000/udp"]
+    assert "ports" not in api  # nothing published on this machine: checks probe from inside the network
     assert api["labels"] == {"team": "ml", **labels}
     assert api["image"] == "tutor/api:x"
     assert api["build"]["network"] == "none"
     assert api["build"]["labels"] == {"org.docker-tutor.managed": "true"}  # no session: builds stay cached
     assert hardened["networks"]["default"]["labels"] == labels
+    assert hardened["networks"]["default"]["internal"] is True
+    assert hardened["networks"]["default"]["driver_opts"] == {"com.docker.network.bridge.inhibit_ipv4": "true"}
     assert hardened["volumes"]["data"]["labels"] == labels
     assert "mem_limit" not in config["services"]["api"]  # the learner's config is not changed
 

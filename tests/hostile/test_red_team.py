@@ -80,6 +80,37 @@ def _addresses_of_this_machine() -> list[str]:
     return [line.split()[3].split("/")[0] for line in out.splitlines() if " lo " not in line]
 
 
+_PROBE = """
+import os, urllib.request
+targets = {targets!r}
+with open("/proc/net/route") as routes:  # the container's own gateway: a bridge's address on this machine
+    for line in routes.read().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == "00000000":
+            targets += [".".join(str(b) for b in reversed(bytes.fromhex(fields[2]))) + ":{port}"]
+lines = []
+for target in targets:
+    try:
+        urllib.request.urlopen(f"http://{{target}}/", timeout=2).read()
+        lines.append("REACHED " + target)
+    except OSError:
+        lines.append("blocked " + target)
+os.makedirs("/www", exist_ok=True)
+ok = not any(line.startswith("REACHED") for line in lines)
+open("/www/r", "w").write("\\n".join(lines + (["ALL-BLOCKED"] if ok else [])))
+os.execvp("python3", ["python3", "-m", "http.server", "8000", "-d", "/www"])
+"""
+
+
+def _prober_files(targets: list[str], port: int) -> dict[str, str]:
+    """A learner's server that first tries every target (Python: the stand-in busybox's wget cannot
+    resolve), then serves what it found at /r."""
+    return {
+        "probe.py": _PROBE.format(targets=targets, port=port),
+        "Dockerfile": 'FROM python:3.11-slim\nCOPY probe.py /probe.py\nEXPOSE 8000\nCMD ["python3", "/probe.py"]\n',
+    }
+
+
 @pytest.fixture
 def service_on_every_address() -> Iterator[tuple[int, list[str]]]:
     """A service bound to every address of this machine (the bridge gateway included)."""
@@ -98,12 +129,7 @@ def test_a_served_container_reaches_nothing_but_its_prober(host, tmp_path: Path,
         neighbour.reload()
         other = neighbour.attrs["NetworkSettings"]["IPAddress"]
         targets = [f"{a}:{port}" for a in _addresses_of_this_machine()] + [f"127.0.0.1:{loop_port}"] + ([f"{other}:80"] if other else [])
-        probes = " ".join(
-            f"if wget -T 2 -q -O /dev/null http://{t}/ 2>/dev/null; then echo REACHED {t}; else echo blocked {t}; fi >> /www/r;" for t in targets
-        )
-        script = f"mkdir -p /www; {probes} grep -q REACHED /www/r || echo ALL-BLOCKED >> /www/r; exec httpd -f -p 8000 -h /www"
-        dockerfile = f"FROM busybox\nEXPOSE 8000\nCMD {json.dumps(['sh', '-c', script])}\n"
-        folder = context(tmp_path / "ctx", {"Dockerfile": dockerfile})
+        folder = context(tmp_path / "ctx", _prober_files(targets, port))
         report = _grade(host, folder, [{"kind": "http", "path": "/r", "expected_body": ["ALL-BLOCKED"], "timeout": 60}])
     assert report.build.ok, report.build.error
     assert report.checks[0].passed, report.checks[0].message
@@ -378,3 +404,64 @@ def test_clean_removes_only_this_users_images_and_says_how_to_remove_all(host, t
         assert "removed 0 containers and 1 images" in done.stdout, done.stdout
     finally:
         host.remove_image(other_tag)
+
+
+# --- 1 and 2 for Compose: a project's builds and network follow the rules of a single check ----
+def _owned(host) -> list[str]:
+    from tutor.engine.owner import OWNER_LABEL, owner_id
+
+    mine = {"label": f"{OWNER_LABEL}={owner_id()}"}
+    return [c["Id"] for c in host.api.containers(all=True, filters=mine)] + [n["Id"] for n in host.api.networks(filters=mine)]
+
+
+@pytest.mark.parametrize(
+    "dockerfile,service",
+    [
+        ("FROM {tag}\n", "build: ./web"),
+        ("ARG BASE=busybox\nFROM $BASE\n", "build: {{context: ./web, args: {{BASE: '{tag}'}}}}"),
+        ("FROM busybox\nCOPY --from={short} /bin/busybox /stolen\n", "build: ./web"),
+        ("FROM busybox\nARG SRC\nADD $SRC /secret\n", "build: {{context: ./web, args: {{SRC: 'http://127.0.0.1:{port}/e'}}}}"),
+        ("FROM busybox\nADD http://127.0.0.1:{port}/f /secret\n", "build: {{context: ./web, dockerfile: Dockerfile}}"),
+        ("FROM busybox\n", "image: '{tag}'"),
+        ("FROM busybox\n", "build: {{context: ./web, cache_from: ['{tag}']}}"),
+    ],
+    ids=["from-tag", "from-build-arg", "copy-from-id", "add-url-from-build-arg", "add-url", "service-image", "cache-from"],
+)
+def test_a_compose_project_follows_the_build_rules(host, tmp_path: Path, someone_elses_image, loopback_service, dockerfile: str, service: str) -> None:
+    tag, image_id = someone_elses_image
+    port, hits = loopback_service
+    values = {"tag": tag, "short": image_id.removeprefix("sha256:")[:12], "port": port}
+    compose = f"services:\n  web:\n    {service.format(**values)}\n    command: ['sleep', '30']\n"
+    folder = context(tmp_path / "ctx", {
+        "Dockerfile": "FROM busybox\n", "compose.yaml": compose, "web/Dockerfile": dockerfile.format(**values),
+    })
+    report = _grade(host, folder, [{"kind": "compose.logs", "service": "web", "expectedOutput": ["never"], "timeout": 5}])
+    message = report.checks[0].message
+    assert not report.checks[0].passed and "is refused" in message and ("may not" in message or "fetch" in message), message
+    time.sleep(0.2)
+    assert hits == [], "the engine fetched for the learner"
+    assert _owned(host) == []
+
+
+def test_a_compose_service_reaches_nothing_but_the_tutors_prober(host, tmp_path: Path, service_on_every_address, loopback_service) -> None:
+    port, hits = service_on_every_address
+    loop_port, loop_hits = loopback_service
+    with host.container("busybox", ["httpd", "-f", "-p", "80"]) as neighbour:  # another learner's server
+        neighbour.reload()
+        other = neighbour.attrs["NetworkSettings"]["IPAddress"]
+        targets = [f"{a}:{port}" for a in _addresses_of_this_machine()] + [f"127.0.0.1:{loop_port}"] + ([f"{other}:80"] if other else [])
+        compose = (
+            "services:\n  web:\n    build: .\n    ports: ['8000:8000']\n"
+            "  peer:\n    image: python:3.11-slim\n    command: ['sleep', '60']\n"
+        )
+        folder = context(tmp_path / "ctx", {**_prober_files(targets, port), "compose.yaml": compose})
+        started = time.monotonic()
+        report = _grade(host, folder, [
+            {"kind": "compose.http", "service": "web", "port": 8000, "path": "/r", "expected_body": ["ALL-BLOCKED"], "timeout": 60},
+            {"kind": "compose.reaches", "service": "peer", "host": "web", "port": 8000},
+        ])
+    assert report.build.ok, report.build.error
+    assert all(c.passed for c in report.checks), [c.message for c in report.checks]
+    assert hits == [] and loop_hits == []
+    assert time.monotonic() - started < 120
+    assert _owned(host) == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, Instruction, read_dockerfile
@@ -23,8 +23,11 @@ _REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s:@]+@[^/\s:]+:|^github\.com/|
 _RUN_NETWORKS = {"none", "default"}
 
 
-def refusals(dockerfile: Dockerfile, allowed_bases: Collection[str]) -> list[str]:
-    """Every reason this Dockerfile may not be built, each naming its line."""
+def refusals(dockerfile: Dockerfile, allowed_bases: Collection[str], *, build_args: Mapping[str, str] | None = None) -> list[str]:
+    """Every reason this Dockerfile may not be built, each naming its line.
+
+    build_args: the values given for ARGs (Compose's `build.args`), which win over their defaults."""
+    given = dict(build_args or {})
     allowed = {normalize(ref) for ref in allowed_bases}
     allowed_repos = {_repository(ref) for ref in allowed}
     problems: list[str] = []
@@ -52,10 +55,10 @@ def refusals(dockerfile: Dockerfile, allowed_bases: Collection[str]) -> list[str
                 continue
             if not aliases:  # ARGs before the first FROM
                 if name == "ARG":
-                    meta.update(_arg(instruction.value, meta, {}, escape))
+                    meta.update(_arg(instruction.value, meta, {}, escape, given))
                 continue
             if name == "ARG":
-                env.update(_arg(instruction.value, {**meta, **env}, meta, escape))
+                env.update(_arg(instruction.value, {**meta, **env}, meta, escape, given))
             elif name == "ENV":
                 env.update(_env(instruction.value, env, escape))
             for problem in _judge(instruction, env, aliases, allowed, allowed_repos, escape):
@@ -123,11 +126,13 @@ def _sources(rest: str, env: dict[str, str], escape: str) -> list[str]:
     return words(rest, env, escape)[:-1]
 
 
-def _arg(value: str, scope: dict[str, str], meta: dict[str, str], escape: str) -> dict[str, str]:
+def _arg(value: str, scope: dict[str, str], meta: dict[str, str], escape: str, given: dict[str, str]) -> dict[str, str]:
     result = {}
     for word in value.split():
         key, has_default, default = word.partition("=")
-        if has_default:
+        if key in given:
+            result[key] = given[key]
+        elif has_default:
             result[key] = "".join(words(default, scope, escape)) if default else ""
         elif key in meta:
             result[key] = meta[key]
@@ -164,6 +169,12 @@ def normalize(reference: str) -> str:
 
 def _repository(normalized: str) -> str:
     return normalized.partition("@")[0].rsplit(":", 1)[0] if ":" in normalized.rpartition("/")[2] else normalized.partition("@")[0]
+
+
+def base_allowed(reference: str, allowed_bases: Collection[str]) -> bool:
+    """Whether an image reference names one of the allowed base images (any spelling of it)."""
+    allowed = {normalize(ref) for ref in allowed_bases}
+    return _base_allowed(reference, allowed, {_repository(ref) for ref in allowed})
 
 
 def _base_allowed(reference: str, allowed: set[str], repos: set[str]) -> bool:

@@ -76,9 +76,11 @@ class DockerfileUnreadable(ValueError):
     """The file is missing, empty, binary or not text."""
 
 
-def read_dockerfile(path: Path) -> Dockerfile:
+def read_dockerfile(path: Path, folder: Path | None = None) -> Dockerfile:
+    """folder: the learner's folder the path is in; no link on the way from it is followed."""
+    root, relative = (folder, path.relative_to(folder).as_posix()) if folder else (path.parent, path.name)
     try:
-        data = read_learner_file(path.parent, path.name, DOCKERFILE_LIMIT)
+        data = read_learner_file(root, relative, DOCKERFILE_LIMIT)
     except LearnerFileRefused as exc:
         raise DockerfileUnreadable(f"there is no {path.name} in {path.parent}" if exc.missing else str(exc)) from exc
     if b"\x00" in data:

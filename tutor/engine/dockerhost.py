@@ -6,6 +6,7 @@ Every docker SDK error is translated here into a TutorError with a message for t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import socket
@@ -330,18 +331,22 @@ class DockerHost:
             with self.container(image, sandbox=sandbox, exercise_id=exercise_id) as container:
                 yield container, NamespaceProber(self, container.id, exercise_id, port)
             return
+        with self._isolated_network() as network, self.container(
+            image, sandbox=sandbox, network=network, exercise_id=exercise_id
+        ) as container, self.prober(network, exercise_id=exercise_id) as prober:
+            container.reload()
+            address = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+            yield container, dataclasses.replace(prober, server=container, address=address, port=port)
+
+    @contextlib.contextmanager
+    def prober(self, network: str, *, exercise_id: str = "") -> Iterator[NetworkProber]:
+        """A client container on `network`, from a trusted image; aim it with dataclasses.replace
+        (address, port, and the server, to read what it listens on). Removed when the block ends."""
         prober_image = next((name for name in PROBER_IMAGES if self.image_attrs(name)), "")
         if not prober_image:
             raise TutorError(f"an HTTP check needs one of {', '.join(PROBER_IMAGES)} on this machine to send its requests from")
-        with self._isolated_network() as network, self.container(
-            image, sandbox=sandbox, network=network, exercise_id=exercise_id
-        ) as container:
-            with self.container(
-                prober_image, ["sleep", "900"], sandbox=PROBER_SANDBOX, network=network, exercise_id=exercise_id,
-            ) as prober:
-                container.reload()
-                address = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
-                yield container, NetworkProber(prober, container, prober_image, address, port)
+        with self.container(prober_image, ["sleep", "900"], sandbox=PROBER_SANDBOX, network=network, exercise_id=exercise_id) as prober:
+            yield NetworkProber(prober, None, prober_image, "", 0)
 
     @contextlib.contextmanager
     def _isolated_network(self) -> Iterator[str]:

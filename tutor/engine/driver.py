@@ -8,7 +8,7 @@ checks never see one (the implementation over the engine is tutor/engine/engine_
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +139,16 @@ class Driver(Protocol):
         ...
 
     def compose_project(
-        self, directory: Path, *, limits: Limits, build_network: bool, timeout: float, cancel: threading.Event, keep_images: bool
+        self,
+        directory: Path,
+        *,
+        limits: Limits,
+        build_network: bool,
+        timeout: float,
+        cancel: threading.Event,
+        keep_images: bool,
+        allowed_images: Collection[str] | None = None,
     ) -> ComposeProject:
-        """The folder's Compose project on this engine (not started: `with project.running()`)."""
+        """The folder's Compose project on this engine (not started: `with project.running()`);
+        allowed_images: what its services and builds may start from."""
         ...

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import stat
 import tarfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,15 @@ class EngineDriver:
         return str(self._host.version().get("KernelVersion", ""))
 
     def compose_project(
-        self, directory: Path, *, limits: Limits, build_network: bool, timeout: float, cancel: threading.Event, keep_images: bool
+        self,
+        directory: Path,
+        *,
+        limits: Limits,
+        build_network: bool,
+        timeout: float,
+        cancel: threading.Event,
+        keep_images: bool,
+        allowed_images: Collection[str] | None = None,
     ) -> ComposeProject:
         sweep_leftovers(self._host.api)  # what a killed tutor's projects left: networks, volumes, images
         return ComposeProject(
@@ -107,6 +116,8 @@ class EngineDriver:
             timeout=timeout,
             cancel=cancel,
             keep_images=keep_images,
+            allowed_images=allowed_images,
+            prober=functools.partial(self._host.prober, exercise_id=self._exercise_id),
         )
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-import urllib.error
 from dataclasses import dataclass
 from typing import Any
 
+from tutor import locations
+from tutor.engine.build_policy import allowed_bases
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, search_any, shorten
-from tutor.engine.checks.runtime import _request
+from tutor.engine.checks.runtime import _ask
 from tutor.engine.compose.policy import Limits
 from tutor.engine.compose.project import ComposeProject
 from tutor.engine.probers import hex_address, loopback_only
@@ -41,6 +42,7 @@ def _project(ctx: CheckContext) -> ComposeProject:
             timeout=ctx.exercise.build.timeout,
             cancel=ctx.cancel,
             keep_images=ctx.keep_images,
+            allowed_images=allowed_bases(ctx.exercise.path, locations.content_root()),
         )
         return stack.enter_context(project.running())
 
@@ -256,12 +258,16 @@ def _listening(project: ComposeProject, service: str, port: int) -> list[str]:
 @register
 @dataclass(kw_only=True, frozen=True)
 class ComposeHttp(Check):
-    """A service's published port answers HTTP (published on 127.0.0.1, on a port the engine picks)."""
+    """A service publishes a port, and it answers HTTP.
+
+    The request comes from the tutor's prober on the service's own network (the project's networks
+    reach nothing else and nothing is published on this machine); the file must still publish the
+    port, as `docker compose up` needs it to on the learner's machine."""
 
     kind = "compose.http"
     default_hint = "Publish the service's port (ports: [\"8000:8000\"]) and make its server listen on 0.0.0.0."
     service: str  # the service that must answer
-    port: int  # its container port, which it must publish (the tutor moves it to 127.0.0.1 on a free port)
+    port: int  # its container port, which it must publish (ports: in the file)
     path: str = "/"  # the request path
     method: str = "GET"
     body: str = ""  # request body (sent as JSON when it parses as JSON)
@@ -274,20 +280,22 @@ class ComposeHttp(Check):
         return f"{self.method} {self.path} on {self.service} answers {self.status}"
 
     def run(self, ctx: CheckContext) -> Verdict:
+        config = _config(ctx)
+        service = _service(config, self.service)
+        if service is None:
+            return _no_service(config, self.service)
+        if not _publishes(service, self.port):
+            return failed(f"{self.service} does not publish port {self.port}: add ports: [\"{self.port}:{self.port}\"]")
         project = _project(ctx)
-        host_port = project.port(self.service, self.port)
-        if host_port is None:
-            why = _why_not_running(project, self.service)
-            return failed(why or f"{self.service} does not publish port {self.port}: add ports: [\"{self.port}:{self.port}\"]")
-        url = f"http://127.0.0.1:{host_port}{self.path}"
+        server = project.http(self.service, self.port)
         shown = f"{self.method} {self.path} on {self.service}"
         deadline = time.monotonic() + self.timeout
         last_error = "no answer"
         while time.monotonic() < deadline and not ctx.cancel.is_set():
             try:
-                status, text = _request(url, self.method, self.body)
-            except (urllib.error.URLError, ConnectionError, OSError) as exc:
-                last_error = str(getattr(exc, "reason", exc))
+                status, text = _ask(server, self.method, self.path, self.body)
+            except ConnectionError as exc:
+                last_error = str(exc)
                 why = _why_not_running(project, self.service)
                 if why:
                     return failed(why)
@@ -310,6 +318,18 @@ class ComposeHttp(Check):
                 return failed(f"{shown} answered with {found[0]!r}, which it should not: {shorten(text, 200)}")
             return passed(f"{shown} -> {status} {shorten(text, 120)}")
         return failed(f"nothing answered {shown} within {self.timeout:g} s ({last_error})")
+
+
+def _publishes(service: dict[str, Any], port: int) -> bool:
+    """Whether the file publishes the container port (Compose's short or long syntax)."""
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict):
+            target = entry.get("target")
+        else:
+            target = str(entry).partition("/")[0].rsplit(":", 1)[-1]
+        if str(target).split("-")[0] == str(port):
+            return True
+    return False
 
 
 @register

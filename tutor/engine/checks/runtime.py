@@ -6,8 +6,6 @@ import contextlib
 import json
 import re
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, shorten
@@ -113,17 +111,6 @@ def _headers(body: str) -> dict[str, str]:
 def _ask(server: HttpService, method: str, path: str, body: str) -> tuple[int, str]:
     status, payload = server.request(method, path, body, _headers(body))
     return status, clean_text(payload[:65536], limit=4000)
-
-
-def _request(url: str, method: str, body: str) -> tuple[int, str]:
-    """A request from this machine (a Compose project's port published on 127.0.0.1)."""
-    data = body.encode() if body else None
-    request = urllib.request.Request(url, data=data, method=method, headers=_headers(body))
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, clean_text(response.read(65536), limit=4000)
-    except urllib.error.HTTPError as exc:
-        return exc.code, clean_text(exc.read(65536), limit=4000)
 
 
 @register

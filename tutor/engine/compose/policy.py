@@ -3,7 +3,9 @@
 Pure data in, data out: it reads the file as `compose config` normalized it (absolute paths,
 either Compose's short or long syntax) and never runs anything. The rules are those of a single
 learner container (tutor.engine.dockerhost.Sandbox): no privileges, no host namespaces, no host
-folders outside the exercise, limits on memory, pids and CPU, ports on loopback only.
+folders outside the exercise, limits on memory, pids and CPU; and those of a server under an
+`http` check: the project's networks are internal, their bridges have no address of this machine,
+and no port is published (the tutor's prober joins the network to reach a service).
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ _REFUSED_KEYS = {
 MAX_SERVICES = 10
 MAX_REPLICAS = 3
 _NAMESPACE_KEYS = ("pid", "ipc")
-_ALLOWED_NETWORK_MODES = {"none", "bridge", "default"}
+_ALLOWED_NETWORK_MODES = {"none"}
+# An internal network whose bridge has no IPv4 address of this machine: containers on it reach
+# each other and nothing else (not the host at the gateway, not the host's other addresses).
+ISOLATED = {"internal": True, "driver_opts": {"com.docker.network.bridge.inhibit_ipv4": "true"}}
 _ALLOWED_NETWORK_DRIVERS = {"bridge"}
 
 
@@ -72,7 +77,10 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
                 )
         mode = service.get("network_mode")
         if mode and mode not in _ALLOWED_NETWORK_MODES:
-            problems.append(f"{where}: network_mode: {mode} is not allowed here: use the project's own networks")
+            problems.append(
+                f"{where}: network_mode: {mode} is not allowed here: use the project's own networks "
+                "(services reach each other there by name; nothing else is reachable)"
+            )
         if _asks_for_devices(service):
             problems.append(f"{where}: deploy.resources.reservations.devices (GPUs) is not allowed here: the sandbox has no GPU")
         for volume in service.get("volumes") or []:
@@ -109,6 +117,11 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
             problems.append(f"network {name}: driver {driver} is not allowed here: use bridge")
         if network.get("driver_opts"):
             problems.append(f"network {name}: driver options are not allowed here (they can reach the host's interfaces)")
+        if network.get("enable_ipv6") or network.get("ipam"):
+            problems.append(
+                f"network {name}: addresses of your own (ipam, enable_ipv6) are not allowed here: "
+                "the tutor gives the network its addresses"
+            )
     for name, volume in (config.get("volumes") or {}).items():
         volume = volume or {}
         if volume.get("external"):
@@ -140,7 +153,7 @@ def harden(
     volatile_labels: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """A copy of an allowed config (one `refusals` found nothing in) with the sandbox added:
-    limits, labels, loopback-only ports, no build network, capped logs."""
+    limits, labels, isolated networks and no published port, no build network, capped logs."""
     config = copy.deepcopy(config)
     config.pop("version", None)  # written without a version: the Compose Specification, which has the limit keys
     for name, service in config["services"].items():
@@ -155,8 +168,9 @@ def harden(
         )
         service["labels"] = {**_as_mapping(service.get("labels")), **labels}
         service.pop("container_name", None)  # a fixed name would collide between two checks
-        if "ports" in service:
-            service["ports"] = [_loopback_port(port) for port in service["ports"]]
+        # Nothing is published: a port on this machine would be open to its other users, and the
+        # checks reach a service from inside its network. (The learner's ports are judged as written.)
+        service.pop("ports", None)
         build = service.get("build")
         if isinstance(build, dict):
             if image_name is not None:
@@ -172,22 +186,12 @@ def harden(
     for name in list(networks):
         networks[name] = {**(networks[name] or {})}
         networks[name]["labels"] = {**_as_mapping(networks[name].get("labels")), **labels}
+        networks[name].update(ISOLATED, driver="bridge")
     for name in list(config.get("volumes") or {}):
         volume = {**(config["volumes"][name] or {})}
         volume["labels"] = {**_as_mapping(volume.get("labels")), **labels}
         config["volumes"][name] = volume
     return config
-
-
-def _loopback_port(port: Any) -> str:
-    """Any published port becomes 127.0.0.1::TARGET: loopback only, on a free port the engine
-    picks, so two checks (or two learners on one engine) never fight over a host port."""
-    if isinstance(port, dict):
-        target, protocol = port["target"], port.get("protocol", "tcp")
-    else:
-        text, _, protocol = str(port).partition("/")
-        target = text.split(":")[-1]
-    return f"127.0.0.1::{target}/{protocol or 'tcp'}"
 
 
 def _build_problems(build: dict[str, Any], folder: Path) -> list[str]:

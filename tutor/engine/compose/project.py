@@ -4,7 +4,9 @@ The CLI is `docker compose` where the docker CLI has the plugin, `docker-compose
 talks to the engine the tutor is connected to (DOCKER_HOST). The file is normalized by
 `compose config`, checked and hardened by tutor.engine.compose.policy, and the hardened copy is
 what runs, under a project name unique to this check and labelled so that a sweep finds the
-leftovers of a tutor that was killed.
+leftovers of a tutor that was killed. Its builds and images follow the rules of a single build
+(tutor.engine.compose.builds). Its networks reach nothing outside the project and publish no port:
+a check reaches a service through a prober container the tutor adds to the service's network.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from tutor.engine.compose.builds import image_refusals
 from tutor.engine.compose.policy import Limits, harden, refusals
 from tutor.engine.dockerhost import (
     EXERCISE_LABEL,
@@ -35,9 +38,14 @@ from tutor.engine.dockerhost import (
     _alive,
     _process_space,
 )
-from tutor.engine.owner import OWNER_LABEL, owner_id
+from tutor.engine.owner import OWNER_LABEL, owner_id, tag_secret
 from tutor.engine.sanitize import clean_text
 from tutor.errors import TutorError
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from tutor.engine.dockerhost import Prober
 
 PROJECT_PREFIX = "docker-tutor-"
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -109,7 +117,11 @@ class ComposeProject:
         timeout: float = 180.0,
         cancel: threading.Event | None = None,
         keep_images: bool = True,
+        allowed_images: Collection[str] | None = None,
+        prober: Callable[[str], AbstractContextManager[Prober]] | None = None,
     ) -> None:
+        """allowed_images: what services and builds may start from (None: the built-in curriculum's
+        base images). prober: starts a client container on a network (the http check's)."""
         self.folder = folder.resolve()
         self.file = compose_file(self.folder, file)
         self.name = f"{PROJECT_PREFIX}{uuid.uuid4().hex[:12]}"
@@ -124,6 +136,11 @@ class ComposeProject:
         self._engine_url = engine_url or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         self._engine = engine
         self._workdir: Path | None = None
+        self._allowed = allowed_images
+        self._prober = prober
+        self._probers: dict[str, Prober] = {}  # network -> its prober, started on first use
+        self._probe_lock = threading.Lock()
+        self._stack = contextlib.ExitStack()
 
     # --- the CLI -----------------------------------------------------------------------------
     def _cli(self, *args: str, timeout: float, file: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -176,9 +193,11 @@ class ComposeProject:
         """Refuse, harden, `up -d --build`; afterwards (also on error, Ctrl-C or deadline) `down`."""
         config = self.config()
         problems = refusals(config, self.folder, build_network=self.build_network)
+        problems += image_refusals(config, self.folder, self._allowed_images())
         if problems:
             raise ComposeError(f"{self.file.name} is refused: " + "; ".join(problems))
-        folder = hashlib.sha256(str(self.folder).encode()).hexdigest()[:12]
+        # A secret of this data folder in the hash: no one else on the engine can derive the name.
+        folder = hashlib.sha256(tag_secret() + os.fsencode(self.folder)).hexdigest()[:12]
 
         def image_name(service: str) -> str:
             self._built.append(f"docker-tutor/{self.exercise_id}-{_slug(service)}:{folder}")
@@ -203,6 +222,14 @@ class ComposeProject:
         finally:
             self.down()
 
+    def _allowed_images(self) -> Collection[str]:
+        if self._allowed is not None:
+            return self._allowed
+        from tutor import locations
+        from tutor.engine.build_policy import allowed_bases
+
+        return allowed_bases(Path(), locations.content_root())
+
     def _cli_run(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
         """A command against the running project: the hardened file, never the learner's."""
         return self._cli(*args, timeout=timeout, file=self._workdir / "compose.json" if self._workdir else None)
@@ -214,6 +241,9 @@ class ComposeProject:
         if self._workdir is None:
             return
         self.cancel = threading.Event()  # taking down must not be cut short by the cancel that led here
+        with contextlib.suppress(Exception):
+            self._stack.close()  # the probers first: a network with a container on it stays
+        self._probers.clear()
         with contextlib.suppress(ComposeError):
             self._cli_run("down", "-v", "--remove-orphans", "-t", "1", timeout=DOWN_TIMEOUT)
         if not self.keep_images and self._engine is not None:
@@ -236,11 +266,25 @@ class ComposeProject:
         """The service container's State (Running, ExitCode, Health), or {} if it has none."""
         return self._container(service).get("State") or {}
 
-    def port(self, service: str, target: int) -> int | None:
-        """The host port a service's container port is published on, if it is."""
-        ports = (self._container(service).get("NetworkSettings") or {}).get("Ports") or {}
-        bindings = ports.get(f"{target}/tcp") or []
-        return int(bindings[0]["HostPort"]) if bindings else None
+    def http(self, service: str, port: int) -> ServiceHttp:
+        """A client of `service` on `port`, from inside the project's network."""
+        return ServiceHttp(self, service, port)
+
+    def _probe(self, service: str, port: int) -> Prober:
+        """A prober on a network of the service's, aimed at its address there."""
+        import dataclasses
+
+        networks = (self._container(service).get("NetworkSettings") or {}).get("Networks") or {}
+        reachable = sorted((name, settings["IPAddress"]) for name, settings in networks.items() if (settings or {}).get("IPAddress"))
+        if not reachable:
+            raise ConnectionError(f"{service} is on no network of the project (is it running? network_mode: none?)")
+        if self._prober is None:
+            raise ComposeError("this check needs the engine to start its prober")
+        network, address = reachable[0]
+        with self._probe_lock:
+            if network not in self._probers:
+                self._probers[network] = self._stack.enter_context(self._prober(network))
+        return dataclasses.replace(self._probers[network], address=address, port=port)
 
     def exec(self, service: str, argv: list[str], *, timeout: float = 20.0) -> tuple[int, str]:
         """Run a command in a running service container: (exit code, output)."""
@@ -252,6 +296,17 @@ class ComposeProject:
         if not container or self._engine is None:
             return ""
         return clean_text(self._engine.logs(container["Id"], tail=tail))
+
+
+class ServiceHttp:
+    """HTTP requests to one service's port, sent by the tutor's prober on the project's network."""
+
+    def __init__(self, project: ComposeProject, service: str, port: int) -> None:
+        self._project, self._service, self._port = project, service, port
+
+    def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """(status, body); ConnectionError when nothing answers."""
+        return self._project._probe(self._service, self._port).request(method, path, body, headers)
 
 
 def _slug(name: str) -> str:
