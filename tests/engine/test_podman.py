@@ -93,3 +93,12 @@ def test_a_files_owner_is_the_images_not_the_containers_user(podman, tmp_path: P
     verdicts = {c.id: c for c in report.checks}
     assert verdicts["root-owned"].passed, verdicts["root-owned"].message
     assert not verdicts["not-app"].passed and "owned by uid 0" in verdicts["not-app"].message
+
+
+def test_a_compose_check_says_at_once_that_it_needs_dockers_engine(podman, tmp_path: Path) -> None:
+    files = {"Dockerfile": 'FROM busybox\nCMD ["sleep", "60"]\n', "compose.yaml": "services:\n  app:\n    build: .\n"}
+    started = time.monotonic()
+    report = grade_all(podman, tmp_path / "compose", [{"kind": "compose.healthy", "service": "app"}], files)
+    check = report.checks[0]
+    assert not check.passed and "graded on Docker's engine only" in check.message, check.message
+    assert time.monotonic() - started < 60  # not compose up's deadline

@@ -49,10 +49,26 @@ def _needs_buildkit(dockerfile: Path) -> bool:
         return False
 
 
+# On Podman, within the suite's time budget: `verify --quick` (solution passes, starter fails) of
+# one exercise per place where Podman answers differently from Docker. The whole curriculum,
+# mistakes and variants included, is `docker-tutor verify` on Podman (README: Builders, Podman).
+PODMAN_SAMPLE = (
+    "06-cache-friendly-order",  # the cache check reads Buildah's log (no cached flag in the stream)
+    "13-serve-a-model",  # http from the server's network namespace; health run by the tutor
+    "14-artifacts-volume",  # files' owners asked with stat; a VOLUME folder as the image has it
+)
+
+
 @needs_podman
 def test_verify_on_podman(tmp_path: Path, curriculum) -> None:
-    # Compose exercises are left out: their services wait for one another's HEALTHCHECK, which
-    # Podman without systemd never runs (the tutor runs those of the containers it starts itself).
-    chosen = [e.id for e in curriculum.exercises if not any(spec.kind.startswith("compose") for spec in e.checks)]
-    result = verify(tmp_path, *chosen, env={"DOCKER_HOST": PODMAN_URL})
-    passed_all(result, len(chosen))
+    known = {e.id for e in curriculum.exercises}
+    assert set(PODMAN_SAMPLE) <= known, set(PODMAN_SAMPLE) - known
+    result = verify(tmp_path, "--quick", *PODMAN_SAMPLE, env={"DOCKER_HOST": PODMAN_URL})
+    passed_all(result, len(PODMAN_SAMPLE))
+
+
+def test_compose_exercises_are_the_ones_left_out_on_podman(curriculum) -> None:
+    """Compose on Podman 4.3 is refused in the README (Builders, Podman): the list there is this one."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    compose = [e.id for e in curriculum.exercises if any(spec.kind.startswith("compose") for spec in e.checks)]
+    assert compose and all(f"`{exercise_id}`" in readme for exercise_id in compose), compose

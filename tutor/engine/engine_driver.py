@@ -15,7 +15,7 @@ from typing import Any
 import docker.errors
 
 from tutor.engine.compose.policy import Limits
-from tutor.engine.compose.project import ComposeProject, sweep_leftovers
+from tutor.engine.compose.project import ComposeError, ComposeProject, sweep_leftovers
 from tutor.engine.dockerhost import DockerHost, engine_errors
 from tutor.engine.driver import FileEntry, ImageFacts, RunOutcome, Sandbox, ServiceState
 from tutor.engine.probers import Prober
@@ -105,6 +105,13 @@ class EngineDriver:
         keep_images: bool,
         allowed_images: Collection[str] | None = None,
     ) -> ComposeProject:
+        if self._host.is_podman():
+            raise ComposeError(
+                "Compose exercises are graded on Docker's engine only: on Podman, the project's internal "
+                "networks can pass nothing between its services, and no HEALTHCHECK runs for the containers "
+                "Compose starts (see the README: Builders, Podman)",
+                hint="Run this exercise against Docker's engine (docker-tutor --engine NAME|URL).",
+            )
         sweep_leftovers(self._host.api)  # what a killed tutor's projects left: networks, volumes, images
         return ComposeProject(
             directory,
