@@ -53,7 +53,6 @@ def _needs_buildkit(dockerfile: Path) -> bool:
 # one exercise per place where Podman answers differently from Docker. The whole curriculum,
 # mistakes and variants included, is `docker-tutor verify` on Podman (README: Builders, Podman).
 PODMAN_SAMPLE = (
-    "06-cache-friendly-order",  # the cache check reads Buildah's log (no cached flag in the stream)
     "13-serve-a-model",  # http from the server's network namespace; health run by the tutor
     "14-artifacts-volume",  # files' owners asked with stat; a VOLUME folder as the image has it
 )
