@@ -4,11 +4,21 @@ with wall time, the tutor's peak memory, exit code, what the user saw, and what 
 (tests/hostile/README.md keeps the latest one).
 
     python benchmarks/red_team.py
+
+`--grade-class` measures what issue 12 asks of `grade`: N copies of each exercise's reference
+solution graded with `--jobs J`, R runs in a row (a fresh data folder each run, so nothing is
+reused from the run before); every copy must pass every time. Prints a table per exercise and
+the failures' reasons (benchmarks/RESULTS.md keeps the latest one).
+
+    nice -n 10 python benchmarks/red_team.py --grade-class [EXERCISE ...] [--copies 20] [--jobs 4] [--runs 3]
 """
 
 from __future__ import annotations
 
+import argparse
+import csv
 import http.server
+import io
 import json
 import os
 import shutil
@@ -195,5 +205,49 @@ def main() -> None:
         print("| " + " | ".join(row) + " |")
 
 
+def grade_class(exercises: list[str], copies: int, jobs: int, runs: int) -> None:
+    """Grade `copies` copies of each reference solution, `runs` times in a row; print a table."""
+    rows = []
+    solutions = sorted(p.parent.parent.name for p in (ROOT / "exercises").glob("*/solution/Dockerfile"))
+    chosen = exercises or solutions
+    with tempfile.TemporaryDirectory() as temp:
+        base = Path(temp)
+        for exercise in chosen:
+            klass = base / exercise
+            for index in range(copies):
+                shutil.copytree(ROOT / "exercises" / exercise / "solution", klass / f"learner{index:02d}")
+            results, seconds, reasons = [], [], []
+            for run in range(runs):
+                # A fresh data folder per run: no remembered verdict, new image tags, the engine's cache as it is.
+                env = {"DOCKER_TUTOR_DATA": str(base / f"data-{exercise}-{run}")}
+                result = measure([*TUTOR, "grade", exercise, str(klass), "--jobs", str(jobs), "--format", "csv"], env=env)
+                table = [row for row in csv.DictReader(io.StringIO(result.output[result.output.find("learner,"):])) if row.get("learner")]
+                passed = sum(row["passed"] == "true" for row in table)
+                results.append(passed)
+                seconds.append(result.seconds)
+                reasons += [f"run {run + 1} {row['learner']}: {row['reasons'] or row['build_error']}"[:200] for row in table if row["passed"] != "true"]
+                if not table:
+                    reasons.append(f"run {run + 1}: no table (exit {result.exit_code}): {result.output[-200:]}")
+                subprocess.run([*TUTOR, "clean"], env={**os.environ, **env}, capture_output=True)
+                print(f"done: {exercise} run {run + 1}: {passed}/{copies} in {result.seconds:.0f} s", file=sys.stderr)
+            rows.append((exercise, " / ".join(str(n) for n in results), " / ".join(f"{s:.0f}" for s in seconds), reasons))
+    print(f"| exercise | passed of {copies}, runs 1 / 2 / 3 | wall s per run |")
+    print("|---|---|---|")
+    for exercise, passed, took, _ in rows:
+        print(f"| {exercise} | {passed} | {took} |")
+    for exercise, _, _, reasons in rows:
+        for reason in reasons:
+            print(f"- {exercise}: {reason}".replace("\n", " "))
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grade-class", nargs="*", metavar="EXERCISE", help="grade copies of reference solutions (all if none named)")
+    parser.add_argument("--copies", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if args.grade_class is not None:
+        grade_class(args.grade_class, args.copies, args.jobs, args.runs)
+    else:
+        main()

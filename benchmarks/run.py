@@ -30,8 +30,8 @@ from tutor.content.loader import load_curriculum  # noqa: E402
 from tutor.content.model import Exercise  # noqa: E402
 from tutor.engine.checks import Check, compile_check  # noqa: E402
 from tutor.engine.dockerhost import connect  # noqa: E402
-from tutor.engine.grader import grade, image_tag  # noqa: E402
-from tutor.engine.verdicts import VerdictStore  # noqa: E402
+from tutor.engine.folder_images import image_tag  # noqa: E402
+from tutor.engine.grader import Grading, grade  # noqa: E402
 
 PLAIN_TAG = "docker-tutor-bench/plain"
 # How the plain side builds: the classic builder, or BuildKit through a CLI that has its client
@@ -118,7 +118,7 @@ def check_overhead(exercises: list[Exercise], repeat: int) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     medians: dict[tuple[str, str], list[float]] = {(case, way): [] for case in CASES for way in ("check", "TUI")}
-    store = VerdictStore(locations.data_dir() / "verdicts")
+    grading = Grading.learners_check()  # as the tutor's Check grades
     for exercise in (e for e in exercises if any(compile_check(spec).needs_engine for spec in e.checks)):
         with tempfile.TemporaryDirectory() as temp:
             for case in CASES:
@@ -140,7 +140,7 @@ def check_overhead(exercises: list[Exercise], repeat: int) -> list[str]:
                     if case == "cold":
                         forget(exercise, folders[0])
                     started = time.perf_counter()
-                    grade(exercise, folders[1], connect, verdicts=store)
+                    grade(exercise, folders[1], connect, grading=grading)
                     inside.append(time.perf_counter() - started)
                     if case == "cold":
                         forget(exercise, folders[1])

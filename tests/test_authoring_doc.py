@@ -16,7 +16,7 @@ from tutor.classroom.lint_content import lint_grading, lint_static
 from tutor.content.loader import STRUCTURE_TEST_SECTIONS
 from tutor.content.model import CheckSpec
 from tutor.engine.checks import KINDS, Check, compile_check
-from tutor.engine.grader import grade
+from tutor.engine.grader import Grading, grade
 
 TEXT = authoring.DOC.read_text(encoding="utf-8")
 BLOCK = re.compile(r'^```(\w+)(?: title="([^"]+)")?\n(.*?)^```$', re.MULTILINE | re.DOTALL)
@@ -84,7 +84,7 @@ def test_the_example_solution_passes_and_its_starter_fails(tmp_path: Path, host)
         shutil.copytree(exercise.solution_dir, attempt)
         for name, content in mistake["files"].items():
             (attempt / name).write_text(content)
-        report = grade(exercise, attempt, lambda: host, keep_image=False)
+        report = grade(exercise, attempt, lambda: host, grading=Grading(keep_image=False))
         failing = {c.id: c.message for c in report.checks if not c.passed and not c.skipped}
         assert set(mistake["fails"]) <= set(failing), (mistake["name"], failing)
         assert re.search(mistake["message"], "\n".join(failing[c] for c in mistake["fails"]), re.IGNORECASE)

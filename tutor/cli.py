@@ -301,8 +301,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from tutor import formats
-    from tutor.engine.dockerhost import connect
-    from tutor.engine.grader import grade
+    from tutor.engine.events import Event, GradeWarning
+    from tutor.engine.grader import Grading, grade
     from tutor.progress import Progress, ProgressNotSaved
     from tutor.workspace import Workspace
 
@@ -315,11 +315,12 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise UsageError(f"{directory} is not a folder", hint="--dir takes the folder that holds your Dockerfile.")
     else:
         directory = Workspace(workspace_root(args)).ensure(exercise)
-    from tutor.engine.verdicts import VerdictStore
 
-    store = VerdictStore(locations.data_dir() / "verdicts")
-    report = grade(exercise, directory.resolve(), connect, verdicts=store)
-    _warn(store.warnings)
+    def on_event(event: Event) -> None:
+        if isinstance(event, GradeWarning):
+            _warn([event.text])
+
+    report = grade(exercise, directory.resolve(), grading=Grading.learners_check(), on_event=on_event)
     if not args.solution and not args.dir:
         progress = Progress(locations.progress_file())
         try:

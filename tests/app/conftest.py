@@ -17,7 +17,7 @@ from tutor import locations
 from tutor.app.tutor_app import TutorApp
 from tutor.content.model import Exercise
 from tutor.engine.dockerhost import DockerHost
-from tutor.engine.grader import image_tag
+from tutor.engine.folder_images import image_tag
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -21,7 +21,7 @@ import pytest
 from tests.classroom.helpers import assert_clear_failure, run
 from tutor import locations
 from tutor.content.loader import load_curriculum
-from tutor.engine.grader import image_tag
+from tutor.engine.folder_images import image_tag
 
 EXERCISE = "04-first-dockerfile"
 

@@ -76,6 +76,7 @@ def test_check_formats_and_exit_codes(tmp_path: Path) -> None:
     report = json.loads(passed.stdout)
     assert report["exercise"] == "04-first-dockerfile" and report["passed"] is True
     assert {"ok", "seconds", "log_tail", "error"} <= set(report["build"])
+    assert report["build"]["builder"] in ("buildkit", "classic") and report["build"]["builder_why"], report["build"]
     assert {"id", "kind", "title", "passed", "message", "hint"} <= set(report["checks"][0])
 
     failed = run("check", "04-first-dockerfile", "--format", "junit")
@@ -86,6 +87,13 @@ def test_check_formats_and_exit_codes(tmp_path: Path) -> None:
 
     listing = json.loads(run("list", "--format", "json").stdout)
     assert {r["id"]: r["status"] for r in listing}["04-first-dockerfile"] == "failed"
+
+    # doctor names the builder the check used, and why; where BuildKit builds, what serve and grade do.
+    doctor = [line for line in run("doctor").stdout.splitlines() if "builder:" in line]
+    assert doctor and f"builder: {report['build']['builder']}: {report['build']['builder_why']}" in doctor[0], doctor
+    if report["build"]["builder"] == "buildkit":
+        assert "`serve` and `grade` build with the classic builder" in doctor[0], doctor
+        assert "except a Dockerfile that uses what only BuildKit builds (RUN --mount" in doctor[0], doctor
 
 
 @pytest.mark.docker

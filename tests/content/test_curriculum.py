@@ -11,7 +11,7 @@ from tutor import locations
 from tutor.content.loader import load_curriculum
 from tutor.content.variants import Variant, variants
 from tutor.engine.checks import compile_check
-from tutor.engine.grader import grade
+from tutor.engine.grader import Grading, grade
 
 CURRICULUM = load_curriculum([locations.content_root()])
 EXERCISES = {e.id: e for e in CURRICULUM.exercises}
@@ -48,7 +48,7 @@ def test_each_variant_is_graded_as_an_expert_would(variant: Variant, host, tmp_p
         monkeypatch.setenv("DOCKER_TUTOR_BUILDER", variant.builder)
     exercise = EXERCISES[variant.exercise]
     folder = variant.materialize(exercise.solution_dir, tmp_path / exercise.id)
-    report = grade(exercise, folder, lambda: host, only=variant.only)
+    report = grade(exercise, folder, lambda: host, grading=Grading(only=variant.only))
     assert variant.judge(report) == ""
 
 

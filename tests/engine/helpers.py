@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.content.model import BuildSettings, CheckSpec, Exercise
-from tutor.engine.grader import grade
+from tutor.engine.grader import Grading, grade
 from tutor.engine.report import CheckResult, Report
 
 
@@ -40,4 +40,4 @@ def grade_one(host: Any, folder: Path, check: dict[str, Any], files: dict[str, s
 
 
 def grade_all(host: Any, folder: Path, checks: list[dict[str, Any]], files: dict[str, str | bytes], **kwargs: Any) -> Report:
-    return grade(exercise(checks, **kwargs), context(folder, files), lambda: host, keep_image=False)
+    return grade(exercise(checks, **kwargs), context(folder, files), lambda: host, grading=Grading(keep_image=False))

@@ -13,7 +13,8 @@ from tests.engine.helpers import context, exercise
 from tutor.content.model import BuildSettings
 from tutor.engine.dockerhost import EXERCISE_LABEL
 from tutor.engine.events import BuildOutput
-from tutor.engine.grader import grade, image_tag
+from tutor.engine.folder_images import image_tag
+from tutor.engine.grader import grade
 
 pytestmark = pytest.mark.docker
 
@@ -128,3 +129,17 @@ def test_images_of_a_classic_build_whose_tutor_was_killed_are_swept_by_the_next(
     host.sweep_orphans()
     assert not _images_of(host, nonce, before)
     assert not list(_folder().glob(f"{process.pid}-*.json"))
+
+
+def test_a_build_cancelled_before_the_engine_answers_still_stops(host, tmp_path: Path, builder: str) -> None:
+    """The cut is made again until the build stream has begun: a cancel that comes before the
+    engine's answer (a busy engine, a large context) must not leave the build running."""
+    import threading
+
+    cancel = threading.Event()
+    cancel.set()  # before the request is even sent
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()} && sleep 600\n"})
+    started = time.monotonic()
+    report = grade(exercise([{"kind": "user"}]), folder, lambda: host, cancel=cancel)
+    assert time.monotonic() - started < 15
+    assert report.build.error == "the build was cancelled"

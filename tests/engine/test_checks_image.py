@@ -140,31 +140,32 @@ def test_docker_run_command_is_validated_and_run_in_the_sandbox(host, tmp_path: 
 
 def test_unchanged_folder_is_not_rebuilt_and_a_change_is_noticed(host, tmp_path: Path) -> None:
     from tests.engine.helpers import context, exercise
-    from tutor.engine.grader import grade
+    from tutor.engine.grader import Grading, grade
     from tutor.engine.verdicts import VerdictStore
 
     store = VerdictStore(tmp_path / "verdicts")
     folder = context(tmp_path / "ctx", {"Dockerfile": 'FROM busybox\nCOPY msg /msg\nCMD ["cat", "/msg"]\n', "msg": "hello\n"})
     passing = exercise([{"kind": "command", "expectedOutput": ["hello"]}])
-    first = grade(passing, folder, lambda: host, verdicts=store)
+    first = grade(passing, folder, lambda: host, grading=Grading(verdicts=store))
     assert first.passed and not first.build.reused
     [record] = (tmp_path / "verdicts").glob("*.json")
     checked_at = record.stat().st_mtime_ns
-    again = grade(passing, folder, lambda: host, verdicts=store)
+    again = grade(passing, folder, lambda: host, grading=Grading(verdicts=store))
     assert again.passed and again.build.reused and again.build.seconds == 0.0
     assert record.stat().st_mtime_ns > checked_at  # counts as the folder's latest check
     (folder / "msg").write_text("bye\n")
-    changed = grade(passing, folder, lambda: host, verdicts=store)
+    changed = grade(passing, folder, lambda: host, grading=Grading(verdicts=store))
     assert not changed.passed and not changed.build.reused
     # A failing verdict is never reused: the checks run again on the same image.
-    failing_again = grade(passing, folder, lambda: host, verdicts=store)
+    failing_again = grade(passing, folder, lambda: host, grading=Grading(verdicts=store))
     assert failing_again.build.reused and not failing_again.passed and "bye" in failing_again.checks[0].message
     host.remove_image(changed.build.image_id)
 
 
 def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Path, builder: str) -> None:
     from tests.engine.helpers import context, exercise
-    from tutor.engine.grader import grade, image_tag
+    from tutor.engine.folder_images import image_tag
+    from tutor.engine.grader import grade
 
     files = {"Dockerfile": 'FROM busybox\nCOPY msg /msg\nRUN cat /msg > /copy\nCMD ["cat", "/copy"]\n', "msg": f"{time.time_ns()}\n"}
     checked = exercise([{"kind": "user"}])
@@ -200,7 +201,8 @@ def test_command_args_alone_replace_cmd_and_keep_the_entrypoint(host, tmp_path: 
 
 def test_cache_check_gives_the_same_verdict_every_time_on_a_multi_stage_build(host, tmp_path: Path) -> None:
     from tests.engine.helpers import context, exercise
-    from tutor.engine.grader import grade, image_tag
+    from tutor.engine.folder_images import image_tag
+    from tutor.engine.grader import grade
 
     check = exercise([{"kind": "cache", "change": "train.py", "cached": ["requirements"]}])
     nonce = time.time_ns()
@@ -222,7 +224,8 @@ def test_cache_check_gives_the_same_verdict_every_time_on_a_multi_stage_build(ho
 
 def test_only_the_most_recently_checked_folders_of_a_learner_keep_their_image(host, tmp_path: Path) -> None:
     from tests.engine.helpers import context, exercise
-    from tutor.engine.grader import KEPT_FOLDERS_PER_EXERCISE, grade, image_tag
+    from tutor.engine.folder_images import KEPT_FOLDERS_PER_EXERCISE, image_tag
+    from tutor.engine.grader import Grading, grade
     from tutor.engine.verdicts import VerdictStore
 
     checked = exercise([{"kind": "user"}], exercise_id=f"99-keep-{time.time_ns()}")
@@ -232,12 +235,12 @@ def test_only_the_most_recently_checked_folders_of_a_learner_keep_their_image(ho
 
     # Another learner on the same engine, with a data folder of their own, checked first.
     theirs = folder("theirs")
-    grade(checked, theirs, lambda: host, verdicts=VerdictStore(tmp_path / "their-data"))
+    grade(checked, theirs, lambda: host, grading=Grading(verdicts=VerdictStore(tmp_path / "their-data")))
     mine = VerdictStore(tmp_path / "my-data")
     folders = [folder(f"f{index}") for index in range(KEPT_FOLDERS_PER_EXERCISE + 2)]
     for path in folders:
-        grade(checked, path, lambda: host, verdicts=mine)
-    grade(checked, folders[0], lambda: host, verdicts=mine)  # checked again: among the most recent once more
+        grade(checked, path, lambda: host, grading=Grading(verdicts=mine))
+    grade(checked, folders[0], lambda: host, grading=Grading(verdicts=mine))  # checked again: among the most recent once more
     try:
         kept = {tag for image in host.api.images(filters={"label": f"org.docker-tutor.exercise={checked.id}"}) for tag in image["RepoTags"]}
         recent = [folders[0], *folders[-(KEPT_FOLDERS_PER_EXERCISE - 1):]]

@@ -18,7 +18,7 @@ import pytest
 from tests.engine.helpers import context, exercise, grade_all
 from tutor.content.model import BuildSettings
 from tutor.engine.dockerhost import SESSION_ID, SESSION_LABEL
-from tutor.engine.grader import grade
+from tutor.engine.grader import Grading, grade
 
 pytestmark = pytest.mark.docker
 
@@ -65,7 +65,7 @@ def test_base_image_that_cannot_be_pulled(host, tmp_path: Path, builder: str) ->
     pack_exercise = context(tmp_path / "pack" / "exercises" / "99-test", {"exercise.toml": "", "solution/Dockerfile": "FROM docker-tutor-no-such-image:0.0\n"})
     folder = context(tmp_path / "ctx", {"Dockerfile": "FROM docker-tutor-no-such-image:0.0\n"})
     started = time.monotonic()
-    report = grade(exercise([{"kind": "user"}], path=pack_exercise), folder, lambda: host, keep_image=False)
+    report = grade(exercise([{"kind": "user"}], path=pack_exercise), folder, lambda: host, grading=Grading(keep_image=False))
     build = report.build
     assert not build.ok
     assert time.monotonic() - started < 60

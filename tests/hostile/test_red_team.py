@@ -3,6 +3,7 @@ The figures are summarised in tests/hostile/README.md."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -17,7 +18,9 @@ import docker.errors
 import pytest
 
 from tests.engine.helpers import context, exercise
-from tutor.engine.grader import grade, image_tag
+from tutor.content.model import BuildSettings
+from tutor.engine.folder_images import image_tag
+from tutor.engine.grader import Grading, grade
 
 pytestmark = pytest.mark.docker
 
@@ -51,7 +54,7 @@ def loopback_service() -> Iterator[tuple[int, list[str]]]:
 
 
 def _grade(host, folder: Path, checks: list[dict] | None = None):
-    return grade(exercise(checks or [{"kind": "user"}]), folder, lambda: host, keep_image=False)
+    return grade(exercise(checks or [{"kind": "user"}]), folder, lambda: host, grading=Grading(keep_image=False))
 
 
 # --- 1. the engine fetches for the learner ---------------------------------------------------
@@ -375,7 +378,7 @@ def test_every_image_and_container_carries_the_tutors_label_and_owner(host, tmp_
     monkeypatch.setattr(ContainerCollection, "create", recording)
     folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()} > /n\nCMD [\"sleep\", \"1\"]\n"})
     checked = exercise([{"kind": "command", "command": ["true"]}])
-    report = grade(checked, folder, lambda: host, keep_image=True)
+    report = grade(checked, folder, lambda: host)
     try:
         assert report.build.ok, report.build.error
         labels = host.image_attrs(report.build.image_id)["Config"]["Labels"]
@@ -465,3 +468,57 @@ def test_a_compose_service_reaches_nothing_but_the_tutors_prober(host, tmp_path:
     assert hits == [] and loop_hits == []
     assert time.monotonic() - started < 120
     assert _owned(host) == []
+
+
+# --- 4. limits on build steps: processes and disk ---------------------------------------------
+def _images_with(host, nonce: str) -> list[str]:
+    """Images whose history mentions `nonce`: this test's, on a shared engine."""
+    found = []
+    for image in host.api.images(all=True, filters={"since": "busybox"}) + host.api.images(all=True, filters={"dangling": True}):
+        with contextlib.suppress(Exception):
+            if any(nonce in (entry.get("CreatedBy") or "") for entry in host.api.history(image["Id"])):
+                found.append(image["Id"])
+    return found
+
+
+@pytest.mark.parametrize(
+    "base,run",
+    [
+        ("busybox", "while true; do sleep 1000 & done"),  # the shell gives up when a fork fails
+        ("python:3.11-slim", 'python3 -c "exec(\'import os, time\\nwhile True:\\n try: os.fork()\\n except OSError: time.sleep(0.05)\')"'),  # never gives up
+    ],
+    ids=["shell", "python-keeps-forking"],
+)
+def test_a_build_step_that_forks_without_end_is_stopped_and_leaves_nothing(
+    host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, base: str, run: str
+) -> None:
+    from tutor.engine.builders.step_limits import supported
+
+    if not supported(host):
+        pytest.skip("this engine takes no cgroup parent with limits for build steps (cgroup v2 or the systemd driver)")
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", "classic")  # what serve and grade use: BuildKit ignores cgroupparent
+    nonce = f"f{time.time_ns()}"
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM {base}\nRUN echo {nonce}; {run}\n"})
+    started = time.monotonic()
+    report = grade(exercise([{"kind": "user"}], build=BuildSettings(timeout=120)), folder, lambda: host, grading=Grading(keep_image=False))
+    took = time.monotonic() - started
+    assert not report.build.ok and "more than 512 processes" in report.build.error, report.build.error
+    assert "processes without end" in report.build.hint
+    assert took < 40, f"stopped after {took:.0f} s"
+    assert _owned(host) == [] and not _images_with(host, nonce)
+
+
+@pytest.mark.parametrize("write", ["one-file", "many-files"])
+def test_a_build_step_writing_a_gigabyte_is_refused_and_leaves_no_image(host, tmp_path: Path, builder: str, write: str) -> None:
+    nonce = f"d{time.time_ns()}"
+    command = {
+        "one-file": "dd if=/dev/zero of=/big bs=1M count=1024",
+        "many-files": "for i in 1 2 3 4 5 6; do dd if=/dev/zero of=/big$i bs=1M count=200; done",
+    }[write]
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {nonce} && {command}\nCMD [\"true\"]\n"})
+    started = time.monotonic()
+    report = grade(exercise([{"kind": "user"}], build=BuildSettings(timeout=180)), folder, lambda: host, grading=Grading(keep_image=False))
+    assert not report.build.ok, "an image of more than 1 GB was kept"
+    assert "more than an exercise's image may hold" in report.build.hint, (report.build.error, report.build.hint)
+    assert time.monotonic() - started < 150
+    assert _owned(host) == [] and not _images_with(host, nonce)

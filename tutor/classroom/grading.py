@@ -6,7 +6,6 @@ the instructor's engine.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -25,7 +24,8 @@ from tutor import formats
 from tutor.classroom.engines import Engine, EnginePool
 from tutor.content.model import Exercise
 from tutor.engine.dockerhost import DockerHost
-from tutor.engine.grader import enforced, grade
+from tutor.engine.folder_images import LaterRemoval
+from tutor.engine.grader import Grading, enforced, grade
 from tutor.engine.learner_files import display_name
 from tutor.engine.report import BuildResult, Report
 from tutor.errors import EngineUnavailable, TutorError, UsageError
@@ -135,14 +135,7 @@ def grade_class(
     engines = engines or EnginePool([Engine("the engine", connect)])
     engines.start()
     cancel = threading.Event()
-    # Images are removed when the whole class is graded, never while a sibling builds: removing an
-    # image prunes its untagged parent layers, which a parallel build may have just taken from cache.
-    done_with: list[tuple[DockerHost, str]] = []
-    lock = threading.Lock()
-
-    def release(host: DockerHost, image: str) -> None:
-        with lock:
-            done_with.append((host, image))
+    done_with = LaterRemoval()  # each learner's images go when the whole class is graded
 
     def one(folder: Path) -> Submission:
         while True:
@@ -150,8 +143,8 @@ def grade_class(
             host, started, graded = engine.host, time.monotonic(), False
             try:
                 report = grade(
-                    exercise, folder.resolve(), lambda host=host: host, cancel=cancel, keep_image=False, hidden=True,
-                    release=lambda image, host=host: release(host, image),
+                    exercise, folder.resolve(), lambda host=host: host, cancel=cancel,
+                    grading=Grading.assessment(release=done_with.on(host)),
                 )
                 graded = True
             except EngineUnavailable as exc:
@@ -185,9 +178,7 @@ def grade_class(
         raise
     finally:
         pool.shutdown(wait=True)
-        for host, image in dict.fromkeys(done_with):
-            with contextlib.suppress(TutorError):  # an engine dropped mid-class keeps its leftovers
-                host.remove_image(image)
+        done_with.remove_all()
     twins = identical(folders)
     return sorted((dataclasses.replace(s, same_as=twins.get(s.learner, ())) for s in done), key=lambda s: s.learner)
 

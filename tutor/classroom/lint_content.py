@@ -14,7 +14,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,16 +89,17 @@ def lint_grading(
     check must reject it). on_variant hears each, with '' or what went wrong.
     """
     from tutor.content.variants import variants as variants_of
-    from tutor.engine.grader import grade
+    from tutor.engine.grader import Grading, grade
 
     host = connect()
+    kept = Grading(keep_image=keep_image)
 
     def judge(exercise: Exercise) -> list[Finding]:
         findings = []
         # The two folders are graded side by side: most of a check's time is spent waiting.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="starter") as beside:
-            starter_graded = beside.submit(grade, exercise, exercise.starter_dir, lambda: host, keep_image=keep_image)
-            solution = grade(exercise, exercise.solution_dir, lambda: host, keep_image=keep_image)
+            starter_graded = beside.submit(grade, exercise, exercise.starter_dir, lambda: host, grading=kept)
+            solution = grade(exercise, exercise.solution_dir, lambda: host, grading=kept)
             starter = starter_graded.result()
         if not solution.build.ok:
             findings.append(Finding(f"{_folder(exercise)}/solution", f"does not build: {solution.build.error}", content=False))
@@ -111,7 +112,7 @@ def lint_grading(
             )
         if mistakes:
             findings += _graded_mistakes(
-                exercise, lambda folder: grade(exercise, folder, lambda: host, keep_image=keep_image, hidden=True),
+                exercise, lambda folder: grade(exercise, folder, lambda: host, grading=replace(kept, hidden=True)),
                 host.builder_choice().name,
             )
         if variants and not findings:
@@ -137,11 +138,12 @@ def _findings(problems: Iterable[Problem]) -> list[Finding]:
 
 def grade_variant(variant: Variant, exercise: Exercise, connect: Callable[[], DockerHost]) -> str:
     """Grade one variant in a temporary copy of the solution; '' when it is judged as it must be."""
-    from tutor.engine.grader import grade
+    from tutor.engine.grader import Grading, grade
 
     with tempfile.TemporaryDirectory(prefix="docker-tutor-variant-") as temp:
         folder = variant.materialize(exercise.solution_dir, Path(temp) / exercise.id)
-        return variant.judge(grade(exercise, folder, connect, keep_image=False, only=variant.only, hidden=True))
+        grading = Grading(keep_image=False, only=variant.only, hidden=True)
+        return variant.judge(grade(exercise, folder, connect, grading=grading))
 
 
 def _folder(exercise: Exercise) -> str:

@@ -30,12 +30,14 @@ _SHELL = re.compile(r"^/bin/sh -c ")
 
 
 def step_failure(error: str) -> str:
-    """The tutor's message for a RUN step that exited non-zero, whichever builder said so ('' if not that)."""
+    """The error with a builder's words for a RUN step that exited non-zero put in the tutor's
+    own (what the tutor says before them, such as a limit it saw reached, stays); '' if none."""
     for pattern in _STEP_FAILED:
         found = pattern.search(error)
         if found:
             command = _SHELL.sub("", found["command"].strip())
-            return f"the build step RUN {command} failed with exit code {found['code']}"
+            told = f"the build step RUN {command} failed with exit code {found['code']}"
+            return error[: found.start()] + told + error[found.end() :]
     return ""
 
 
@@ -57,6 +59,16 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"failed with exit code 137$|returned a non-zero code: 137|exit code: 137"),
         "A RUN step was killed, usually because it ran out of memory (the build has a memory limit).",
+    ),
+    (
+        re.compile(r"failed with exit code 153$|returned a non-zero code: 153|exit code: 153|wrote .* over |added .* to its base image"),
+        "A build step wrote more than an exercise's image may hold (a file over the limit ends the step "
+        "with code 153). Keep data sets and model weights out of the image: mount them, or fetch them at run time.",
+    ),
+    (
+        re.compile(r"processes at once"),
+        "A build step started processes without end. A RUN step runs commands to their end: no loops that "
+        "start processes in the background.",
     ),
     (
         re.compile(r"failed with exit code \d+$|returned a non-zero code|executor failed running|did not complete successfully: exit code"),

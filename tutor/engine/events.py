@@ -50,11 +50,18 @@ class CheckFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class GradeWarning:
+    """Something the learner should know that did not change the verdict (a remembered verdict unreadable)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class GradeFinished:
     report: Report
 
 
-Event = BuildStep | StepCached | BuildOutput | BuildFinished | CheckStarted | CheckFinished | GradeFinished
+Event = BuildStep | StepCached | BuildOutput | BuildFinished | CheckStarted | CheckFinished | GradeWarning | GradeFinished
 EventSink = Callable[[Event], None]
 
 

@@ -1,15 +1,18 @@
-"""Grade one exercise: read the Dockerfile, build it for real, run every check, return a Report."""
+"""Grade one folder: read the Dockerfile, refuse, reuse or build, run every check, return a Report.
+
+`grade` is the one way to grade a folder: the CLI's check, the tutor's Check (and so every tab of
+`serve`), an instructor's `grade` of a class and the curriculum's verify all call it, each with its
+Grading; they only display the events and the Report that come back.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tutor import locations
@@ -23,11 +26,11 @@ from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_dockerfile
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
 from tutor.engine.engine_driver import EngineDriver
-from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, ignore
+from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, GradeWarning, ignore
+from tutor.engine.folder_images import FolderImages
 from tutor.engine.learner_files import display_name
-from tutor.engine.owner import tag_secret
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
-from tutor.engine.verdicts import VerdictStore, fingerprint
+from tutor.engine.verdicts import VerdictStore
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
 PARALLEL_CHECKS = 3
@@ -38,53 +41,50 @@ VANISHED_LAYER = re.compile(
     r"layer not known",  # Podman's storage, in Buildah's words
     re.IGNORECASE,
 )
-# Each folder checked keeps its image as the cache of its next check; older folders' go.
-KEPT_FOLDERS_PER_EXERCISE = 3
 
 
-def image_tag(exercise: Exercise, directory: Path) -> str:
-    """One tag per exercise and folder: the next check of the same folder reuses its cache.
+@dataclass(frozen=True, slots=True)
+class Grading:
+    """Who grades a folder, and so which checks run and what becomes of the image.
 
-    A secret of this data folder goes into the hash, so no one else on the engine can derive the tag."""
-    folder = hashlib.sha256(tag_secret() + os.fsencode(directory.resolve())).hexdigest()[:12]
-    return f"{_tag_prefix(exercise)}{folder}"
+    keep_image: the image stays as the cache of the folder's next check. verdicts: remember what
+    this check proved and reuse what an earlier one proved (folder_images.py). hidden: run the
+    checks marked hidden too. only: run just these checks (by id), e.g. the one check a house-rule
+    mutant must fail; nothing is built when none of them needs an image. release: what to do with
+    an image the grading is done with (default: remove it now)."""
 
+    keep_image: bool = True
+    verdicts: VerdictStore | None = None
+    hidden: bool = False
+    only: frozenset[str] | None = None
+    release: Callable[[str], None] | None = None
 
-def _tag_prefix(exercise: Exercise) -> str:
-    return f"docker-tutor/{exercise.id}:"
+    @classmethod
+    def learners_check(cls) -> Grading:
+        """`check`, the tutor's Check, a served tab: the image is the folder's cache, and a folder
+        unchanged since it passed is not built again."""
+        return cls(verdicts=VerdictStore(locations.data_dir() / "verdicts"))
+
+    @classmethod
+    def assessment(cls, release: Callable[[str], None] | None = None) -> Grading:
+        """An instructor's grade: the hidden checks too, nothing kept, nothing remembered."""
+        return cls(keep_image=False, hidden=True, release=release)
 
 
 def grade(
     exercise: Exercise,
     directory: Path,
-    connect: Callable[[], DockerHost],
+    connect: Callable[[], DockerHost] | None = None,
     *,
+    grading: Grading = Grading(),
     on_event: EventSink = ignore,
     cancel: threading.Event | None = None,
-    keep_image: bool = True,
-    verdicts: VerdictStore | None = None,
-    hidden: bool = False,
-    release: Callable[[str], None] | None = None,
-    only: frozenset[str] | None = None,
 ) -> Report:
-    """Grade `directory` against `exercise`. Raises UsageError/ContentError/EngineUnavailable only.
-
-    release: what to do with an image this check is done with (default: remove it now). Parallel
-    checks of one class hand theirs to the class, which removes them when none is building: a
-    removal prunes untagged parent layers, which a sibling build may be using as its cache.
-    keep_image: keep the image as the cache of the folder's next check. verdicts: remember what
-    this check proved, reuse what an earlier one proved, and keep images for only the
-    exercise's most recently checked folders. hidden: run the checks marked hidden too. only: run
-    just these checks (by id), e.g. the one check a house-rule mutant must fail; nothing is built
-    when none of them needs an image."""
+    """Grade `directory` against `exercise` on the engine `connect` reaches (default: the one the
+    docker CLI would use). Raises UsageError/ContentError/EngineUnavailable only."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
-    # Hidden checks are an assessment's: an instructor's grade runs them, a learner's check does not.
-    checks = [
-        compile_check(spec)
-        for spec in enforced(exercise)
-        if (only is None or spec.id in only) and (hidden or not spec.hidden)
-    ]
+    checks = _checks(exercise, grading)
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder", hint="Give the folder that holds your Dockerfile.")
 
@@ -97,125 +97,125 @@ def grade(
             seconds=time.monotonic() - started,
             directory=display_name(str(directory)),
         )
+        while grading.verdicts and grading.verdicts.warnings:  # each said once, also by a store used again
+            on_event(GradeWarning(grading.verdicts.warnings.pop(0)))
         on_event(GradeFinished(result))
         return result
 
+    # Read the folder.
     try:
         dockerfile = read_dockerfile(directory / "Dockerfile")
     except DockerfileUnreadable as exc:
         return report(_not_built(str(exc), "Create the Dockerfile in the exercise folder."), _results(checks, {}, "no Dockerfile to judge"))
-
     context = CheckContext(
-        exercise=exercise, directory=directory, dockerfile=dockerfile, cancel=cancel, keep_images=keep_image
+        exercise=exercise, directory=directory, dockerfile=dockerfile, cancel=cancel, keep_images=grading.keep_image
     )
     static = [c for c in checks if not c.needs_image]
     results = {c.id: _run(c, context, on_event) for c in static if not dockerfile.problems}
 
-    refusal = _refuse_before_build(directory, dockerfile)
+    # Refuse what must never reach the engine, or needs none.
+    refusal = _refuse_before_build(exercise, directory, dockerfile, checks)
     if refusal is not None:
-        return report(refusal, _results(checks, results, "the Dockerfile has mistakes to fix first"))
+        build, why = refusal
+        return report(build, _results(checks, results, why))
 
-    if not any(c.needs_engine for c in checks):
-        # e.g. a CUDA exercise on a machine without the CUDA base image: judged from the files alone.
-        note = "not built: this exercise is judged from its Dockerfile alone"
-        return report(BuildResult(ok=True, seconds=0.0, log_tail=[], skipped=True, error="", hint=note), [results[c.id] for c in checks])
-
-    reaching_out = refusals(dockerfile, allowed_bases(exercise.path, locations.content_root()))
-    if reaching_out:
-        refused = _not_built(
-            "the Dockerfile uses what a build here may not: " + "; ".join(reaching_out),
-            "A build starts FROM one of the curriculum's base images or an earlier stage of your Dockerfile, "
-            "and ADD and COPY take files from your folder. Nothing was sent to the engine.",
-        )
-        return report(refused, _results(checks, results, "the Dockerfile uses what a build here may not"))
-
-    host = connect()
+    # Reuse the image of an unchanged folder, or build.
+    host = (connect or _default_engine)()
     host.sweep_orphans()
-    tag = image_tag(exercise, directory)
-    previous = host.image_attrs(tag)
-    made_images: list[str] = []
-    print_ = remembered = None
-    if hidden:
-        verdicts = None  # a remembered verdict ran without the hidden checks
-    if verdicts is not None and keep_image:
-        bases = [(host.image_attrs(base) or {}).get("Id", "") for base in dockerfile.base_images]
-        print_ = fingerprint(exercise, directory, bases)
-        remembered = verdicts.recall(tag)
-        if remembered and (remembered.fingerprint != print_ or not previous or previous["Id"] != remembered.image_id):
-            remembered = None
-    if verdicts is not None and remembered and remembered.report:
-        # Same files, same checks, same base images, same image: the verdict still holds.
-        reused = Report.from_dict(remembered.report)
-        verdicts.touch(tag)
-        return report(replace(reused.build, reused=True, seconds=0.0), reused.checks)
-
+    # A remembered verdict ran without the hidden checks.
+    images = FolderImages(
+        host, exercise, directory, keep=grading.keep_image, verdicts=None if grading.hidden else grading.verdicts,
+        release=grading.release,
+    )
+    unchanged = images.unchanged(dockerfile)
+    if unchanged is not None:
+        return report(unchanged.build, unchanged.checks)
     needs = buildkit_only(dockerfile)
 
     def build(path: Path, tag: str | None) -> BuildOutcome:
-        for _attempt in range(1 + CACHE_RACE_RETRIES):
-            outcome = host.build(
-                path,
-                tag=tag,
-                exercise_id=exercise.id,
-                timeout=exercise.build.timeout,
-                network=exercise.build.network,
-                memory_mb=exercise.build.memory_mb,
-                on_event=on_event,
-                cancel=cancel,
-                needs=needs,
-            )
-            # The classic builder's cache is shared by everyone on the engine: a layer this build
-            # took from it can be removed by another user's tutor before the build is done. That
-            # is no mistake of the learner's: build again (the layer is then made anew).
-            if outcome.ok or cancel.is_set() or not VANISHED_LAYER.search(outcome.error):
-                break
-        return outcome
+        return _build(host, exercise, dockerfile, path, tag, needs, on_event, cancel)
 
-    if remembered:
-        outcome = BuildOutcome(ok=True, seconds=0.0, image_id=remembered.image_id)
-    else:
-        outcome = build(directory, tag)
+    reused = images.image_to_reuse
+    outcome = BuildOutcome(ok=True, seconds=0.0, image_id=reused) if reused else build(directory, images.tag)
+    build_result = replace(_build_result(host, outcome), reused=bool(reused))
+    if not outcome.ok:
+        return report(build_result, _results(checks, results, "the image did not build"))
+    images.built(outcome.image_id)
+
+    def rebuild(path: Path) -> BuildOutcome:
+        again = build(path, None)
+        images.made_by_rebuild(again.image_id if again.ok else "", again.created_layers, own=outcome.image_id)
+        return again
+
+    # Run the checks that need the image.
+    context.driver = EngineDriver(host, outcome.image_id, exercise.id)
+    context.rebuild = rebuild
+    try:
+        results |= _run_on_the_image(checks, context, on_event)
+    finally:
+        context.shared.close()  # e.g. a Compose project: down, with its volumes and networks
+        images.close()
+
+    # Report.
+    final = report(build_result, [results[c.id] for c in checks])
+    if not cancel.is_set():
+        images.remember(outcome.image_id, final)
+    return final
+
+
+def _run_on_the_image(checks: list[Check], context: CheckContext, on_event: EventSink) -> dict[str, CheckResult]:
+    dynamic = [c for c in checks if c.needs_image]
+    with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS, thread_name_prefix="check") as pool:
+        return {check.id: result for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic), strict=True)}
+
+
+def _default_engine() -> DockerHost:
+    from tutor.engine.dockerhost import connect
+
+    return connect()
+
+
+def _checks(exercise: Exercise, grading: Grading) -> list[Check]:
+    # Hidden checks are an assessment's: an instructor's grade runs them, a learner's check does not.
+    return [
+        compile_check(spec)
+        for spec in enforced(exercise)
+        if (grading.only is None or spec.id in grading.only) and (grading.hidden or not spec.hidden)
+    ]
+
+
+def _build(
+    host: DockerHost,
+    exercise: Exercise,
+    dockerfile: Dockerfile,
+    path: Path,
+    tag: str | None,
+    needs: tuple[str, ...],
+    on_event: EventSink,
+    cancel: threading.Event,
+) -> BuildOutcome:
+    for _attempt in range(1 + CACHE_RACE_RETRIES):
+        outcome = host.build(
+            path,
+            tag=tag,
+            exercise_id=exercise.id,
+            timeout=exercise.build.timeout,
+            network=exercise.build.network,
+            memory_mb=exercise.build.memory_mb,
+            on_event=on_event,
+            cancel=cancel,
+            needs=needs,
+        )
+        # The classic builder's cache is shared by everyone on the engine: a layer this build
+        # took from it can be removed by another user's tutor before the build is done. That
+        # is no mistake of the learner's: build again (the layer is then made anew).
+        if outcome.ok or cancel.is_set() or not VANISHED_LAYER.search(outcome.error):
+            break
     if PULL_FAILED.search(outcome.error):
         missing = [base for base in dockerfile.base_images if host.image_attrs(base) is None]
         if missing:
             outcome.error = f"the base image {missing[0]} is not on this machine and could not be pulled ({outcome.error})"
-    build_result = replace(_build_result(host, outcome), reused=remembered is not None)
-    if not outcome.ok:
-        return report(build_result, _results(checks, results, "the image did not build"))
-    if previous and previous["Id"] != outcome.image_id:
-        host.remove_image(previous["Id"])  # the old image's unique layers go with it
-    if verdicts is not None and print_ is not None and not remembered:
-        verdicts.remember(tag, print_, outcome.image_id, None)
-        for old in verdicts.older_tags(_tag_prefix(exercise), KEPT_FOLDERS_PER_EXERCISE - 1, current=tag):
-            host.remove_image(old)  # by tag: an image another folder also has keeps its other tag
-            verdicts.forget(old)
-
-    def rebuild(path: Path) -> BuildOutcome:
-        again = build(path, None)
-        # Everything this rebuild made goes afterwards, the layers of earlier stages included:
-        # left behind, they would serve a later rebuild from cache and hide a badly ordered file.
-        made_images.extend(reversed(again.created_layers))
-        if again.ok and again.image_id != outcome.image_id:
-            made_images.insert(0, again.image_id)
-        return again
-
-    context.driver = EngineDriver(host, outcome.image_id, exercise.id)
-    context.rebuild = rebuild
-    try:
-        dynamic = [c for c in checks if c.needs_image]
-        with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS, thread_name_prefix="check") as pool:
-            for check, result in zip(dynamic, pool.map(lambda c: _run(c, context, on_event), dynamic), strict=False):
-                results[check.id] = result
-    finally:
-        context.shared.close()  # e.g. a Compose project: down, with its volumes and networks
-        for image in made_images:
-            (release or host.remove_image)(image)
-        if not keep_image:
-            (release or host.remove_image)(tag)  # by tag: identical images of parallel checks share an id
-    final = report(build_result, [results[c.id] for c in checks])
-    if verdicts is not None and print_ is not None and not cancel.is_set():
-        verdicts.remember(tag, print_, outcome.image_id, final)
-    return final
+    return outcome
 
 
 def enforced(exercise: Exercise) -> tuple[CheckSpec, ...]:
@@ -265,7 +265,29 @@ def _not_built(error: str, hint: str) -> BuildResult:
     return BuildResult(ok=False, seconds=0.0, log_tail=[], error=error, hint=hint)
 
 
-def _refuse_before_build(directory: Path, dockerfile: Dockerfile) -> BuildResult | None:
+def _refuse_before_build(
+    exercise: Exercise, directory: Path, dockerfile: Dockerfile, checks: list[Check]
+) -> tuple[BuildResult, str] | None:
+    """What is judged without a build: (the build's result, why the checks left did not run)."""
+    refused = _refused(directory, dockerfile)
+    if refused is not None:
+        return refused, "the Dockerfile has mistakes to fix first"
+    if not any(c.needs_engine for c in checks):
+        # e.g. a CUDA exercise on a machine without the CUDA base image: judged from the files alone.
+        note = "not built: this exercise is judged from its Dockerfile alone"
+        return BuildResult(ok=True, seconds=0.0, log_tail=[], skipped=True, error="", hint=note), ""
+    reaching_out = refusals(dockerfile, allowed_bases(exercise.path, locations.content_root()))
+    if reaching_out:
+        refused = _not_built(
+            "the Dockerfile uses what a build here may not: " + "; ".join(reaching_out),
+            "A build starts FROM one of the curriculum's base images or an earlier stage of your Dockerfile, "
+            "and ADD and COPY take files from your folder. Nothing was sent to the engine.",
+        )
+        return refused, "the Dockerfile uses what a build here may not"
+    return None
+
+
+def _refused(directory: Path, dockerfile: Dockerfile) -> BuildResult | None:
     """Mistakes that need no engine to find, and contexts that must never be sent to it."""
     if dockerfile.problems:
         return _not_built("the Dockerfile has mistakes: " + "; ".join(dockerfile.problems), hint_for("unknown instruction"))

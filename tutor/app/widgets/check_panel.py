@@ -91,18 +91,14 @@ class CheckPanel(Vertical):
     def _grade(
         self, exercise: Exercise, folder: Path, record: Callable[[Report], object], run: int, cancel: threading.Event
     ) -> None:
-        from tutor import locations
-        from tutor.engine.dockerhost import connect
-        from tutor.engine.grader import grade
-        from tutor.engine.verdicts import VerdictStore
+        from tutor.engine.grader import Grading, grade
 
         def on_event(event: Event) -> None:
             self.app.call_from_thread(self._on_event, run, event)
 
         try:
             # As `docker-tutor check` does: a folder unchanged since it passed is not built again.
-            verdicts = VerdictStore(locations.data_dir() / "verdicts")
-            report = grade(exercise, folder, connect, on_event=on_event, cancel=cancel, verdicts=verdicts)
+            report = grade(exercise, folder, grading=Grading.learners_check(), on_event=on_event, cancel=cancel)
         except TutorError as exc:
             self.app.call_from_thread(self._on_failure, run, exc)
             return

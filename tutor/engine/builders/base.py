@@ -101,10 +101,15 @@ class Builder(ABC):
             deadline = started + request.timeout
             while not finished.wait(0.1):
                 self._note_progress()
-                if stop.is_set() or time.monotonic() > deadline:
-                    reason.append("cancelled" if stop.is_set() else "timeout")
+                if not reason:
+                    if stop.is_set() or time.monotonic() > deadline:
+                        reason.append("cancelled" if stop.is_set() else "timeout")
+                    elif over := self._over_limit():
+                        reason.append(over)
+                if reason:
+                    # Again at every tick until the stream ends: on a busy engine the answer may not
+                    # have begun yet, and a cut before it would leave the build running.
                     _shutdown(api)
-                    return
 
         log = self._log(outcome, on_event)
         guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
@@ -124,16 +129,18 @@ class Builder(ABC):
         finally:
             finished.set()
             _close(api)
+        if outcome.error and not reason:
+            note = self._failure_note()
+            outcome.error = f"{note}: {outcome.error}" if note else outcome.error
         log.finish()
         self._note_progress()
         if outcome.error.startswith("the build stream broke off"):
             self.host.ping()  # the engine went away mid-build: that is exit 3, not a learner's mistake
         if reason:
-            outcome.error = (
-                "the build was cancelled"
-                if reason[0] == "cancelled"
-                else f"the build did not finish within {request.timeout:g} s and was stopped"
-            )
+            outcome.error = {
+                "cancelled": "the build was cancelled",
+                "timeout": f"the build did not finish within {request.timeout:g} s and was stopped",
+            }.get(reason[0], reason[0])
         # One message for a failed RUN step, whichever builder reported it (build_errors says why).
         outcome.error = step_failure(outcome.error) or outcome.error
         outcome.ok = bool(outcome.image_id) and not outcome.error
@@ -153,20 +160,41 @@ class Builder(ABC):
     def _done(self) -> None:  # noqa: B027 - a hook: most builders have nothing to do
         """Called when the build's leftovers, if any, are gone."""
 
+    def _over_limit(self) -> str:
+        """Called a few times a second while the build runs: why it must stop now ("" if not)."""
+        return ""
+
+    def _failure_note(self) -> str:
+        """A limit the build ran into, to say before the engine's error ("" if none)."""
+        return ""
+
     def _check_size(self, outcome: BuildOutcome) -> None:
-        """The disk budget of a build: an image over it is removed, and the build fails."""
-        from tutor.engine.builders.limits import MAX_IMAGE_BYTES
+        """The disk budget of a build: an image that adds more than it to its base is removed, and
+        the build fails."""
+        from tutor.engine.builders.limits import human, max_added_bytes
 
         size = (self.host.image_attrs(outcome.image_id) or {}).get("Size", 0)
-        if size > MAX_IMAGE_BYTES:
+        added = size - self._base_size(outcome)
+        if added > max_added_bytes():
             outcome.ok = False
             outcome.error = (
-                f"the image is {size / 2**30:.1f} GB, over the {MAX_IMAGE_BYTES / 2**30:.0f} GB an exercise's "
-                "image may take, and was removed"
+                f"the build added {human(added)} to its base image, over the {human(max_added_bytes())} an "
+                "exercise's image may add, and the image was removed"
             )
             # Forced: the build just gave it the exercise's tag, and no container uses it yet.
             with contextlib.suppress(Exception):
                 self.host.api.remove_image(outcome.image_id, force=True, noprune=False)
+
+    def _base_size(self, outcome: BuildOutcome) -> int:
+        """The size of the image the final stage starts FROM (0 if it is a stage or unknown)."""
+        base = outcome.base_image
+        if not base:
+            froms = [text for _, text in sorted(outcome.steps.items()) if text.upper().startswith("FROM ")]
+            words = [w for w in froms[-1].split()[1:] if not w.startswith("--")] if froms else []
+            base = words[0] if words else ""
+        if not base or base == "scratch" or "$" in base:
+            return 0
+        return int((self.host.image_attrs(base) or {}).get("Size", 0))
 
     @abstractmethod
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:

@@ -20,7 +20,7 @@ ENV_VAR = "DOCKER_TUTOR_BUILDER"  # buildkit | classic | auto (the default)
 # Set by `serve` and `grade` (and inherited by the tabs `serve` starts): many people's builds on one engine.
 SHARED_ENV_VAR = "DOCKER_TUTOR_SHARED_ENGINE"
 # Why a multi-learner command (serve, grade) builds with the classic builder unless told otherwise.
-LIMITS_REASON = "build steps keep their memory limit (BuildKit through the engine API takes none)"
+LIMITS_REASON = "build steps keep their memory, process and file-size limits (BuildKit through the engine API takes none)"
 
 # Instruction flags the classic builder refuses ("the --mount option requires BuildKit").
 _BUILDKIT_FLAGS = {

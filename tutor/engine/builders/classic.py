@@ -9,6 +9,7 @@ removes them when a build does not finish.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 from collections import deque
@@ -17,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from tutor.engine.builders.base import LEFTOVER_WAIT_SECONDS, Builder, StreamClient
 from tutor.engine.builders.journal import BuildJournal, dead_builds
+from tutor.engine.builders.limits import build_pids, max_added_bytes
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
+from tutor.engine.builders.step_limits import StepLimits, step_limits
 from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
 from tutor.engine.sanitize import clean_line, clean_text
@@ -31,6 +34,8 @@ _STEP = re.compile(r"^(\[(\d+)/(\d+)\] )?(Step|STEP) (\d+)/(\d+)( ?: )(.*)$")
 _USING_CACHE = re.compile(r"^ ?-{2,3}> Using cache\b")
 _LAYER_ID = re.compile(r"^ ?-{2,3}> ([0-9a-f]{11,64})$")
 _STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
+# What a step prints when a write goes past RLIMIT_FSIZE (EFBIG, or SIGXFSZ's exit code).
+_FILE_TOO_LARGE = re.compile(r"File too large|File size limit exceeded|Errno 27\]|returned a non-zero code: 153")
 _REMOVING = re.compile(r"^Removing intermediate container [0-9a-f]{12,64}$")
 
 
@@ -137,6 +142,10 @@ class ClassicBuilder(Builder):
         from tutor.engine.dockerhost import SESSION_ID, _process_space
 
         self._reader = ClassicLog(outcome, on_event)
+        self._limits: StepLimits | None = None
+        self._holder = contextlib.ExitStack()
+        self._next_disk_check = 0.0
+        self._file_limit = 0
         self._journal = BuildJournal(self.host.api.base_url, SESSION_ID, _process_space())
         # Engine clocks may differ from ours by a little (a VM's): a minute's margin.
         self._started = time.time() - 60
@@ -150,6 +159,39 @@ class ClassicBuilder(Builder):
         self._journal.close()
         with contextlib.suppress(Exception):
             self._context.close()
+        with contextlib.suppress(Exception):
+            self._holder.close()  # after the step containers: the holder's cgroup is their parent
+
+    def _failure_note(self) -> str:
+        from tutor.engine.builders.limits import human
+
+        log = "\n".join(self._reader.tail)
+        if self._limits is not None and self._limits.reached(log):
+            return f"a build step tried to run more than {self._limits.pids} processes at once"
+        if self._file_limit and _FILE_TOO_LARGE.search(log):
+            return f"a build step wrote a file over {human(self._file_limit)}, what an exercise's image may add"
+        return ""
+
+    def _over_limit(self) -> str:
+        from tutor.engine.builders.limits import DISK_POLL_SECONDS, human, max_added_bytes
+
+        if self._limits is not None and self._limits.tripped.is_set():
+            return (
+                f"a build step tried to run more than {self._limits.pids} processes at once and the build was "
+                "stopped (a loop that starts processes without end?)"
+            )
+        now = time.monotonic()
+        running = self._reader.outcome.step_containers[-1:] if self._reader.running_step() else []
+        if not running or now < self._next_disk_check:
+            return ""
+        self._next_disk_check = now + DISK_POLL_SECONDS
+        size = _written(self.host.api, running[0])
+        if size > max_added_bytes():
+            return (
+                f"a build step wrote {human(size)}, over the {human(max_added_bytes())} an exercise's image may add, "
+                "and the build was stopped"
+            )
+        return ""
 
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
         from tutor.engine.dockerhost import image_labels
@@ -160,19 +202,37 @@ class ClassicBuilder(Builder):
         # The tutor's own tar: the SDK reads .dockerignore as UTF-8 and fails on a Latin-1 one,
         # where `docker build` takes its bytes as they are.
         self._context = build_context_tar(request.context, request.dockerfile)
-        return api.build(
-            fileobj=self._context,
-            custom_context=True,
-            dockerfile=request.dockerfile,
-            tag=request.tag or None,
-            labels=labels,
-            rm=True,
-            forcerm=True,  # remove the container of a failed step too
-            pull=False,
-            decode=True,
-            network_mode=None if request.network else "none",
-            container_limits={"memory": request.memory_mb * 2**20, "memswap": request.memory_mb * 2**20},
+        self._holder = contextlib.ExitStack()
+        self._limits = self._holder.enter_context(
+            step_limits(self.host, pids=build_pids(), memory_mb=request.memory_mb, exercise_id=request.exercise_id)
         )
+        self._next_disk_check = 0.0
+        memory = request.memory_mb * 2**20
+        params: dict[str, Any] = {
+            "dockerfile": request.dockerfile,
+            "labels": json.dumps(labels),
+            "rm": "1",
+            "forcerm": "1",  # remove the container of a failed step too
+            "pull": "0",
+            "memory": memory,
+            "memswap": memory,
+        }
+        if request.tag:
+            params["t"] = request.tag
+        if not request.network:
+            params["networkmode"] = "none"
+        if self._limits is not None:
+            params["cgroupparent"] = self._limits.cgroup_parent
+        self._file_limit = 0
+        if not self.host.is_podman():
+            # No single file over the disk budget (root is held to RLIMIT_FSIZE too).
+            self._file_limit = max_added_bytes()
+            params["ulimits"] = json.dumps([{"Name": "fsize", "Soft": self._file_limit, "Hard": self._file_limit}])
+        response = api._post(
+            api._url("/build"), data=self._context, params=params, headers={"Content-Type": "application/x-tar"}, stream=True, timeout=None
+        )
+        api._raise_for_status(response)
+        return api._stream_helper(response, decode=True)
 
     def _remove_leftovers(self, outcome: BuildOutcome, *, cut: bool) -> None:
         """A failed or cut build leaves its step container and half a chain of images: remove both.
@@ -193,6 +253,14 @@ class ClassicBuilder(Builder):
                 quiet_rounds = 0 if removed else quiet_rounds + 1
                 time.sleep(0.3)
         remove_chain(api, outcome.created_layers)
+
+
+def _written(api: Any, container_id: str) -> int:
+    """The bytes a running step container has written to its layer (the engine measures it)."""
+    with contextlib.suppress(Exception):
+        response = api._get(api._url("/containers/{0}/json", container_id), params={"size": 1})
+        return int(api._result(response, True).get("SizeRw") or 0)
+    return 0
 
 
 def remove_chain(api: Any, layers: list[str]) -> None:

@@ -1,8 +1,36 @@
-"""What a build may take beyond time: the disk budget of one exercise's image."""
+"""What a build may take beyond time: processes, memory and disk, with the figures in one place.
+
+Each figure has an environment override (DOCKER_TUTOR_...) for an instructor whose exercises need
+more; it is read when a build starts.
+"""
 
 from __future__ import annotations
 
 import os
 
-# The largest image an exercise may leave on the engine; DOCKER_TUTOR_MAX_IMAGE_MB overrides it.
-MAX_IMAGE_BYTES = int(os.environ.get("DOCKER_TUTOR_MAX_IMAGE_MB", "4096")) * 2**20
+# How often the running step's writable layer is measured (the engine walks the layer to do it).
+DISK_POLL_SECONDS = 2.0
+
+
+def _figure(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+def max_added_bytes() -> int:
+    """What an exercise's build may add to its base image, in bytes (as `docker images` counts:
+    1 GB is 10^9 bytes). Checked after the build (the image is removed when over it) and, under
+    the classic builder, on the running step's writable layer (the build is stopped when over it)."""
+    return _figure("DOCKER_TUTOR_MAX_IMAGE_MB", 1000) * 10**6
+
+
+def build_pids() -> int:
+    """The processes all steps of one build may run at once (where the engine can hold them to it:
+    see step_limits.py)."""
+    return _figure("DOCKER_TUTOR_BUILD_PIDS", 512)
+
+
+def human(size: float) -> str:
+    return f"{size / 10**9:.1f} GB" if size >= 10**8 else f"{size / 10**6:.0f} MB"
