@@ -48,7 +48,7 @@ def base_images(curriculum: Curriculum) -> list[str]:
 def _builder_note(name: str) -> str:
     if name == "buildkit":
         return (
-            ". `serve` and `grade` build with the classic builder, as its build steps keep their memory limit, "
+            ". `serve` and `grade` build with the classic builder, as its build steps keep their limits, "
             "except a Dockerfile that uses what only BuildKit builds (RUN --mount, COPY --chmod or --link, "
             "here-documents, ARG TARGETARCH ...), which BuildKit builds without that limit; "
             "--builder buildkit|classic decides for every Dockerfile"

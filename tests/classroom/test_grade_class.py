@@ -202,6 +202,6 @@ def test_grade_builds_a_buildkit_only_dockerfile_with_buildkit_and_the_others_cl
     assert builds["ada"]["ok"] and builds["ada"]["builder"] == "buildkit", builds["ada"]
     assert "line 6: RUN --mount" in builds["ada"]["builder_why"]
     assert builds["bob"]["ok"] and builds["bob"]["builder"] == "classic", builds["bob"]
-    assert "memory limit" in builds["bob"]["builder_why"]
+    assert "memory, process and file-size limits" in builds["bob"]["builder_why"]
     passed = {s["learner"]: s["passed"] for s in json.loads(result.stdout)["submissions"]}
     assert passed == {"ada": True, "bob": False}, result.stderr

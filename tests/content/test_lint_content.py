@@ -112,7 +112,11 @@ def test_not_a_content_pack_is_exit_2(tmp_path: Path) -> None:
 
 
 def _images_of(host, exercise_id: str) -> list[str]:
-    return sorted(i["Id"] for i in host.api.images(filters={"label": f"org.docker-tutor.exercise={exercise_id}"}))
+    """This test's images of the exercise: its own data folder's owner id (others may lint the same pack)."""
+    from tutor.engine.owner import OWNER_LABEL, owner_id
+
+    labels = [f"org.docker-tutor.exercise={exercise_id}", f"{OWNER_LABEL}={owner_id()}"]
+    return sorted(i["Id"] for i in host.api.images(filters={"label": labels}))
 
 
 @pytest.mark.docker

@@ -60,7 +60,7 @@ def test_serve_and_grade_build_with_the_classic_builder_unless_the_dockerfile_ne
     shared = choose(DOCKER, "auto", shared=True)
     assert shared.name == "classic" and "memory, process and file-size limits" in shared.why
     needed = choose(DOCKER, "auto", shared=True, needs=needs)
-    assert needed.name == "buildkit" and "line 4: RUN --mount" in needed.why and "no memory limit" in needed.why
+    assert needed.name == "buildkit" and "line 4: RUN --mount" in needed.why and "not the classic builder's memory" in needed.why
     # Asked for by name, a builder is used whatever the Dockerfile; where there is no BuildKit, classic.
     assert choose(DOCKER, "classic", shared=True, needs=needs).name == "classic"
     assert choose(DOCKER, "buildkit", shared=True).name == "buildkit"

@@ -117,7 +117,7 @@ def choose(
         return BuilderChoice(
             "buildkit",
             f"the Dockerfile uses what only BuildKit builds ({'; '.join(needs)}); its build steps have "
-            "the build's deadline but no memory limit",
+            "the build's deadline but not the classic builder's memory, process and file-size limits",
         )
     if shared:
         return BuilderChoice("classic", f"many people's builds share this engine: {LIMITS_REASON}")
