@@ -123,8 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--public-url", metavar="URL", help="the address learners open, when a TLS proxy stands in front (https://...)")
     serve.add_argument(
-        "--engine", dest="engine", action="append", default=[], metavar="URL",
-        help="an engine for the learners' builds (unix://, tcp://, ssh://); give it several times to spread the tabs over them",
+        "--engine", dest="engines", action="append", default=[], metavar="NAME|URL",
+        help="an engine for the learners' builds (a docker context name, unix://, tcp://, ssh://); give it several "
+        "times to spread the tabs over them",
     )
     serve.add_argument(
         "--instructor-password-file", type=Path, metavar="FILE",
@@ -160,8 +161,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=4, help="submissions graded at once (default 4)")
     grade.add_argument("--format", choices=["table", "csv", "junit", "json"], default="table")
     grade.add_argument(
-        "--engine", dest="engine", action="append", default=[], metavar="URL",
-        help="an engine to grade on (unix://, tcp://, ssh://); give it several times to spread the class over them",
+        "--engine", dest="engines", action="append", default=[], metavar="NAME|URL",
+        help="an engine to grade on (a docker context name, unix://, tcp://, ssh://); give it several times to "
+        "spread the class over them",
     )
 
     progress = commands.add_parser("progress", help="your progress, to hand in to an instructor")
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so builds are cancelled and containers removed on the way out.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    if isinstance(args.engine, str) and args.engine:  # (serve's --engine is its own list of engines)
+    if args.engine:  # (grade's and serve's --engine after the command is their own list of engines)
         # Through the environment, so the TUI and the processes `serve` starts use the same engine.
         os.environ["DOCKER_TUTOR_ENGINE"] = args.engine
     try:
@@ -543,9 +545,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         else:
             print(grading.progress_line(submission, done, total), file=sys.stderr, flush=True)
 
-    from tutor.classroom.engines import Engine, EnginePool, connector
+    from tutor.classroom.engines import Engine, EnginePool, class_engines, connector
 
-    engines = EnginePool([Engine(url, connector(url)) for url in args.engine]) if args.engine else None
+    choices = class_engines(args.engines, "grade")
+    engines = EnginePool([Engine(value, connector(c)) for value, c in zip(args.engines, choices, strict=True)]) if choices else None
     submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show, engines=engines)
     if engines is not None:
         for line in engines.summary():
@@ -639,16 +642,18 @@ def _pin_engine() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from tutor.classroom.engines import class_engines
     from tutor.serve import serve
 
     curriculum = _curriculum(args)  # a broken pack is refused here, not in a learner's tab
+    class_engines(args.engines, "serve")  # an unknown context name is refused here too
     _pin_engine()
     sessions = args.sessions or locations.data_dir() / "served-sessions"
     limits = Limits(args.max_learners, args.max_processes, args.max_tabs, args.idle_minutes)
     return serve(
         args.host, args.port, sessions, args.content, content_only=args.content_only, limits=limits,
         allow_hosts=args.allow_host, password_file=args.instructor_password_file, public_url=args.public_url,
-        exercises=len(curriculum.exercises), engines=args.engine,
+        exercises=len(curriculum.exercises), engines=args.engines,
     )
 
 

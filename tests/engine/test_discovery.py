@@ -151,3 +151,38 @@ def test_doctor_and_check_work_with_only_a_context_on_another_socket(host: objec
         assert f"unix://{proxy.path}, by DOCKER_TUTOR_ENGINE or --engine" in url.stdout, url.stdout + url.stderr
     finally:
         proxy.stop()
+
+
+def test_an_engine_named_by_flag_takes_tls_as_the_docker_cli_does(tmp_path: Path) -> None:
+    """tcp:// with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, and a context's own certificates; never
+    for a unix socket. An engine's own CA is kept even when REQUESTS_CA_BUNDLE names another."""
+    from tutor.engine.discovery import named_engine
+
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (certs / name).write_text("")
+    env = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)}
+    tcp = named_engine("tcp://10.0.0.5:2376", "--engine", env, tmp_path)
+    assert tcp.tls is not None and tcp.tls.ca_cert == str(certs / "ca.pem") and tcp.tls.verify
+    assert named_engine("unix:///run/other.sock", "--engine", env, tmp_path).tls is None
+    assert named_engine("tcp://10.0.0.5:2375", "--engine", {}, tmp_path).tls is None
+
+    class Client:
+        trust_env = True
+        verify: object = True
+        cert: object = None
+
+    client = Client()
+    tcp.tls.configure_client(client)
+    assert client.verify == str(certs / "ca.pem") and client.trust_env is False  # requests would swap the CA for the bundle
+
+    config = tmp_path / ".docker"
+    _context(config, "lab", "tcp://10.0.0.6:2376")
+    key = hashlib.sha256(b"lab").hexdigest()
+    shutil.copytree(certs, config / "contexts/tls" / key / "docker")
+    lab = named_engine("lab", "--engine", {"DOCKER_CONFIG": str(config)}, tmp_path)
+    assert lab.url == "tcp://10.0.0.6:2376" and lab.tls is not None
+    assert lab.tls.cert == (str(config / "contexts/tls" / key / "docker/cert.pem"), str(config / "contexts/tls" / key / "docker/key.pem"))
+    with pytest.raises(UsageError, match="no docker context named 'nope'"):
+        named_engine("nope", "--engine", {"DOCKER_CONFIG": str(config)}, tmp_path)

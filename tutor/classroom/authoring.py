@@ -93,6 +93,11 @@ EXAMPLES: dict[str, str] = {
     "history": 'id = "no-secret"\nkind = "history"\nabsent = ["hf_[A-Za-z0-9]{10,}", "AWS_SECRET"]',
     "file": 'id = "script-in-app"\nkind = "file"\npath = "/app/train.py"\npermissions = "-rw-r--r--"\nexpectedContents = ["def main"]',
     "command": 'id = "trains"\nkind = "command"\nargs = ["--epochs", "1"]\nexpectedOutput = ["training complete"]\ntimeout = 30',
+    "command.given-input": (
+        'id = "scores-given-input"\nkind = "command.given-input"\ninputs = { "/tmp/given/in.csv" = "x\\n{a}\\n{b}\\n" }\n'
+        'envVars = { INPUT = "/tmp/given/in.csv", OUTPUT = "/tmp/given/out.csv" }\nderived = { mean = "(3 * a + 2 + 3 * b + 2) / 2" }\n'
+        'path = "/tmp/given/out.csv"\nexpectedContents = ["mean prediction {mean:.2f}"]'
+    ),
     "http": 'id = "predicts"\nkind = "http"\npath = "/predict"\nmethod = "POST"\nbody = \'{"x": [1, 2]}\'\njson = true\nexpected_body = ["prediction"]',
     "health": 'id = "healthy"\nkind = "health"\ntimeout = 30',
     "stop": 'id = "stops-fast"\nkind = "stop"\nmax_seconds = 3',

@@ -7,31 +7,32 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tutor.engine.discovery import EngineChoice
+from tutor.engine.discovery import EngineChoice, named_engine
 from tutor.engine.dockerhost import DockerHost, connect
 from tutor.errors import EngineUnavailable
 
 
-def connector(url: str) -> Callable[[], DockerHost]:
-    """A connect() for one engine given by URL (unix://, tcp://, ssh://), or the default engine for ''."""
-    if not url:
+def class_engines(values: list[str], command: str) -> list[EngineChoice]:
+    """Each --engine value found as a single --engine is (a context name, unix://, tcp:// with TLS,
+    ssh://), all before any work starts: a typo stops the class at once, not halfway through."""
+    return [named_engine(value, f"{command} --engine {value}") for value in values]
+
+
+def connector(choice: EngineChoice | None) -> Callable[[], DockerHost]:
+    """A connect() for one of the class's engines, or the default engine for None."""
+    if choice is None:
         return connect
 
-    def connect_url() -> DockerHost:
-        import docker
-
-        from tutor.engine.dockerhost import engine_errors
-
-        choice = EngineChoice(url, "grade --engine")
+    def connect_named() -> DockerHost:
         try:
-            with engine_errors(f"connecting to the engine at {url}"):
-                client = docker.DockerClient(**choice.client_kwargs(), timeout=60)
-                client.api.ping()
+            return connect(timeout=60, named=choice)
         except EngineUnavailable as exc:
-            raise EngineUnavailable(f"no engine answers at {url}", hint=exc.hint) from exc
-        return DockerHost(client, choice)
+            where = choice.url if choice.context else ""
+            raise EngineUnavailable(
+                f"no engine answers at {choice.context or choice.url}" + (f" ({where})" if where else ""), hint=exc.hint
+            ) from exc
 
-    return connect_url
+    return connect_named
 
 
 @dataclass
@@ -103,6 +104,6 @@ class EnginePool:
         lines = []
         for e in self.engines:
             average = f", {e.seconds / e.graded:.1f} s each" if e.graded else ""
-            state = f"; dropped: {e.dropped}" if e.dropped else ""
+            state = f"; dropped: {e.dropped} (lost; its work was graded on the others)" if e.dropped else ""
             lines.append(f"{e.name}: {e.graded} graded{average}{state}")
         return lines

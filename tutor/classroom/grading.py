@@ -142,28 +142,28 @@ def grade_class(
             engine = engines.acquire()  # raises EngineUnavailable when no engine is left
             host, started, graded = engine.host, time.monotonic(), False
             try:
-                report = grade(
-                    exercise, folder.resolve(), lambda host=host: host, cancel=cancel,
-                    grading=Grading.assessment(release=done_with.on(host)),
-                )
-                graded = True
-            except EngineUnavailable as exc:
-                engines.drop(engine, exc.message)
-                if cancel.is_set():
-                    raise
-                continue  # the engine went away, not the learner's work: grade it on another
-            except Exception as exc:  # noqa: BLE001 - one learner's trouble must not lose the class's results
-                reason = exc.message if isinstance(exc, TutorError) else f"{type(exc).__name__}: {exc}"
-                build = BuildResult(ok=False, seconds=0.0, log_tail=[], error=f"not graded: {reason}")
-                report = Report(exercise.id, False, build, [], 0.0, str(folder))
-                graded = True
+                try:
+                    report = grade(
+                        exercise, folder.resolve(), lambda host=host: host, cancel=cancel,
+                        grading=Grading.assessment(release=done_with.on(host)),
+                    )
+                except EngineUnavailable as exc:
+                    engines.drop(engine, exc.message)
+                    if cancel.is_set():
+                        raise
+                    continue  # the engine went away, not the learner's work: grade it on another
+                except Exception as exc:  # noqa: BLE001 - one learner's trouble must not lose the class's results
+                    reason = exc.message if isinstance(exc, TutorError) else f"{type(exc).__name__}: {exc}"
+                    build = BuildResult(ok=False, seconds=0.0, log_tail=[], error=f"not graded: {reason}")
+                    report = Report(exercise.id, False, build, [], 0.0, str(folder))
+                # A failure from an engine that stopped answering says nothing of the work: grade it elsewhere.
+                graded = report.passed or len(engines.engines) == 1 or engines.answers(engine)
             finally:
                 engines.release(engine, time.monotonic() - started, graded)
+            if not graded:
+                continue
             got, out_of = score(exercise, report)
-            submission = Submission(display_name(folder.name), report, got, out_of, suggestion=_near_miss(folder), engine=engine.name)
-            if submission.cause == "engine error" and len(engines.engines) > 1 and not engines.answers(engine):
-                continue  # it failed because its engine stopped answering: grade it again elsewhere
-            return submission
+            return Submission(display_name(folder.name), report, got, out_of, suggestion=_near_miss(folder), engine=engine.name)
 
     done: list[Submission] = []
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="learner")
@@ -269,11 +269,13 @@ def _clock(seconds: float) -> str:
 
 def as_table(submissions: list[Submission]) -> str:
     width = max(len("learner"), *(len(s.learner) for s in submissions))
-    lines = [f"{'learner':<{width}}  result  score    seconds  why"]
+    several = len({s.engine for s in submissions}) > 1  # then each row says which engine graded it
+    lines = [f"{'learner':<{width}}  result  score    seconds  why" + ("  (engine)" if several else "")]
     for s in submissions:
         result = "passed" if s.passed else "FAILED"
         cause = s.cause or ("-" if not s.same_as else "")
-        lines.append(f"{s.learner:<{width}}  {result}  {f'{s.score}/{s.out_of}':<7}  {s.report.seconds:7.1f}  {cause}")
+        on = f"  ({s.engine})" if several else ""
+        lines.append(f"{s.learner:<{width}}  {result}  {f'{s.score}/{s.out_of}':<7}  {s.report.seconds:7.1f}  {cause}{on}")
         lines += [f"{'':<{width}}    - {reason}" for reason in s.reasons]
         if s.same_as:
             lines.append(f"{'':<{width}}    ! the same files as {', '.join(s.same_as)}")
@@ -291,13 +293,13 @@ def as_csv(submissions: list[Submission]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["learner", "passed", "score", "max_score", "cause", "failing_checks", "reasons", "seconds", "build_error", "identical_to", "did_you_mean"]  # noqa: E501
+        ["learner", "passed", "score", "max_score", "cause", "failing_checks", "reasons", "seconds", "build_error", "identical_to", "did_you_mean", "engine"]  # noqa: E501
     )
     for s in submissions:
         writer.writerow(
             [
                 s.learner, str(s.passed).lower(), s.score, s.out_of, s.cause, " ".join(s.failing), " | ".join(s.reasons),
-                f"{s.report.seconds:.1f}", s.note, " ".join(s.same_as), s.suggestion,
+                f"{s.report.seconds:.1f}", s.note, " ".join(s.same_as), s.suggestion, s.engine,
             ]
         )
     return out.getvalue().rstrip("\n")

@@ -21,6 +21,7 @@ from typing import Any
 from tutor.errors import UsageError
 
 ENGINE_VARIABLE = "DOCKER_TUTOR_ENGINE"
+CLASS_TAB_VARIABLE = "DOCKER_TUTOR_CLASS_TAB"  # set by `serve` for a tab placed on one of the class's engines
 SYSTEM_SOCKET = "/var/run/docker.sock"
 
 
@@ -36,6 +37,21 @@ class EngineChoice:
 
     def client_kwargs(self) -> dict[str, Any]:
         return {"base_url": self.url, "tls": self.tls} if self.tls else {"base_url": self.url}
+
+
+def engine_tls(tls: Any) -> Any:
+    """The TLS config of an engine with its own CA, kept from being replaced by REQUESTS_CA_BUNDLE
+    (requests lets that variable override a client's CA, so a TLS engine would never verify)."""
+    if tls is None or not getattr(tls, "ca_cert", None) or not tls.verify:
+        return tls
+    from docker.tls import TLSConfig
+
+    class OwnCA(TLSConfig):
+        def configure_client(self, client: Any) -> None:
+            super().configure_client(client)
+            client.trust_env = False
+
+    return OwnCA(client_cert=tls.cert, ca_cert=tls.ca_cert, verify=tls.verify)
 
 
 def well_known_sockets(env: Mapping[str, str], home: Path) -> list[tuple[str, Path]]:
@@ -70,9 +86,7 @@ def chosen_engine(env: Mapping[str, str] | None = None, home: Path | None = None
     home = Path.home() if home is None else home
     explicit = env.get(ENGINE_VARIABLE, "").strip()
     if explicit:
-        if _is_url(explicit):
-            return EngineChoice(_as_url(explicit), f"{ENGINE_VARIABLE} or --engine")
-        return _context(explicit, f"{ENGINE_VARIABLE} or --engine", env, home)
+        return named_engine(explicit, f"{ENGINE_VARIABLE} or --engine", env, home)
     if env.get("DOCKER_HOST"):
         return EngineChoice(env["DOCKER_HOST"], "DOCKER_HOST", tls=_tls_from_env(env))
     if env.get("DOCKER_CONTEXT"):
@@ -81,6 +95,21 @@ def chosen_engine(env: Mapping[str, str] | None = None, home: Path | None = None
     if current and current != "default":
         return _context(current, "current context in the docker config", env, home)
     return None
+
+
+def named_engine(value: str, source: str, env: Mapping[str, str] | None = None, home: Path | None = None) -> EngineChoice:
+    """An engine named by a flag or variable: a docker context name, or a host URL (unix://, a
+    socket path, tcp:// with TLS from DOCKER_TLS_VERIFY/DOCKER_CERT_PATH as the docker CLI's -H, ssh://).
+    One engine or each of several (grade/serve --engine A --engine B) is found this way."""
+    env = os.environ if env is None else env
+    home = Path.home() if home is None else home
+    value = value.strip()
+    if not value:
+        raise UsageError(f"an empty engine name (from {source})", hint="Give a docker context name or a host URL.")
+    if _is_url(value):
+        url = _as_url(value)
+        return EngineChoice(url, source, tls=_tls_from_env(env) if url.startswith("tcp://") else None)
+    return _context(value, source, env, home)
 
 
 def socket_candidates(env: Mapping[str, str] | None = None, home: Path | None = None) -> list[EngineChoice]:
@@ -107,7 +136,7 @@ def _context(name: str, source: str, env: Mapping[str, str], home: Path) -> Engi
             f"there is no docker context named {name!r} (from {source})",
             hint="See the contexts you have with: docker context ls. Or give a host: --engine unix:///path/to/docker.sock",
         )
-    return EngineChoice(host, how, context=name, tls=tls)
+    return EngineChoice(host, how, context=name, tls=engine_tls(tls))
 
 
 def _context_endpoint(name: str, env: Mapping[str, str], home: Path) -> tuple[str | None, Any]:
@@ -127,22 +156,34 @@ def _context_endpoint(name: str, env: Mapping[str, str], home: Path) -> tuple[st
         if context is None:
             return None, None
         return context.Host, context.TLSConfig
-    return _read_meta(folder, name), None
+    return _read_meta(folder, name)
 
 
-def _read_meta(folder: Path, name: str) -> str | None:
-    """The context's docker host from its meta.json (the store the CLI writes, keyed by sha256)."""
+def _read_meta(folder: Path, name: str) -> tuple[str | None, Any]:
+    """(host, TLS config) of a context from the store the CLI writes, keyed by sha256: meta.json,
+    and the ca.pem/cert.pem/key.pem that `docker context create --docker ca=,cert=,key=` copied."""
     import hashlib
 
-    meta = folder / "contexts/meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
+    key = hashlib.sha256(name.encode()).hexdigest()
+    meta = folder / "contexts/meta" / key / "meta.json"
     try:
         data = json.loads(meta.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return None
+        return None, None
     except (OSError, ValueError) as exc:
         raise UsageError(f"the docker context {name!r} cannot be read ({meta}): {exc}") from exc
     endpoint = (data.get("Endpoints") or {}).get("docker") or {}
-    return endpoint.get("Host") or f"unix://{SYSTEM_SOCKET}"
+    host = endpoint.get("Host") or f"unix://{SYSTEM_SOCKET}"
+    tls_dir = folder / "contexts/tls" / key / "docker"
+    files = {f: tls_dir / f"{f}.pem" for f in ("ca", "cert", "key")}
+    if not host.startswith("tcp://") or not any(path.is_file() for path in files.values()):
+        return host, None
+    from docker.tls import TLSConfig
+
+    verify = not endpoint.get("SkipTLSVerify", False)
+    client_cert = (str(files["cert"]), str(files["key"])) if files["cert"].is_file() and files["key"].is_file() else None
+    ca = str(files["ca"]) if files["ca"].is_file() else None
+    return host, TLSConfig(client_cert=client_cert, ca_cert=ca, verify=verify)
 
 
 def _current_context(env: Mapping[str, str], home: Path) -> str:
@@ -160,7 +201,7 @@ def _tls_from_env(env: Mapping[str, str]) -> Any:
         return None
     from docker.utils import kwargs_from_env
 
-    return kwargs_from_env(environment=dict(env)).get("tls")
+    return engine_tls(kwargs_from_env(environment=dict(env)).get("tls"))
 
 
 def _is_url(value: str) -> bool:
@@ -182,6 +223,11 @@ def _is_socket(path: Path) -> bool:
 
 def start_hint(platform: str = sys.platform) -> str:
     """What to do when no engine answers, for this platform, in a few words."""
+    if os.environ.get(CLASS_TAB_VARIABLE):  # a served learner cannot start the class's engine
+        return (
+            "Your class's engine for this tab stopped answering. Your files are saved on the server when you "
+            "check: reload the page to continue on another of the class's engines, or tell your instructor."
+        )
     if platform == "darwin":
         start = "Start Docker Desktop (or: colima start, OrbStack, Rancher Desktop)."
     elif platform.startswith("win"):

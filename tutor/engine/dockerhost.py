@@ -434,11 +434,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def connect(timeout: float = 60.0) -> DockerHost:
+def connect(timeout: float = 60.0, named: EngineChoice | None = None) -> DockerHost:
     """Connect to the engine the docker CLI would use (tutor/engine/discovery.py) and check its API.
 
-    An engine the learner named is the only one tried; otherwise each well-known socket in turn."""
-    chosen = chosen_engine()
+    An engine the learner named (or `named`: one of a class's engines) is the only one tried;
+    otherwise each well-known socket in turn."""
+    chosen = named or chosen_engine()
     candidates = [chosen] if chosen else socket_candidates()
     failures: list[tuple[EngineChoice, EngineUnavailable]] = []
     for choice in candidates:

@@ -25,6 +25,7 @@ from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
 from tutor.classroom.reports import export
+from tutor.engine.discovery import CLASS_TAB_VARIABLE, ENGINE_VARIABLE, named_engine
 from tutor.progress import Progress
 from tutor.served import pages
 from tutor.served.guard import Limits, OriginGuard
@@ -67,6 +68,7 @@ class ClassServer:
         self.secure_cookie = secure_cookie
         self.roster = Roster(sessions, limits.max_learners)
         self.engines = engines or []  # empty: every tab uses the default engine
+        self.lost_engines: dict[str, float] = {}  # engine -> when it was last found not answering
         self._placing = asyncio.Lock()
         self.tabs: list[Tab] = []
         self.last_active: dict[str, float] = {}  # learner folder -> last key press, for the instructor
@@ -178,7 +180,8 @@ class ClassServer:
             return websocket
         async with self._placing:  # two tabs opening at once must see each other's engine
             engine = await self._engine_for(learner)
-            prefix = ["env", f"DOCKER_HOST={engine}"] if engine else []
+            # The tab finds its engine as a single --engine is found (a context name or a URL).
+            prefix = ["env", f"{ENGINE_VARIABLE}={engine}", f"{CLASS_TAB_VARIABLE}=1"] if engine else []
             command = shlex.join([*prefix, *self.tutor_command, "--session", str(learner.session(self.sessions))])
             service = AppService(
                 command,
@@ -204,18 +207,26 @@ class ClassServer:
         return websocket
 
     async def _engine_for(self, learner: Learner) -> str:
-        """The engine for a new tab: the learner's other tabs' engine, else the answering engine
-        with the fewest tabs. An engine that does not answer gets no new tab."""
+        """The engine for a new tab: the learner's other tabs' engine while it answers, else the
+        answering engine with the fewest tabs. An engine that does not answer gets no new tab, so a
+        learner whose engine stopped is moved to another by reloading the page."""
         if not self.engines:
             return ""
         own = next((t.engine for t in self.tabs if t.learner.folder == learner.folder), "")
-        if own:
-            return own
         load = {url: sum(t.engine == url for t in self.tabs) for url in self.engines}
-        for url in sorted(self.engines, key=lambda u: load[u]):
-            if await asyncio.get_running_loop().run_in_executor(None, _answers, url):
+        for url in sorted(self.engines, key=lambda u: (u != own, load[u])):
+            if await self._answers(url):
                 return url
-        return self.engines[0]  # none answers: the tutor's doctor screen will say so
+        return own or self.engines[0]  # none answers: the tutor's doctor screen will say so
+
+    async def _answers(self, engine: str) -> bool:
+        answers = await asyncio.get_running_loop().run_in_executor(None, _answers, engine)
+        if answers:
+            self.lost_engines.pop(engine, None)
+        elif engine not in self.lost_engines:
+            self.lost_engines[engine] = time.time()
+            log.warning("engine %s stopped answering: new tabs go to the others", engine)
+        return answers
 
     async def _relay(self, tab: Tab) -> None:
         async for message in tab.websocket:
@@ -315,7 +326,10 @@ class ClassServer:
             f"{self.limits.max_tabs} per learner, idle tabs closed after {self.limits.idle_minutes:g} min"
         )
         if self.engines:
-            limits += "; tabs per engine: " + ", ".join(f"{u} {sum(t.engine == u for t in self.tabs)}" for u in self.engines)
+            limits += "; tabs per engine: " + ", ".join(
+                f"{u} {sum(t.engine == u for t in self.tabs)}" + (" (not answering)" if u in self.lost_engines else "")
+                for u in self.engines
+            )
         return web.Response(text=pages.instructor_page(rows, self.exercises, limits), content_type="text/html")
 
     async def export(self, request: web.Request) -> web.StreamResponse:
@@ -347,11 +361,15 @@ class ClassServer:
         raise web.HTTPSeeOther("/instructor")
 
 
-def _answers(url: str) -> bool:
-    import docker
+def _answers(engine: str) -> bool:
+    from tutor.engine.dockerhost import connect
 
     try:
-        docker.APIClient(base_url=url, timeout=3).ping()
+        host = connect(timeout=3, named=named_engine(engine, "serve --engine"))
+        try:
+            host.ping()
+        finally:
+            host.client.close()
     except Exception:  # noqa: BLE001 - any failure means: not this engine now
         return False
     return True

@@ -5,7 +5,8 @@ import os
 from pathlib import Path
 
 weights = {"w": 3.0, "b": 2.0}
-batch = [0.5, 1.0, 2.5]
+# The inputs to score: BATCH="0.5,1.0,2.5" by default, as a scheduler would pass them.
+batch = [float(x) for x in os.environ.get("BATCH", "0.5,1.0,2.5").split(",")]
 predictions = [weights["w"] * x + weights["b"] for x in batch]
 out = Path("/app/artifacts")
 out.mkdir(exist_ok=True)

@@ -114,6 +114,10 @@ class Check:
     def run(self, ctx: CheckContext) -> Verdict:
         raise NotImplementedError
 
+    def content_problems(self) -> list[tuple[str, str]]:
+        """(field, problem) for what the field types alone cannot say; found when the pack loads."""
+        return []
+
     @property
     def display_title(self) -> str:
         return self.title or self.describe()
@@ -158,7 +162,7 @@ def compile_check(spec: CheckSpec) -> Check:
     if problems:
         _refuse(problems)
     check = cls(id=spec.id, **values)
-    problems = [Problem(f"{spec.where}.{name}", message) for name, message in _bad_patterns(check)]
+    problems = [Problem(f"{spec.where}.{name}", message) for name, message in _bad_patterns(check) + check.content_problems()]
     if problems:
         _refuse(problems)
     return check
