@@ -46,6 +46,7 @@ def write_pack(root: Path, exercise_id: str, checks_toml: str, files: dict[str, 
     for sub in ("starter", "solution"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
         for name, content in files.items():
+            (folder / sub / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / sub / name).write_text(content)
     (folder / "exercise.toml").write_text(
         f'title = "{exercise_id}"\nlesson = "90-bench"\ntask = "measure"\n{build_toml}\n{checks_toml}\n'

@@ -76,7 +76,7 @@ def saw(output: str) -> str:
     return text.replace("|", "/").replace("\n", " ")[:150]
 
 
-def main() -> None:
+def main(only: set[str] | None = None) -> None:
     client = docker.from_env()
     loopback = serve("127.0.0.1")
     everywhere = serve("0.0.0.0")
@@ -104,12 +104,46 @@ def main() -> None:
         victim_id = client.images.get(victim).id.removeprefix("sha256:")[:12]
         addresses = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
         targets = [f"{line.split()[3].split('/')[0]}:{everywhere}" for line in addresses.splitlines() if " lo " not in line]
-        probes = " ".join(f"wget -T 2 -q -O /dev/null http://{t}/ && echo REACHED {t} >> /www/r;" for t in targets)
-        script = f"mkdir -p /www; echo probed >> /www/r; {probes} exec httpd -f -p 8000 -h /www"
+        targets.append(f"127.0.0.1:{loopback}")
+        # Python, not busybox: the stand-in busybox's wget cannot resolve, so it would see nothing.
+        probe = (
+            "import os, urllib.request\n"
+            f"targets = {targets!r}\n"
+            "for line in open('/proc/net/route').read().splitlines()[1:]:\n"
+            "    f = line.split()\n"
+            "    if f[1] == '00000000':\n"
+            f"        targets.append('.'.join(str(b) for b in reversed(bytes.fromhex(f[2]))) + ':{everywhere}')\n"
+            "reached = []\n"
+            "for t in targets:\n"
+            "    try:\n"
+            "        urllib.request.urlopen('http://' + t + '/', timeout=2).read(); reached.append(t)\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "os.makedirs('/www', exist_ok=True)\n"
+            "open('/www/r', 'w').write('probed ' + ' '.join(reached))\n"
+            "os.execvp('python3', ['python3', '-m', 'http.server', '8000', '-d', '/www'])\n"
+        )
+        prober_files = {
+            "probe.py": probe,
+            "Dockerfile": 'FROM python:3.11-slim\nCOPY probe.py /probe.py\nEXPOSE 8000\nCMD ["python3", "/probe.py"]\n',
+        }
         http_pack = base / "http-pack"
         http_dir = write_pack(
             http_pack, "90-served", "[[checks]]\nkind = \"http\"\npath = \"/r\"\nexpected_body = ['\\Aprobed\\s*\\Z']\ntimeout = 60\n",
-            {"Dockerfile": f"FROM busybox\nEXPOSE 8000\nCMD {json.dumps(['sh', '-c', script])}\n"},
+            prober_files,
+        )
+        compose_pack = base / "compose-pack"
+        compose_dir = write_pack(
+            compose_pack, "90-compose",
+            "[[checks]]\nkind = \"compose.http\"\nservice = \"web\"\nport = 8000\npath = \"/r\"\n"
+            "expected_body = ['\\Aprobed\\s*\\Z']\ntimeout = 60\n",
+            {**prober_files, "compose.yaml": "services:\n  web:\n    build: .\n    ports: ['8000:8000']\n"},
+        )
+        compose_from_dir = write_pack(
+            base / "compose-from-pack", "90-compose-from",
+            "[[checks]]\nkind = \"compose.logs\"\nservice = \"web\"\nexpectedOutput = [\"up\"]\n",
+            {"Dockerfile": "FROM busybox\n", "web/Dockerfile": "ARG BASE=busybox\nFROM $BASE\nCMD [\"echo\", \"up\"]\n",
+             "compose.yaml": f"services:\n  web:\n    build: {{context: ./web, args: {{BASE: '{victim}'}}}}\n"},
         )
         run_pack = base / "run-pack"
         run_dir = write_pack(
@@ -164,12 +198,31 @@ def main() -> None:
             client.api.remove_image(others_image["tag"])
             return f"other user's image kept: {'yes' if kept else 'NO'}"
 
+        classic = ["env", "DOCKER_TUTOR_BUILDER=classic"]
+        buildkit = ["env", "DOCKER_TUTOR_BUILDER=buildkit"]
+        fork_bomb = folder("forks", {"Dockerfile": "FROM python:3.11-slim\nRUN python3 -c \"exec('import os, time\\nwhile True:\\n try: os.fork()\\n except OSError: time.sleep(0.05)')\"\n"})
+        big = folder("big", {"Dockerfile": "FROM busybox\nRUN dd if=/dev/zero of=/big bs=1M count=1024\n"})
+        many_big = folder("many-big", {"Dockerfile": "FROM busybox\nRUN for i in 1 2 3 4 5 6; do dd if=/dev/zero of=/big$i bs=1M count=200; done\n"})
+        mine_classic = folder("mine-classic", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()} > /m\nCMD [\"echo\", \"hello from the container\"]\n"})
+
+        def classic_check() -> None:
+            subprocess.run([*classic, *check("01-hello-container", mine_classic)], env={**os.environ, **env}, capture_output=True)
+
         no_hits = lambda: f"requests the engine made to this machine: {len(Recorder.hits)}"  # noqa: E731
         cases: list[tuple[str, str, list[str], Callable[[], None] | None, Callable[[], str] | None]] = [
             ("1", "ADD http://127.0.0.1 (a loopback service)",
              check("04-first-dockerfile", folder("add", {"Dockerfile": f"FROM busybox\nARG U=http://127.0.0.1:{loopback}/t\nADD $U /t\n"})), None, no_hits),
             ("1", "served container probes this machine's addresses",
              [*TUTOR, "--content", str(http_pack), "check", "90-served", "--dir", str(http_dir), "--format", "json"], None, no_hits),
+            ("1", "Compose service probes this machine's addresses",
+             [*TUTOR, "--content", str(compose_pack), "check", "90-compose", "--dir", str(compose_dir), "--format", "json"], None, no_hits),
+            ("2", "Compose build.args name another learner's image",
+             [*TUTOR, "--content", str(base / "compose-from-pack"), "check", "90-compose-from", "--dir", str(compose_from_dir), "--format", "json"],
+             None, None),
+            ("4", "RUN step forking without end (classic, as serve and grade build)", [*classic, *check("04-first-dockerfile", fork_bomb)], None, None),
+            ("4", "RUN step writing one 1 GB file (classic)", [*classic, *check("04-first-dockerfile", big)], None, None),
+            ("4", "RUN step writing 1.2 GB in 200 MB files (classic)", [*classic, *check("04-first-dockerfile", many_big)], None, None),
+            ("4", "RUN step writing one 1 GB file (BuildKit)", [*buildkit, *check("04-first-dockerfile", big)], None, None),
             ("2", "FROM another learner's image", check("04-first-dockerfile", folder("from", {"Dockerfile": f"FROM {victim}\n"})), None, None),
             ("2", "COPY --from=<short image id>",
              check("04-first-dockerfile", folder("copyfrom", {"Dockerfile": f"FROM busybox\nCOPY --from={victim_id} /bin/sh /x\n"})), None, None),
@@ -178,14 +231,18 @@ def main() -> None:
             ("7", "1 GB sparse .dockerignore", check("04-first-dockerfile", ignore), None, None),
             ("7", "60,000 empty files in the context", check("04-first-dockerfile", many), None, None),
             ("8", "BOM, Latin-1 .dockerignore, non-UTF-8 and mode-000 files", check("01-hello-container", odd), None, None),
+            ("8", "the same, classic builder", [*classic, *check("01-hello-container", odd)], None, None),
             ("8", "progress.json of the wrong shape", [*TUTOR, "list"], broken_progress, None),
             ("8", "verdict file of the wrong shape", check("01-hello-container", odd), broken_verdicts, None),
             ("8", "learner folder named in Latin-1 (grade)", [*TUTOR, "grade", "01-hello-container", str(odd_class)], None, None),
             ("9", "docker run --rm=false", [*TUTOR, "--content", str(run_pack), "check", "90-run", "--dir", str(run_dir), "--format", "json"], None, None),
             ("6", "grade --jobs 4, 20 copies of 12-non-root", [*TUTOR, "grade", "12-non-root", str(klass), "--jobs", "4"], None, None),
             ("11", "clean, with another user's tutor image on the engine", [*TUTOR, "clean"], prepare_clean, after_clean),
+            ("11", "clean after a check built by the classic builder", [*TUTOR, "clean"], classic_check, None),
         ]
         for klass_no, name, argv, before, after in cases:
+            if only and klass_no not in only:
+                continue
             if before:
                 before()
             result = measure(argv, env=env)
@@ -194,6 +251,8 @@ def main() -> None:
             seen = saw(result.output)
             if "grade" in argv:
                 seen = next((line for line in reversed(result.output.splitlines()) if "passed" in line), seen)
+            if "clean" in argv:
+                seen = next((line.split(" made by")[0] for line in result.output.splitlines() if line.startswith("removed")), seen)
             rows.append((klass_no, name, f"{result.seconds:.1f}", f"{result.peak_mb:.0f}", str(result.exit_code),
                          (seen + (f" ({note})" if note else "")).replace("|", "/"), str(left)))
             print(f"done: {name} in {result.seconds:.1f} s", file=sys.stderr)
@@ -221,7 +280,7 @@ def grade_class(exercises: list[str], copies: int, jobs: int, runs: int) -> None
                 # A fresh data folder per run: no remembered verdict, new image tags, the engine's cache as it is.
                 env = {"DOCKER_TUTOR_DATA": str(base / f"data-{exercise}-{run}")}
                 result = measure([*TUTOR, "grade", exercise, str(klass), "--jobs", str(jobs), "--format", "csv"], env=env)
-                table = [row for row in csv.DictReader(io.StringIO(result.output[result.output.find("learner,"):])) if row.get("learner")]
+                table = [row for row in csv.DictReader(io.StringIO(result.output[result.output.find("learner,"):])) if row.get("passed") in ("true", "false")]
                 passed = sum(row["passed"] == "true" for row in table)
                 results.append(passed)
                 seconds.append(result.seconds)
@@ -246,8 +305,9 @@ if __name__ == "__main__":
     parser.add_argument("--copies", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--classes", nargs="*", metavar="N", help="only the cases of these classes (e.g. 1 4 11)")
     args = parser.parse_args()
     if args.grade_class is not None:
         grade_class(args.grade_class, args.copies, args.jobs, args.runs)
     else:
-        main()
+        main(set(args.classes or []))

@@ -522,3 +522,24 @@ def test_a_build_step_writing_a_gigabyte_is_refused_and_leaves_no_image(host, tm
     assert "more than an exercise's image may hold" in report.build.hint, (report.build.error, report.build.hint)
     assert time.monotonic() - started < 150
     assert _owned(host) == [] and not _images_with(host, nonce)
+
+
+# --- 6. timing checks judge the learner's program, not the machine's load ------------------------
+def test_a_program_slow_to_install_its_sigterm_handler_passes_the_stop_check(host, tmp_path: Path) -> None:
+    """2.5 s before the handler stands for a start slowed by a loaded machine: the stop check waits for
+    the handler (PID 1's SigCgt) instead of stopping at 1 s a PID 1 that would ignore SIGTERM."""
+    program = "import signal, sys, time\ntime.sleep(2.5)\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\ntime.sleep(600)\n"
+    files = {"slow.py": program, "Dockerfile": 'FROM python:3.11-slim\nCOPY slow.py /slow.py\nCMD ["python3", "/slow.py"]\n'}
+    report = _grade(host, context(tmp_path / "ctx", files), [{"kind": "stop", "max_seconds": 3}])
+    assert report.checks[0].passed, report.checks[0].message
+    never = {**files, "slow.py": "import time\ntime.sleep(600)\n"}  # no handler at all: still killed, still failed
+    report = _grade(host, context(tmp_path / "never", never), [{"kind": "stop", "max_seconds": 3, "handler_wait": 3}])
+    assert not report.checks[0].passed and "137" in report.checks[0].message, report.checks[0].message
+
+
+def test_a_health_probe_that_ran_out_of_time_once_is_waited_for(host, tmp_path: Path) -> None:
+    """The first probe outlives its timeout (a machine too busy to run it in time), the next answers."""
+    probe = "if [ -f /warm ]; then exit 0; fi; touch /warm; sleep 4"
+    dockerfile = f'FROM busybox\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD {json.dumps(["sh", "-c", probe])}\nCMD ["sleep", "600"]\n'
+    report = _grade(host, context(tmp_path / "ctx", {"Dockerfile": dockerfile}), [{"kind": "health", "timeout": 30, "fails_when_down": False}])
+    assert report.checks[0].passed, report.checks[0].message
