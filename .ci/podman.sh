@@ -29,6 +29,9 @@ if ! grep -qs '^[[:space:]]*default_ulimits' "$conf"; then
   echo "podman: default_ulimits set in $conf"
 fi
 
+# Docker's bridge must outlive Podman's start: say so loudly if it does not (Docker's tests would fail).
+had_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || echo no)
+
 ping() { curl -sf --max-time 2 --unix-socket "$socket_path" http://podman/_ping >/dev/null 2>&1; }
 if ! ping; then
   echo "podman: starting the API service on $socket_path"
@@ -46,5 +49,9 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "podman: loading ${missing[*]} from the Docker engine"
   docker save "${missing[@]}" | podman load -q >/dev/null
+fi
+if [ "$had_docker0" = yes ] && ! ip link show docker0 >/dev/null 2>&1; then
+  echo "podman: Docker's bridge docker0 vanished while Podman started" >&2
+  exit 1
 fi
 echo "podman: ready on unix://$socket_path"

@@ -101,6 +101,22 @@ def test_the_tutors_own_label_step_is_not_the_learners() -> None:
     assert outcome.created_layers == ["7777dddd8888"]  # still tracked, so a failed build cleans it up
 
 
+def test_a_failed_run_step_is_told_the_same_under_every_builder() -> None:
+    from tutor.engine.build_errors import hint_for, step_failure
+
+    said = {
+        "classic": "The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 1",
+        "buildkit 20.10": "executor failed running [/bin/sh -c pip install -r requirements.txt]: exit code: 1",
+        "buildkit 23+": 'process "/bin/sh -c pip install -r requirements.txt" did not complete successfully: exit code: 1',
+        "buildah": 'building at STEP "RUN pip install -r requirements.txt": while running runtime: exit status 1',
+    }
+    told = {builder: step_failure(error) for builder, error in said.items()}
+    assert set(told.values()) == {"the build step RUN pip install -r requirements.txt failed with exit code 1"}, told
+    assert hint_for(told["buildah"]).startswith("A RUN step failed")
+    assert "out of memory" in hint_for(step_failure('building at STEP "RUN python x.py": while running runtime: exit status 137'))
+    assert step_failure("COPY failed: file not found in build context") == ""
+
+
 def test_every_label_step_of_the_tutor_is_hidden() -> None:
     """Docker appends one LABEL step per label (by key); Buildah one step with all of them."""
     labels = {"org.docker-tutor.exercise": "01-hello", "org.docker-tutor.managed": "true", "org.docker-tutor.owner": "ab12"}

@@ -15,6 +15,7 @@ import pytest
 from tests.engine.helpers import exercise
 from tutor.engine.checks import CheckContext, compile_check
 from tutor.engine.driver import FileEntry, ImageFacts, RunOutcome, Sandbox, ServiceState
+from tutor.engine.probers import listening_addresses
 
 CHECKS = Path(__file__).resolve().parents[2] / "tutor" / "engine" / "checks"
 ENGINE_MODULES = ("docker", "requests", "urllib3", "tutor.engine.dockerhost", "tutor.engine.engine_driver")
@@ -91,8 +92,8 @@ class FakeServer(FakeService):
         self.answers, self.tcp = answers, tcp
         self.asked: list[tuple[str, str, str, dict[str, str] | None]] = []
 
-    def exec(self, argv: Sequence[str]) -> tuple[int, str]:
-        return (0, "  sl  local_address rem_address   st\n" + self.tcp) if argv[-1] == "/proc/net/tcp" else (1, "")
+    def listening(self) -> list[str]:
+        return listening_addresses("  sl  local_address rem_address   st\n" + self.tcp, 8000)
 
     def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         self.asked.append((method, path, body, headers))

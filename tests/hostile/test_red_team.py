@@ -513,8 +513,15 @@ def test_a_build_step_that_forks_without_end_is_stopped_and_leaves_nothing(
     assert _owned(host) == [] and not _images_with(host, nonce)
 
 
-@pytest.mark.parametrize("write", ["one-file", "many-files"])
-def test_a_build_step_writing_a_gigabyte_is_refused_and_leaves_no_image(host, tmp_path: Path, builder: str, write: str) -> None:
+@pytest.mark.parametrize(
+    "builder,write",
+    # BuildKit has one guarantee here (the image-size check after the build): one case is enough.
+    [("classic", "one-file"), ("classic", "many-files"), ("buildkit", "one-file")],
+)
+def test_a_build_step_writing_a_gigabyte_is_refused_and_leaves_no_image(
+    host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builder: str, write: str
+) -> None:
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", builder)
     nonce = f"d{time.time_ns()}"
     command = {
         "one-file": "dd if=/dev/zero of=/big bs=1M count=1024",
@@ -531,9 +538,9 @@ def test_a_build_step_writing_a_gigabyte_is_refused_and_leaves_no_image(host, tm
 
 # --- 6. timing checks judge the learner's program, not the machine's load ------------------------
 def test_a_program_slow_to_install_its_sigterm_handler_passes_the_stop_check(probe, tmp_path: Path) -> None:
-    """2.5 s before the handler stands for a start slowed by a loaded machine: the stop check waits for
+    """1.6 s before the handler stands for a start slowed by a loaded machine: the stop check waits for
     the handler (PID 1's SigCgt) instead of stopping at 1 s a PID 1 that would ignore SIGTERM."""
-    program = "import signal, sys, time\ntime.sleep(2.5)\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\ntime.sleep(600)\n"
+    program = "import signal, sys, time\ntime.sleep(1.6)\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\ntime.sleep(600)\n"
     files = {"slow.py": program, "Dockerfile": 'FROM python:3.11-slim\nCOPY slow.py /slow.py\nCMD ["python3", "/slow.py"]\n'}
     report = probe(files, [{"kind": "stop", "max_seconds": 3}])
     assert report.checks[0].passed, report.checks[0].message

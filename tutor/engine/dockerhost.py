@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from tutor.engine.driver import RunOutcome, Sandbox
 from tutor.engine.events import BuildOutput, EventSink
 from tutor.engine.owner import OWNER_LABEL, owner_id
 from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
+from tutor.engine.probers import PROBER_IMAGES, PROBER_SANDBOX, NamespaceProber, NetworkProber, Prober
 from tutor.engine.sanitize import clean_text
 from tutor.errors import EngineUnavailable, TutorError, UsageError
 
@@ -75,75 +75,6 @@ def sandbox_kwargs(sandbox: Sandbox) -> dict[str, Any]:
         # The json-file log is capped so a flood cannot fill the disk or our memory.
         "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
     }
-
-
-# Trusted images (curriculum base images) a prober is started from, with how each sends a request.
-PROBER_IMAGES = ("busybox", "python:3.11-slim")
-_ANSWER_LIMIT = 70_000
-_SEND = {
-    "busybox": ["sh", "-c", f'printf "%s" "$REQ" | nc -w 5 "$IP" "$PORT" | head -c {_ANSWER_LIMIT}'],
-    "python:3.11-slim": [
-        "python3", "-c",
-        "import os,socket,sys\n"
-        "s=socket.create_connection((os.environ['IP'],int(os.environ['PORT'])),5);s.settimeout(5)\n"
-        "s.sendall(os.environ['REQ'].encode());d=b''\n"
-        f"while len(d)<{_ANSWER_LIMIT}:\n c=s.recv(65536)\n if not c: break\n d+=c\n"
-        f"sys.stdout.buffer.write(d[:{_ANSWER_LIMIT}])",
-    ],
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Prober:
-    """Sends HTTP requests to the learner's server from a container on its isolated network."""
-
-    container: Any
-    image: str
-    address: str
-    port: int
-
-    def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        """(status, body) of one request; ConnectionError when nothing answers."""
-        data = body.encode()
-        lines = [f"{method} {path} HTTP/1.0", f"Host: {self.address}:{self.port}", "Connection: close"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        if data or method not in ("GET", "HEAD"):
-            lines.append(f"Content-Length: {len(data)}")
-        raw = "\r\n".join(lines) + "\r\n\r\n" + body
-        env = {"REQ": raw, "IP": self.address, "PORT": str(self.port)}
-        with engine_errors("sending a request to the container"):
-            result = self.container.exec_run(_SEND[self.image], environment=env, demux=True)
-        answer = (result.output[0] if result.output else None) or b""
-        if not answer:
-            raise ConnectionError(f"nothing answered on port {self.port} (connection refused or closed)")
-        return parse_http_answer(answer)
-
-
-def parse_http_answer(answer: bytes) -> tuple[int, bytes]:
-    head, _, payload = answer.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.split(b"\r\n")
-    parts = status_line.split()
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-        raise ConnectionError("the answer was not HTTP")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in header_lines)}
-    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
-        payload = _unchunk(payload)
-    return int(parts[1]), payload
-
-
-def _unchunk(payload: bytes) -> bytes:
-    out = bytearray()
-    while payload:
-        size_line, _, rest = payload.partition(b"\r\n")
-        try:
-            size = int(size_line.split(b";")[0], 16)
-        except ValueError:
-            break
-        if size == 0:
-            break
-        out += rest[:size]
-        payload = rest[size + 2 :]
-    return bytes(out)
 
 
 @contextlib.contextmanager
@@ -347,31 +278,75 @@ class DockerHost:
                 with contextlib.suppress(Exception):
                     container.remove(force=True, v=True)
 
+    def podman_file_owner(self, image: str, path: str, *, exercise_id: str = "") -> tuple[int, int] | None:
+        """(uid, gid) of a path in the image, on Podman; None when it is not there.
+
+        Podman's archive endpoint reports every file as the container's user's, so the owner is
+        asked of the kernel: busybox's stat, from the busybox image mounted read-only beside the
+        learner's files (the learner's image may have no stat, or no shell), with the image's
+        volumes left out so that the image's own folder is read."""
+        probe = "/.docker-tutor-stat"
+        spec = {
+            "image": image,
+            "image_volume_mode": "ignore",
+            "image_volumes": [{"Source": "busybox", "Destination": probe, "ReadWrite": False}],
+            "entrypoint": [f"{probe}/bin/busybox", "stat", "-c", "%u %g", path],
+            "command": [],
+            "user": "0:0",
+            "labels": _labels(exercise_id),
+            "netns": {"nsmode": "none"},
+            "cap_drop": ["ALL"],
+            "no_new_privileges": True,
+            "resource_limits": {"memory": {"limit": 64 * 2**20}, "pids": {"limit": 16}},
+        }
+        container_id = ""
+        try:
+            with engine_errors(f"reading the owner of {path} in the image"):
+                response = self.api._post_json(self.api._url("/libpod/containers/create"), data=spec)
+                container_id = self.api._result(response, json=True)["Id"]
+                container = self.client.containers.get(container_id)
+                container.start()
+                code = container.wait(timeout=30)["StatusCode"]
+                output = container.logs(stdout=True, stderr=False).decode(errors="replace").split()
+        finally:
+            if container_id:
+                with contextlib.suppress(Exception):
+                    self.api.remove_container(container_id, force=True, v=True)
+        if code != 0 or len(output) != 2 or not all(part.isdigit() for part in output):
+            return None
+        return int(output[0]), int(output[1])
+
     @contextlib.contextmanager
     def served(self, image: str, port: int, *, sandbox: Sandbox = Sandbox(), exercise_id: str = "") -> Iterator[tuple[Any, Prober]]:
-        """The learner's server on a network of its own, and a prober beside it as its only client.
+        """The learner's server where nothing but a prober beside it can reach it, and that prober.
 
-        No port is published on this machine: the network is internal (no way out) and its bridge
-        has no address of this machine's (so the host's services are out of reach, at the gateway
-        or any other address), and no other container is on it."""
+        No port is published on this machine, and the server reaches nothing: on Docker it is on an
+        internal network of its own, whose bridge has no address of this machine's (so the host's
+        services are out of reach, at the gateway or any other address), with the prober as the
+        only other container; on Podman it has no network at all and each request comes from a
+        one-shot prober in its network namespace (tutor/engine/probers.py says why)."""
+        if self.is_podman():
+            if not self.image_attrs("busybox"):
+                raise TutorError("an HTTP check on Podman needs the busybox image on this machine to send its requests from")
+            with self.container(image, sandbox=sandbox, exercise_id=exercise_id) as container:
+                yield container, NamespaceProber(self, container.id, exercise_id, port)
+            return
         with self._isolated_network() as network, self.container(
             image, sandbox=sandbox, network=network, exercise_id=exercise_id
         ) as container, self.prober(network, exercise_id=exercise_id) as prober:
             container.reload()
             address = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
-            yield container, dataclasses.replace(prober, address=address, port=port)
+            yield container, dataclasses.replace(prober, server=container, address=address, port=port)
 
     @contextlib.contextmanager
-    def prober(self, network: str, *, exercise_id: str = "") -> Iterator[Prober]:
+    def prober(self, network: str, *, exercise_id: str = "") -> Iterator[NetworkProber]:
         """A client container on `network`, from a trusted image; aim it with dataclasses.replace
-        (address, port). Removed when the block ends."""
+        (address, port, and the server, to read what it listens on). Removed when the block ends."""
         prober_image = next((name for name in PROBER_IMAGES if self.image_attrs(name)), "")
         if not prober_image:
             raise TutorError(f"an HTTP check needs one of {', '.join(PROBER_IMAGES)} on this machine to send its requests from")
-        with self.container(
-            prober_image, ["sleep", "900"], sandbox=Sandbox(memory_mb=64, cpus=0.5, pids=32), network=network, exercise_id=exercise_id
-        ) as prober:
-            yield Prober(prober, prober_image, "", 0)
+        with self.container(prober_image, ["sleep", "900"], sandbox=PROBER_SANDBOX, network=network, exercise_id=exercise_id) as prober:
+            yield NetworkProber(prober, None, prober_image, "", 0)
 
     @contextlib.contextmanager
     def _isolated_network(self) -> Iterator[str]:

@@ -95,6 +95,10 @@ class HttpService(Service, Protocol):
         """(status, body) of one HTTP request to the server; ConnectionError when nothing answers."""
         ...
 
+    def listening(self) -> list[str]:
+        """The addresses the server listens on for the port, read from the kernel's socket tables."""
+        ...
+
 
 class Driver(Protocol):
     """The learner's built image, as checks may see it."""

@@ -15,9 +15,10 @@ from typing import Any
 import docker.errors
 
 from tutor.engine.compose.policy import Limits
-from tutor.engine.compose.project import ComposeProject, sweep_leftovers
-from tutor.engine.dockerhost import DockerHost, Prober, engine_errors
+from tutor.engine.compose.project import ComposeError, ComposeProject, sweep_leftovers
+from tutor.engine.dockerhost import DockerHost, engine_errors
 from tutor.engine.driver import FileEntry, ImageFacts, RunOutcome, Sandbox, ServiceState
+from tutor.engine.probers import Prober
 from tutor.engine.sanitize import clean_text
 
 
@@ -54,7 +55,10 @@ class EngineDriver:
                 return None
             handle = tar.extractfile(member) if member.isfile() else None
             contents = handle.read(limit) if handle is not None else None
-            return FileEntry(mode=_mode(member), uid=member.uid, gid=member.gid, contents=contents)
+            uid, gid = member.uid, member.gid
+        if self._host.is_podman():  # its archive says every file is the container user's
+            uid, gid = self._host.podman_file_owner(self._image, path, exercise_id=self._exercise_id) or (uid, gid)
+        return FileEntry(mode=_mode(member), uid=uid, gid=gid, contents=contents)
 
     def run(
         self,
@@ -101,6 +105,13 @@ class EngineDriver:
         keep_images: bool,
         allowed_images: Collection[str] | None = None,
     ) -> ComposeProject:
+        if self._host.is_podman():
+            raise ComposeError(
+                "Compose exercises are graded on Docker's engine only: on Podman, the project's internal "
+                "networks can pass nothing between its services, and no HEALTHCHECK runs for the containers "
+                "Compose starts (see the README: Builders, Podman)",
+                hint="Run this exercise against Docker's engine (docker-tutor --engine NAME|URL).",
+            )
         sweep_leftovers(self._host.api)  # what a killed tutor's projects left: networks, volumes, images
         return ComposeProject(
             directory,
@@ -162,6 +173,9 @@ class ServedContainer(ContainerService):
 
     def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         return self._prober.request(method, path, body, headers)
+
+    def listening(self) -> list[str]:
+        return self._prober.listening()
 
 
 def _mode(member: tarfile.TarInfo) -> int:

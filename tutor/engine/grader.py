@@ -37,7 +37,8 @@ PARALLEL_CHECKS = 3
 CACHE_RACE_RETRIES = 2
 VANISHED_LAYER = re.compile(
     r"No such image|unable to find image \"?sha256:|failed to get digest|unknown parent image|"
-    r"mount does not exist|layer does not exist|failed to set parent",
+    r"mount does not exist|layer does not exist|failed to set parent|"
+    r"layer not known",  # Podman's storage, in Buildah's words
     re.IGNORECASE,
 )
 

@@ -19,6 +19,7 @@ import docker
 import requests.exceptions
 import urllib3.exceptions
 
+from tutor.engine.build_errors import step_failure
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.events import BuildFinished, EventSink
 from tutor.errors import EngineUnavailable, TutorError
@@ -140,6 +141,8 @@ class Builder(ABC):
                 "cancelled": "the build was cancelled",
                 "timeout": f"the build did not finish within {request.timeout:g} s and was stopped",
             }.get(reason[0], reason[0])
+        # One message for a failed RUN step, whichever builder reported it (build_errors says why).
+        outcome.error = step_failure(outcome.error) or outcome.error
         outcome.ok = bool(outcome.image_id) and not outcome.error
         outcome.log_tail = list(log.tail)
         if outcome.ok:

@@ -17,9 +17,10 @@ from typing import Any
 from tutor import locations
 from tutor.engine.build_policy import allowed_bases
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, search_any, shorten
-from tutor.engine.checks.runtime import _address, _ask, _loopback_only
+from tutor.engine.checks.runtime import _ask
 from tutor.engine.compose.policy import Limits
 from tutor.engine.compose.project import ComposeProject
+from tutor.engine.probers import hex_address, loopback_only
 
 POLL = 0.3
 _LOOPBACK = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$")
@@ -250,7 +251,7 @@ def _listening(project: ComposeProject, service: str, port: int) -> list[str]:
             if len(fields) > 3 and fields[3] == "0A" and ":" in fields[1]:  # LISTEN
                 address, _, hex_port = fields[1].partition(":")
                 if int(hex_port, 16) == port:
-                    found.append(_address(address))
+                    found.append(hex_address(address))
     return found
 
 
@@ -299,7 +300,7 @@ class ComposeHttp(Check):
                 if why:
                     return failed(why)
                 listening = _listening(project, self.service, self.port)
-                if _loopback_only(listening):  # up, but it will never answer from outside
+                if loopback_only(listening):  # up, but it will never answer from outside
                     return failed(
                         f"{self.service} listens on {listening[0]}:{self.port} inside its container, which only the "
                         "container itself can reach: make it listen on 0.0.0.0 (e.g. --ip 0.0.0.0 or --host 0.0.0.0)"

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register, search_all, shorten
 from tutor.engine.driver import HttpService, Service
+from tutor.engine.probers import loopback_only
 from tutor.engine.sanitize import clean_text
+from tutor.errors import TutorError
 
 POLL = 0.2
 
@@ -26,33 +28,6 @@ def _logs(container: Service) -> str:
     with contextlib.suppress(Exception):
         return shorten(container.logs(tail=40))
     return ""
-
-
-def _listening(container: Service, port: int) -> list[str]:
-    """Addresses the container listens on for `port`, read from /proc (slim images have no ss/netstat)."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(Exception):
-            code, output = container.exec(["cat", table])
-            if code != 0:
-                continue
-            for line in output.splitlines()[1:]:
-                fields = line.split()
-                if len(fields) > 3 and fields[3] == "0A":  # LISTEN
-                    address, _, hex_port = fields[1].partition(":")
-                    if int(hex_port, 16) == port:
-                        found.append(_address(address))
-    return found
-
-
-def _loopback_only(addresses: list[str]) -> bool:
-    return bool(addresses) and all(a.startswith("127.") or a == "::1" for a in addresses)
-
-
-def _address(hex_address: str) -> str:
-    if len(hex_address) == 8:
-        return ".".join(str(int(hex_address[i : i + 2], 16)) for i in (6, 4, 2, 0))
-    return "::1" if hex_address.endswith("01000000") and set(hex_address[:24]) == {"0"} else "::"
 
 
 @register
@@ -96,11 +71,11 @@ class Http(Check):
                 except ConnectionError as exc:
                     last_error = str(exc)
                     # A server that is up but bound to loopback will never answer: say so at once.
-                    if _loopback_only(_listening(container, port)):
+                    if loopback_only(container.listening()):
                         break
                     time.sleep(POLL)
-            listening = _listening(container, port)
-            if _loopback_only(listening):
+            listening = container.listening()
+            if loopback_only(listening):
                 return failed(
                     f"the server listens on {listening[0]}:{port} inside the container, which only the container "
                     "itself can reach: bind to 0.0.0.0 instead (e.g. --host 0.0.0.0)"
@@ -217,8 +192,9 @@ class StopsQuickly(Check):
     ready_seconds: float = 1.0  # let the program start before stopping it
     # Then, up to this long, until PID 1 has installed its SIGTERM handler: on a loaded machine a
     # program may take longer than ready_seconds to get there, and a PID 1 without a handler yet
-    # ignores SIGTERM. A program that never installs one is stopped when this runs out.
-    handler_wait: float = 10.0
+    # ignores SIGTERM. A program that never installs one is stopped when this runs out (short: a
+    # program without a handler that ends by itself meanwhile would pass).
+    handler_wait: float = 1.0
     # A stop slower than max_seconds fails anyway: a longer grace would only slow failing checks.
     grace: int = 3  # seconds docker stop waits before SIGKILL
 
@@ -254,7 +230,10 @@ def _wait_for_sigterm_handler(container: Service, seconds: float) -> None:
     cannot show it (no cat) or PID 1 is a shell that never will."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        code, status = container.exec(["cat", "/proc/1/status"])
+        try:
+            code, status = container.exec(["cat", "/proc/1/status"])
+        except TutorError:  # it exited meanwhile: the check says so
+            return
         if code != 0:
             return
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
