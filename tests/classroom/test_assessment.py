@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -145,3 +146,31 @@ def test_an_output_naming_a_nonce_cannot_be_echoed_from_the_image(tmp_path: Path
     (folder / "Dockerfile").write_text('FROM busybox:latest\nCMD ["echo", "hello {nonce}"]\n')
     checked = run("--content-only", "--content", str(pack), "check", "50-say-hello", "--dir", str(folder))
     assert checked.returncode == 1 and "hello {nonce}" in checked.stdout  # what the echo printed, failed
+
+
+def test_a_released_pack_leaves_out_its_history_and_everything_the_loader_does_not_read(tmp_path: Path) -> None:
+    pack = _pack(tmp_path)
+    subprocess.run(["git", "init", "-q", str(pack)], check=True)
+    subprocess.run(["git", "-C", str(pack), "add", "-A"], check=True)
+    subprocess.run(
+        ["git", "-C", str(pack), "-c", "user.name=a", "-c", "user.email=a@example.org", "commit", "-qm", "pack"], check=True
+    )
+    (pack / "notes-for-instructors.md").write_text("the answer is CMD [\"echo\", \"hello\"]\n")
+    out = tmp_path / "learners"
+    result = run("pack", "release", str(pack), str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(entry.name for entry in out.iterdir()) == sorted(["RELEASED.md", "exercises", "lessons"] + (["rules.toml"] if (pack / "rules.toml").exists() else []))
+    assert not list(out.rglob(".git")), "a repository's history holds every solution"
+    assert not any("greeting-file" in path.read_text(errors="replace") for path in out.rglob("*") if path.is_file())
+
+
+def test_the_released_curriculum_loads_and_lints(tmp_path: Path) -> None:
+    out = tmp_path / "learners"
+    root = Path(__file__).resolve().parents[2]
+    result = run("pack", "release", str(root), str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not list(out.rglob("solution"))
+    listing = run("--content-only", "--content", str(out), "list")
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    lint = run("lint-content", str(out), "--no-build")
+    assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tutor.content.loader import load_curriculum
+from tutor.content.loader import RELEASED_MARK, load_curriculum
 from tutor.content.model import Curriculum, Exercise
 from tutor.errors import ContentError, Problem, UsageError
 
@@ -161,8 +161,10 @@ def _compile_checks(exercise: Exercise) -> list[Finding]:
             continue
         if spec.kind == "cache":
             change = spec.params.get("change", "")
-            if not (exercise.solution_dir / change).is_file():
-                findings.append(Finding(f"{spec.where}.change", f"solution/{change} does not exist"))
+            # A learner's copy has no solution/: the learner's folder starts as starter/.
+            sub = "starter" if (exercise.path.parent.parent / RELEASED_MARK).is_file() else "solution"
+            if not (exercise.path / sub / change).is_file():
+                findings.append(Finding(f"{spec.where}.change", f"{sub}/{change} does not exist"))
     return findings
 
 

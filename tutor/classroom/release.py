@@ -20,6 +20,10 @@ from tutor.content.loader import RELEASED_MARK, STRUCTURE_TEST_SECTIONS
 from tutor.errors import ContentError, UsageError
 
 LEFT_OUT = ("solution", "solutions", "alternatives", "alternatives.toml", "mistakes.toml")
+# Only what the loader reads goes out: a pack kept in version control (or beside the tutor's own
+# code) has its history and other files beside it, and a repository's history holds every solution.
+PACK_PARTS = ("lessons", "exercises", "rules.toml")
+VERSION_CONTROL = {".git", ".hg", ".svn"}
 HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_\-.]+)\s*\]\]?\s*(#.*)?$")
 
 
@@ -45,13 +49,20 @@ def release(pack: Path, out: Path) -> Released:
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         here = Path(folder)
-        if here.parent.name != "exercises" or not (here / "exercise.toml").is_file():
-            return set()
-        dropped = {name for name in names if name in LEFT_OUT}
+        dropped = {name for name in names if name in VERSION_CONTROL}
+        if here.parent.name == "exercises" and (here / "exercise.toml").is_file():
+            dropped |= {name for name in names if name in LEFT_OUT}
         left_out.extend((here / name).relative_to(pack).as_posix() for name in sorted(dropped))
         return dropped
 
-    shutil.copytree(pack, out, ignore=ignore, symlinks=True, dirs_exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for part in PACK_PARTS:
+        source = pack / part
+        if source.is_dir():
+            shutil.copytree(source, out / part, ignore=ignore, symlinks=True)
+        elif source.is_file():
+            shutil.copy2(source, out / part)
+    left_out.extend(sorted(entry.name for entry in pack.iterdir() if entry.name not in PACK_PARTS))
     hidden = 0
     for exercise in curriculum.exercises:
         if any(spec.hidden for spec in exercise.checks):
