@@ -194,7 +194,7 @@ class StopsQuickly(Check):
     # program may take longer than ready_seconds to get there, and a PID 1 without a handler yet
     # ignores SIGTERM. A program that never installs one is stopped when this runs out (short: a
     # program without a handler that ends by itself meanwhile would pass).
-    handler_wait: float = 1.0
+    handler_wait: float = 1.0  # seconds to wait, after ready_seconds, for PID 1's SIGTERM handler
     # A stop slower than max_seconds fails anyway: a longer grace would only slow failing checks.
     grace: int = 3  # seconds docker stop waits before SIGKILL
 
