@@ -14,6 +14,7 @@ import pytest
 
 from tests.classroom.helpers import run
 from tests.content.test_lint_content import MISTAKES_TOML, make_pack
+from tutor.content.loader import load_curriculum
 
 ASSESSED_TOML = '''
 title = "Say hello"
@@ -174,3 +175,12 @@ def test_the_released_curriculum_loads_and_lints(tmp_path: Path) -> None:
     assert listing.returncode == 0, listing.stdout + listing.stderr
     lint = run("lint-content", str(out), "--no-build")
     assert lint.returncode == 0, lint.stdout + lint.stderr
+    # A learner's own checks are the instructor's minus the hidden ones: the house rules that a
+    # solution calls for still apply in a copy that has no solution to judge them on.
+    original = load_curriculum([root])
+    learners = load_curriculum([out])
+    for exercise in original.exercises:
+        copy = learners.exercise(exercise.id)
+        assert copy is not None
+        assert [c.id for c in copy.checks] == [c.id for c in exercise.checks if not c.hidden], exercise.id
+    assert any(rule.solution_matches for e in learners.exercises for rule in e.rules)

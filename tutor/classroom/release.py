@@ -8,6 +8,7 @@ and layout stay; the result is parsed again and must equal the original minus wh
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tomllib
@@ -15,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tutor import locations
 from tutor.classroom.lint_content import lint_static
-from tutor.content.loader import RELEASED_MARK, STRUCTURE_TEST_SECTIONS
+from tutor.content.loader import RELEASED_MARK, STRUCTURE_TEST_SECTIONS, load_curriculum
+from tutor.content.model import Exercise, Rule
+from tutor.content.rules import applies
 from tutor.errors import ContentError, UsageError
 
 LEFT_OUT = ("solution", "solutions", "alternatives", "alternatives.toml", "mistakes.toml")
@@ -63,8 +67,12 @@ def release(pack: Path, out: Path) -> Released:
         elif source.is_file():
             shutil.copy2(source, out / part)
     left_out.extend(sorted(entry.name for entry in pack.iterdir() if entry.name not in PACK_PARTS))
+    # The rules as `grade` applies them (the built-in ones and the pack's), judged on each solution
+    # now, since the learner's copy has none to judge them on.
+    rules = load_curriculum([locations.content_root(), pack]).rules
     hidden = 0
     for exercise in curriculum.exercises:
+        _record_rules_from_solution(out / exercise.path.relative_to(pack) / "exercise.toml", exercise, rules)
         if any(spec.hidden for spec in exercise.checks):
             path = out / exercise.path.relative_to(pack) / "exercise.toml"
             hidden += _cut_hidden(path)
@@ -74,6 +82,12 @@ def release(pack: Path, out: Path) -> Released:
         encoding="utf-8",
     )
     return Released(len(curriculum.exercises), hidden, left_out)
+
+
+def _record_rules_from_solution(path: Path, exercise: Exercise, rules: tuple[Rule, ...]) -> None:
+    met = [rule.id for rule in rules if rule.solution_matches and applies(rule, exercise)]
+    line = f"rules_from_solution = {json.dumps(met)}  # house rules this exercise's solution calls for\n"
+    path.write_text(line + path.read_text(encoding="utf-8"), encoding="utf-8")
 
 
 def _cut_hidden(path: Path) -> int:

@@ -167,7 +167,18 @@ def _load_exercise(toml_path: Path, problems: _Problems) -> Exercise | None:
     data = _read_toml(toml_path, problems)
     if data is None:
         return None
-    known = {"title", "lesson", "task", "hints", "checks", "build", "files", "skip_rules", *STRUCTURE_TEST_SECTIONS}
+    known = {
+        "title",
+        "lesson",
+        "task",
+        "hints",
+        "checks",
+        "build",
+        "files",
+        "skip_rules",
+        "rules_from_solution",
+        *STRUCTURE_TEST_SECTIONS,
+    }
     for unknown in sorted(set(data) - known):
         problems.add(f"{where}: {unknown}", "unknown field")
     title = _field(data, "title", str, where, problems)
@@ -192,6 +203,10 @@ def _load_exercise(toml_path: Path, problems: _Problems) -> Exercise | None:
     if not isinstance(skipped, dict) or not all(isinstance(v, str) and v.strip() for v in skipped.values()):
         problems.add(f"{where}: skip_rules", "must be a table of rule id = the reason it does not apply here")
         skipped = {}
+    from_solution = data.get("rules_from_solution")
+    if from_solution is not None and (not isinstance(from_solution, list) or not all(isinstance(r, str) for r in from_solution)):
+        problems.add(f"{where}: rules_from_solution", "must be a list of house rule ids")
+        from_solution = None
     checks = _load_checks(data, where, problems)
     if not checks:
         problems.add(f"{where}: checks", "an exercise needs at least one check")
@@ -210,6 +225,7 @@ def _load_exercise(toml_path: Path, problems: _Problems) -> Exercise | None:
         build=build,
         files=tuple(files),
         skipped_rules=tuple(skipped.items()),
+        rules_from_solution=None if from_solution is None else tuple(from_solution),
     )
 
 

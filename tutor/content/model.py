@@ -107,6 +107,8 @@ class Exercise:
     files: tuple[str, ...] = ("Dockerfile",)
     rules: tuple[Rule, ...] = ()  # the house rules it enforces (their checks are in `checks`)
     skipped_rules: tuple[tuple[str, str], ...] = ()  # (rule id, why it does not apply here)
+    # In a learner's copy (no solution/): the rules whose `solution_matches` its solution met.
+    rules_from_solution: tuple[str, ...] | None = None
 
     @property
     def starter_dir(self) -> Path:
