@@ -225,3 +225,16 @@ def test_grade_refuses_buildkit_only_syntax_outside_the_exercise_that_teaches_it
         assert not submission["passed"] and not build["ok"] and not build["builder"], build
         assert "only BuildKit builds (line 2:" in build["error"] and "built only in the exercises that teach it" in build["error"]
         assert "what both builders build" in build["hint"]
+
+
+@pytest.mark.docker
+def test_archive_and_tool_leftovers_are_not_learners_and_are_named_as_skipped(tmp_path: Path, exercise) -> None:
+    submissions = make_class(tmp_path / "class", exercise, [], [], empty=["carol"])
+    (submissions / "__MACOSX" / "carol").mkdir(parents=True)  # what macOS's zip adds beside each folder
+    (submissions / "__MACOSX" / "carol" / "._Dockerfile").write_bytes(b"\x00\x05\x16\x07")
+    (submissions / ".git").mkdir()
+    (submissions / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    result = run("grade", EXERCISE, str(submissions), "--format", "csv")
+    assert [row["learner"] for row in csv.DictReader(io.StringIO(result.stdout))] == ["carol"], result.stdout
+    assert "skipped, not a learner's folder: .DS_Store, .git/, __MACOSX/" in result.stderr, result.stderr
+    assert "of 1" in result.stderr
