@@ -30,6 +30,7 @@ class Job:
     folder: str  # "solution", "starter" or "variant"
     variant: Variant | None = None
     builder: str = ""  # "" for the default (BuildKit where the engine has it)
+    engine: str = ""  # an engine's URL; "" for the one the tutor finds
 
 
 def start(data: Path) -> ProcessPoolExecutor:
@@ -60,10 +61,11 @@ def _exercises() -> dict[str, Any]:
 
 
 @functools.cache
-def _host() -> Any:
+def _host(engine: str) -> Any:
+    from tutor.engine.discovery import chosen_engine
     from tutor.engine.dockerhost import connect
 
-    return connect()
+    return connect(named=chosen_engine({"DOCKER_HOST": engine})) if engine else connect()
 
 
 def _grade(job: Job) -> dict[str, Any]:
@@ -75,7 +77,7 @@ def _grade(job: Job) -> dict[str, Any]:
     else:
         os.environ.pop("DOCKER_TUTOR_BUILDER", None)
     exercise = _exercises()[job.exercise]
-    host = _host()
+    host = _host(job.engine)
     if job.variant is None:
         folder = exercise.solution_dir if job.folder == "solution" else exercise.starter_dir
         return grade(exercise, folder, lambda: host, grading=Grading(keep_image=False)).to_dict()

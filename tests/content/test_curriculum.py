@@ -1,5 +1,7 @@
 """The shipped curriculum: it loads, every check compiles, every solution passes, every starter fails,
 and every typical wrong attempt listed in an exercise's mistakes.toml fails the check that names it.
+Solutions and starters are graded on every engine set-up the tutor supports (what `verify --quick`
+does on each): BuildKit, the classic builder, and Podman's Docker-compatible API.
 
 The gradings run side by side in worker processes (tests/content/grading_pool.py), started for the
 tests that are selected; each test waits for its own report and judges it."""
@@ -14,6 +16,8 @@ import pytest
 
 from tests.content import grading_pool
 from tests.content.grading_pool import Job
+from tests.engine.podman_support import PODMAN_URL, needs_podman, podman_answers
+from tests.engine_cleanup import leftovers, owners_under
 from tutor import locations
 from tutor.content.loader import load_curriculum
 from tutor.content.variants import Variant, variants
@@ -24,6 +28,17 @@ CURRICULUM = load_curriculum([locations.content_root()])
 EXERCISES = {e.id: e for e in CURRICULUM.exercises}
 
 
+# Set-ups besides the default (BuildKit on Docker): (builder, engine URL), and the exercises each
+# can grade: an exercise that teaches BuildKit-only syntax has none on the classic builder, and
+# Compose is graded on Docker's engine only (README: Builders, Podman).
+SETUPS = {"classic": ("classic", ""), "podman": ("", PODMAN_URL)}
+ON_SETUP = [
+    pytest.param(exercise.id, "classic", id=f"{exercise.id}-classic") for exercise in CURRICULUM.exercises if not exercise.build.buildkit
+] + [
+    pytest.param(exercise.id, "podman", id=f"{exercise.id}-podman", marks=needs_podman)
+    for exercise in CURRICULUM.exercises
+    if not any(spec.kind.startswith("compose") for spec in exercise.checks)
+]
 VARIANTS = [v for exercise in CURRICULUM.exercises for v in variants(exercise)]
 MISTAKES = [v for v in VARIANTS if v.kind == "mistake"]
 GRADING_TIMEOUT = 600
@@ -34,6 +49,11 @@ def _jobs(params: dict[str, Any]) -> dict[str, Job]:
         variant: Variant = params["variant"]
         return {variant.label: Job(variant.exercise, "variant", variant, variant.builder)}
     exercise_id = params["exercise_id"]
+    if "setup" in params:
+        builder, engine = SETUPS[params["setup"]]
+        if engine == PODMAN_URL and not podman_answers():
+            return {}  # its tests are skipped
+        return {f"{exercise_id}:{params['setup']}:{folder}": Job(exercise_id, folder, None, builder, engine) for folder in ("solution", "starter")}
     return {f"{exercise_id}:{folder}": Job(exercise_id, folder) for folder in ("solution", "starter")}
 
 
@@ -44,11 +64,17 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     for item in request.session.items:
         if item.module is request.module and hasattr(item, "callspec"):
             jobs.update(_jobs(item.callspec.params))
-    pool = grading_pool.start(tmp_path_factory.mktemp("graded-data"))
+    data = tmp_path_factory.mktemp("graded-data")
+    pool = grading_pool.start(data)
     try:
         yield {key: grading_pool.submit(pool, job) for key, job in jobs.items()}
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    if any(job.engine == PODMAN_URL for job in jobs.values()):  # the suite's cleanup sees Docker's engine only
+        import docker
+
+        left = leftovers(docker.APIClient(base_url=PODMAN_URL, timeout=60), owners_under(data))
+        assert not any(left.values()), f"gradings left on Podman: {left}"
 
 
 def _report(graded: dict[str, Future], key: str) -> Report:
@@ -69,6 +95,15 @@ def test_solution_passes_and_starter_fails(exercise_id: str, host, graded) -> No
     solution = _report(graded, f"{exercise_id}:solution")
     assert solution.passed, [(c.id, c.message) for c in solution.checks if not c.passed] or solution.build.error
     starter = _report(graded, f"{exercise_id}:starter")
+    assert not starter.passed
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(("exercise_id", "setup"), ON_SETUP)
+def test_solution_passes_and_starter_fails_on_every_engine_set_up(exercise_id: str, setup: str, host, graded) -> None:
+    solution = _report(graded, f"{exercise_id}:{setup}:solution")
+    assert solution.passed, [(c.id, c.message) for c in solution.checks if not c.passed] or solution.build.error
+    starter = _report(graded, f"{exercise_id}:{setup}:starter")
     assert not starter.passed
 
 

@@ -40,6 +40,9 @@ EXERCISE_LABEL = "org.docker-tutor.exercise"
 SESSION_LABEL = "org.docker-tutor.session"
 HOST_LABEL = "org.docker-tutor.host"
 STAND_IN_LABEL = "org.docker-tutor.stand-in"
+# Podman's image store under parallel gradings: a lookup or a removal that races another's.
+STORAGE_RACE_RETRIES = 3
+PODMAN_STORAGE_RACE = re.compile(r"image not known|layer not known", re.IGNORECASE)
 # One id per tutor process: whatever it made carries it, so a sweep can find it.
 SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
@@ -147,12 +150,21 @@ class DockerHost:
             return self.api.info()
 
     def image_attrs(self, ref: str) -> dict[str, Any] | None:
-        with engine_errors(f"inspecting {ref}"):
+        for attempt in range(STORAGE_RACE_RETRIES + 1):
             try:
-                attrs = self.api.inspect_image(ref)
-            except docker.errors.ImageNotFound:
-                return None
-            return add_healthcheck(self.api, attrs) if self.is_podman() else attrs
+                with engine_errors(f"inspecting {ref}"):
+                    try:
+                        attrs = self.api.inspect_image(ref)
+                    except docker.errors.ImageNotFound:
+                        return None
+                    return add_healthcheck(self.api, attrs) if self.is_podman() else attrs
+            except TutorError as exc:
+                # Podman resolves a name by reading every image: one removed meanwhile (another
+                # grading's) fails the lookup of this one ("image not known").
+                if attempt == STORAGE_RACE_RETRIES or not self.is_podman() or not PODMAN_STORAGE_RACE.search(str(exc)):
+                    raise
+                time.sleep(0.5)
+        return None
 
     def is_podman(self) -> bool:
         if self._podman is None:
@@ -200,8 +212,18 @@ class DockerHost:
     def remove_image(self, ref: str) -> None:
         """Remove a tag or an image and its unused layers. Never forced: an image that a running
         check (this one or a parallel one with identical layers) still uses is left alone."""
-        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
-            self.api.remove_image(ref, force=False, noprune=False)
+        for attempt in range(STORAGE_RACE_RETRIES + 1):
+            try:
+                self.api.remove_image(ref, force=False, noprune=False)
+                return
+            except docker.errors.APIError as exc:
+                # Podman may still be removing the containers that were just removed from it
+                # (409: the image is in use); Docker's removal is done when it answers.
+                if attempt == STORAGE_RACE_RETRIES or not self.is_podman() or exc.status_code != 409:
+                    return
+            except requests.exceptions.RequestException:
+                return
+            time.sleep(1.0)
 
     # --- run -------------------------------------------------------------------------------
     def run(self, image: str, command: list[str] | str | None = None, *, timeout: float = 20.0, **options: Any) -> RunOutcome:
