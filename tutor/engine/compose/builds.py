@@ -120,15 +120,17 @@ def context_refusal(context: Path, dockerfile: str) -> str:
 def build_failure(build: ServiceBuild, outcome: BuildOutcome) -> str:
     """What the learner reads when a service's image did not build: the service, the step, why."""
     where = f"service {build.service}: its image did not build"
+    error = outcome.error or "the build failed"
     if outcome.steps:
         step = max(outcome.steps)
         instruction = outcome.steps[step]
-        instruction = instruction if len(instruction) <= 80 else instruction[:77] + "..."
         of = f"/{outcome.total_steps}" if outcome.total_steps >= step else ""
-        where += f" (step {step}{of}: {instruction}, in {_shown(build)})"
+        # The engine's message may quote the step already: then it is not said twice.
+        shown = "" if instruction in error else ": " + (instruction if len(instruction) <= 80 else instruction[:77] + "...")
+        where += f" (step {step}{of}{shown}, in {_shown(build)})"
     else:
         where += f" ({_shown(build)})"
-    return f"{where}: {outcome.error or 'the build failed'}"
+    return f"{where}: {error}"
 
 
 def _shown(build: ServiceBuild) -> str:
@@ -178,7 +180,7 @@ def _build_refusals(build: dict[str, Any], folder: Path, allowed: Collection[str
     if not path.is_relative_to(folder):
         return problems  # outside the folder: refused by the Compose policy
     if not path.is_relative_to((folder / context).resolve(strict=False)):
-        problems.append("the dockerfile must be inside its build context here")
+        return [*problems, "the dockerfile must be inside its build context here"]
     # Judged where the file is, not where its links lead: a link on the way is refused by the reader.
     unresolved = Path(folder / context / str(build.get("dockerfile") or "Dockerfile"))
     shown = unresolved.relative_to(folder).as_posix() if unresolved.is_relative_to(folder) else path.name
