@@ -26,9 +26,10 @@ def test_each_built_service_becomes_one_build_with_its_args_target_and_network(t
             "store": {"image": "busybox:latest"},
         }
     }
-    api, kv = service_builds(hardened)
-    assert api == ServiceBuild("api", tmp_path, "Dockerfile", "docker-tutor/x-api:1", False, {}, "", {})
+    api, kv = service_builds(hardened, tmp_path)
+    assert api == ServiceBuild("api", tmp_path, "Dockerfile", "docker-tutor/x-api:1", False, {}, "", {}, "Dockerfile")
     assert (kv.context, kv.dockerfile, kv.tag, kv.network) == (tmp_path / "kv", "Dockerfile.kv", "docker-tutor/x-kv:1", True)
+    assert kv.shown == "kv/Dockerfile.kv"
     assert (kv.args, kv.target, kv.labels) == ({"A": "1", "B": ""}, "run", {"team": "ml"})
 
 
@@ -45,7 +46,7 @@ def test_build_keys_the_tutors_builder_does_not_honour_are_refused(tmp_path: Pat
 
 
 def test_a_failed_build_names_the_service_the_step_and_why(tmp_path: Path) -> None:
-    build = ServiceBuild("kv", tmp_path / "kv", "Dockerfile", "t", False, {})
+    build = ServiceBuild("kv", tmp_path / "kv", "Dockerfile", "t", False, {}, shown="kv/Dockerfile")
     outcome = BuildOutcome(
         ok=False,
         seconds=1.0,

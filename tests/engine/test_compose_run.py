@@ -116,7 +116,7 @@ def test_a_failed_build_step_leaves_no_container(folder: Path, host, step: str) 
     and the step."""
     nonce = f"n{time.time_ns()}"
     (folder / "Dockerfile").write_text(f"FROM busybox:latest\n{step.format(nonce=nonce)}\n")
-    with pytest.raises(ComposeError, match=r"service web: its image did not build \(step 2/2: RUN"):
+    with pytest.raises(ComposeError, match=r"service web: its image did not build \(step 2/2.* in Dockerfile\): .*RUN"):
         with _project(folder, host).running():
             pass
     assert not [c["Id"] for c in host.api.containers(all=True) if nonce in (c.get("Command") or "")]
@@ -216,3 +216,16 @@ def test_a_service_build_that_writes_over_the_limit_is_refused(
     assert "service worker: its image did not build (step 2/2" in message and f"RUN echo {nonce}" in message, message
     assert why in message, message
     assert took < 25, f"stopped after {took:.0f} s"
+
+
+def test_a_service_build_gets_its_args_and_target_under_either_builder(folder: Path, host, builder: str) -> None:
+    (folder / "web").mkdir()
+    (folder / "web" / "Dockerfile").write_text(
+        "FROM busybox:latest AS run\nARG GREETING=unset\nRUN echo \"$GREETING\" > /greeting\nCMD [\"sleep\", \"60\"]\n"
+        "FROM run AS never\nRUN false\n"
+    )
+    compose = COMPOSE.replace("    build: .\n", "    build:\n      context: ./web\n      target: run\n      args:\n        GREETING: hello-compose\n")
+    (folder / "compose.yaml").write_text(compose)
+    with _project(folder, host).running() as project:
+        code, output = project.exec("web", ["cat", "/greeting"])
+        assert (code, output.strip()) == (0, "hello-compose")

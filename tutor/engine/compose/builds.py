@@ -45,10 +45,12 @@ class ServiceBuild:
     args: dict[str, str]
     target: str = ""
     labels: dict[str, str] | None = None
+    shown: str = "Dockerfile"  # the Dockerfile as the learner names it: its path in the project's folder
 
 
-def service_builds(config: dict[str, Any]) -> list[ServiceBuild]:
+def service_builds(config: dict[str, Any], folder: Path) -> list[ServiceBuild]:
     """The builds a hardened config asks for (harden gave each its image name and build network)."""
+    folder = folder.resolve()
     found = []
     for name, service in (config.get("services") or {}).items():
         build = service.get("build")
@@ -56,16 +58,20 @@ def service_builds(config: dict[str, Any]) -> list[ServiceBuild]:
             build = {"context": build}
         if not isinstance(build, dict):
             continue
+        context = folder / str(build.get("context", "."))  # normalized by `compose config`: absolute
+        dockerfile = str(build.get("dockerfile") or "Dockerfile")
+        path = context / dockerfile
         found.append(
             ServiceBuild(
                 service=name,
-                context=Path(str(build.get("context", "."))),
-                dockerfile=str(build.get("dockerfile") or "Dockerfile"),
+                context=context,
+                dockerfile=dockerfile,
                 tag=str(service["image"]),
                 network=build.get("network") in ("default", "bridge"),
                 args={str(k): "" if v is None else str(v) for k, v in _mapping(build.get("args")).items()},
                 target=str(build.get("target") or ""),
                 labels={str(k): str(v) for k, v in _mapping(build.get("labels")).items()},
+                shown=path.relative_to(folder).as_posix() if path.is_relative_to(folder) else dockerfile,
             )
         )
     return found
@@ -127,14 +133,10 @@ def build_failure(build: ServiceBuild, outcome: BuildOutcome) -> str:
         of = f"/{outcome.total_steps}" if outcome.total_steps >= step else ""
         # The engine's message may quote the step already: then it is not said twice.
         shown = "" if instruction in error else ": " + (instruction if len(instruction) <= 80 else instruction[:77] + "...")
-        where += f" (step {step}{of}{shown}, in {_shown(build)})"
+        where += f" (step {step}{of}{shown}, in {build.shown})"
     else:
-        where += f" ({_shown(build)})"
+        where += f" ({build.shown})"
     return f"{where}: {error}"
-
-
-def _shown(build: ServiceBuild) -> str:
-    return f"{build.context.name}/{build.dockerfile}" if build.context.name else build.dockerfile
 
 
 def image_refusals(config: dict[str, Any], folder: Path, allowed: Collection[str]) -> list[str]:

@@ -218,7 +218,7 @@ class ComposeProject:
             image_name=image_name,
             volatile_labels=(SESSION_LABEL, HOST_LABEL),
         )
-        builds = service_builds(hardened)
+        builds = service_builds(hardened, self.folder)
         for service in {build.service for build in builds}:
             del hardened["services"][service]["build"]  # Compose starts the image the tutor built
         self._workdir = Path(tempfile.mkdtemp(prefix="docker-tutor-compose-"))
