@@ -532,6 +532,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     exercise = _exercise(_curriculum(args), args.exercise)
     folders = grading.submission_folders(args.submissions)
+    skipped = grading.skipped_entries(args.submissions)
+    if skipped:
+        _warn([f"skipped, not a learner's folder: {', '.join(skipped)}"])
     started, passed = time.monotonic(), 0
     # A terminal gets one bar redrawn in place; a pipe or a log gets a plain line per learner.
     in_terminal = sys.stderr.isatty()

@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.errors import UsageError
@@ -30,7 +31,21 @@ def ensure_port_free(host: str, port: int) -> None:
             ) from exc
 
 
-def instructor_password(sessions: Path, password_file: Path | None) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class InstructorPassword:
+    value: str
+    source: str  # where it came from, in the instructor's words
+    made: bool = False  # made by the tutor (now or at an earlier start): no one knows it unless shown
+
+    def banner(self) -> str:
+        """How the start banner tells it: a made password in full (the instructor has no other copy at
+        hand), one the instructor chose by where it came from."""
+        if self.made:
+            return f"password: {self.value}   ({self.source}; any user name)"
+        return f"password {self.source}"
+
+
+def instructor_password(sessions: Path, password_file: Path | None) -> InstructorPassword:
     """The password and where it came from: a file given, the environment, or one made and kept."""
     if password_file is not None:
         try:
@@ -39,16 +54,16 @@ def instructor_password(sessions: Path, password_file: Path | None) -> tuple[str
             raise UsageError(f"cannot read the instructor password from {password_file}: {exc}") from exc
         if len(password) < 8:
             raise UsageError(f"the instructor password in {password_file} is shorter than 8 characters")
-        return password, f"from {password_file}"
+        return InstructorPassword(password, f"from {password_file}")
     if os.environ.get("DOCKER_TUTOR_INSTRUCTOR_PASSWORD"):
-        return os.environ["DOCKER_TUTOR_INSTRUCTOR_PASSWORD"], "from DOCKER_TUTOR_INSTRUCTOR_PASSWORD"
+        return InstructorPassword(os.environ["DOCKER_TUTOR_INSTRUCTOR_PASSWORD"], "from DOCKER_TUTOR_INSTRUCTOR_PASSWORD")
     kept = sessions / PASSWORD_FILE
     if kept.is_file():
-        return kept.read_text(encoding="utf-8").strip(), f"kept in {kept}"
+        return InstructorPassword(kept.read_text(encoding="utf-8").strip(), f"made at an earlier start, kept in {kept}", made=True)
     password = secrets.token_urlsafe(12)
     kept.touch(mode=0o600)
     kept.write_text(password + "\n", encoding="utf-8")
-    return password, f"made for this class, kept in {kept}"
+    return InstructorPassword(password, f"made for this class, kept in {kept}", made=True)
 
 
 def serve(
@@ -72,7 +87,7 @@ def serve(
     limits = limits or Limits()
     ensure_port_free(host, port)
     sessions.mkdir(parents=True, exist_ok=True)
-    password, source = instructor_password(sessions, password_file)
+    password = instructor_password(sessions, password_file)
     extra = [arg for path in content for arg in ("--content", str(path.resolve()))]
     extra += ["--content-only"] if content_only else []
     server = ClassServer(
@@ -80,7 +95,7 @@ def serve(
         tutor_command=[sys.executable, "-m", "tutor", *extra],
         limits=limits,
         guard=OriginGuard(host, [*(allow_hosts or []), *([public_url] if public_url else [])]),
-        password=password,
+        password=password.value,
         exercises=exercises,
         secure_cookie=bool(public_url and public_url.startswith("https:")),
         engines=engines,
@@ -88,7 +103,9 @@ def serve(
     shown = public_url or f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}"
     print(f"docker-tutor: serving a class on {shown} (Ctrl-C to stop)")
     print(f"  learners open {shown}/ and give their name; their work is kept in {sessions}")
-    print(f"  instructor page: {shown}/instructor (password {source})")
+    # Shown once, on the terminal that started the class; the server's log never holds it.
+    print(f"  instructor page: {shown}/instructor")
+    print(f"    {password.banner()}")
     print(
         f"  limits: {limits.max_learners} learners, {limits.max_processes} tabs in all, {limits.max_tabs} per learner; "
         f"idle tabs closed after {limits.idle_minutes:g} min",

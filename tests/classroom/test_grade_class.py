@@ -205,3 +205,16 @@ def test_grade_builds_a_buildkit_only_dockerfile_with_buildkit_and_the_others_cl
     assert "memory, process and file-size limits" in builds["bob"]["builder_why"]
     passed = {s["learner"]: s["passed"] for s in json.loads(result.stdout)["submissions"]}
     assert passed == {"ada": True, "bob": False}, result.stderr
+
+
+@pytest.mark.docker
+def test_archive_and_tool_leftovers_are_not_learners_and_are_named_as_skipped(tmp_path: Path, exercise) -> None:
+    submissions = make_class(tmp_path / "class", exercise, [], [], empty=["carol"])
+    (submissions / "__MACOSX" / "carol").mkdir(parents=True)  # what macOS's zip adds beside each folder
+    (submissions / "__MACOSX" / "carol" / "._Dockerfile").write_bytes(b"\x00\x05\x16\x07")
+    (submissions / ".git").mkdir()
+    (submissions / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    result = run("grade", EXERCISE, str(submissions), "--format", "csv")
+    assert [row["learner"] for row in csv.DictReader(io.StringIO(result.stdout))] == ["carol"], result.stdout
+    assert "skipped, not a learner's folder: .DS_Store, .git/, __MACOSX/" in result.stderr, result.stderr
+    assert "of 1" in result.stderr

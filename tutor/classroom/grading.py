@@ -109,10 +109,23 @@ class Summary:
         return text
 
 
+# Folders an archive or a tool leaves next to the learners' (macOS's zip, Python, version control).
+NOT_LEARNERS = frozenset({"__MACOSX", "__pycache__"})
+
+
+def is_learner_folder(path: Path) -> bool:
+    return path.is_dir() and not path.name.startswith(".") and path.name not in NOT_LEARNERS
+
+
+def skipped_entries(directory: Path) -> list[str]:
+    """What the submissions folder holds that is not a learner's folder (folders end with '/')."""
+    return sorted(p.name + ("/" if p.is_dir() else "") for p in directory.iterdir() if not is_learner_folder(p))
+
+
 def submission_folders(directory: Path) -> list[Path]:
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder", hint="Give the folder that holds one subfolder per learner.")
-    folders = sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders = sorted(p for p in directory.iterdir() if is_learner_folder(p))
     if not folders:
         raise UsageError(f"{directory} holds no submissions", hint="Each learner's Dockerfile goes in its own subfolder, named after them.")
     return folders
