@@ -229,3 +229,14 @@ def test_a_service_build_gets_its_args_and_target_under_either_builder(folder: P
     with _project(folder, host).running() as project:
         code, output = project.exec("web", ["cat", "/greeting"])
         assert (code, output.strip()) == (0, "hello-compose")
+
+
+def test_what_only_buildkit_builds_is_refused_in_a_service_on_a_shared_engine(folder: Path, host, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As for a single Dockerfile: a `--mount` is no way around the classic builder's step limits."""
+    monkeypatch.setenv("DOCKER_TUTOR_SHARED_ENGINE", "1")  # serve, grade
+    (folder / "Dockerfile").write_text("FROM busybox:latest\nRUN --mount=type=cache,target=/c echo hi\n")
+    project = _project(folder, host)
+    with pytest.raises(ComposeError, match=r"service web: its image did not build \(Dockerfile\): the Dockerfile uses what only BuildKit"):
+        with project.running():
+            pass
+    assert _project_items(host, project.name) == []

@@ -107,6 +107,7 @@ class EngineDriver:
         keep_images: bool,
         allowed_images: Collection[str] | None = None,
         build_memory_mb: int = 1024,
+        buildkit_taught: bool = False,
     ) -> ComposeProject:
         if self._host.is_podman():
             raise ComposeError(
@@ -128,13 +129,14 @@ class EngineDriver:
             keep_images=keep_images,
             allowed_images=allowed_images,
             prober=functools.partial(self._host.prober, exercise_id=self._exercise_id),
-            builder=self._service_builder(build_memory_mb),
+            builder=self._service_builder(build_memory_mb, buildkit_taught),
         )
 
-    def _service_builder(self, memory_mb: int) -> Callable[[ServiceBuild, float, threading.Event], BuildOutcome]:
+    def _service_builder(self, memory_mb: int, buildkit_taught: bool) -> Callable[[ServiceBuild, float, threading.Event], BuildOutcome]:
         def build(service: ServiceBuild, timeout: float, cancel: threading.Event) -> BuildOutcome:
             return build_service(
-                self._host, service, exercise_id=self._exercise_id, memory_mb=memory_mb, timeout=timeout, cancel=cancel
+                self._host, service, exercise_id=self._exercise_id, memory_mb=memory_mb, timeout=timeout, cancel=cancel,
+                buildkit_taught=buildkit_taught,
             )
 
         return build

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tutor.engine.build_policy import base_allowed, refusals
-from tutor.engine.builders.choice import buildkit_only
+from tutor.engine.builders.choice import buildkit_only, refused_on_a_shared_engine
 from tutor.engine.builders.outcome import BuildOutcome
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
@@ -78,10 +78,18 @@ def service_builds(config: dict[str, Any], folder: Path) -> list[ServiceBuild]:
 
 
 def build_service(
-    host: DockerHost, build: ServiceBuild, *, exercise_id: str, memory_mb: int, timeout: float, cancel: threading.Event
+    host: DockerHost,
+    build: ServiceBuild,
+    *,
+    exercise_id: str,
+    memory_mb: int,
+    timeout: float,
+    cancel: threading.Event,
+    buildkit_taught: bool = False,
 ) -> BuildOutcome:
-    """Build one service's image as a single Dockerfile is built; a context that must not be sent
-    fails here without reaching the engine."""
+    """Build one service's image as a single Dockerfile is built; a context that must not be sent,
+    or what only BuildKit builds on a shared engine outside the exercises that teach it
+    (buildkit_taught), fails here without reaching the engine."""
     refused = context_refusal(build.context, build.dockerfile)
     if refused:
         return BuildOutcome(ok=False, seconds=0.0, error=refused)
@@ -89,6 +97,9 @@ def build_service(
         needs = buildkit_only(read_dockerfile(build.context / build.dockerfile, build.context))
     except DockerfileUnreadable as exc:
         return BuildOutcome(ok=False, seconds=0.0, error=str(exc))
+    unlimited = refused_on_a_shared_engine(needs, buildkit_taught)
+    if unlimited:
+        return BuildOutcome(ok=False, seconds=0.0, error=unlimited)
     return host.build(
         build.context,
         tag=build.tag,
