@@ -17,7 +17,7 @@ import pytest
 from tests.content import grading_pool
 from tests.content.grading_pool import Job
 from tests.engine.podman_support import PODMAN_URL, needs_podman, podman_answers
-from tests.engine_cleanup import leftovers, owners_under
+from tests.engine_cleanup import leftovers, owners_under, remove
 from tutor import locations
 from tutor.content.loader import load_curriculum
 from tutor.content.variants import Variant, variants
@@ -73,8 +73,14 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if any(job.engine == PODMAN_URL for job in jobs.values()):  # the suite's cleanup sees Docker's engine only
         import docker
 
-        left = leftovers(docker.APIClient(base_url=PODMAN_URL, timeout=60), owners_under(data))
-        assert not any(left.values()), f"gradings left on Podman: {left}"
+        api = docker.APIClient(base_url=PODMAN_URL, timeout=60)
+        found = leftovers(api, owners_under(data))
+        # Each grading removed its image; a build step's image that two gradings shared (a solution
+        # and its starter) and removed at the same time can stay, untagged, till `clean`.
+        remove(api, found)
+        tagged = [image for image in found["images"] if not image.startswith("sha256:")]
+        assert not (found["containers"] or found["networks"] or found["volumes"] or tagged), f"gradings left on Podman: {found}"
+        assert not any(leftovers(api, owners_under(data)).values())
 
 
 def _report(graded: dict[str, Future], key: str) -> Report:
@@ -93,7 +99,7 @@ def test_every_exercise_belongs_to_a_lesson_and_every_check_compiles() -> None:
 @pytest.mark.parametrize("exercise_id", sorted(EXERCISES))
 def test_solution_passes_and_starter_fails(exercise_id: str, host, graded) -> None:
     solution = _report(graded, f"{exercise_id}:solution")
-    assert solution.passed, [(c.id, c.message) for c in solution.checks if not c.passed] or solution.build.error
+    assert solution.passed, solution.build.error or [(c.id, c.message) for c in solution.checks if not c.passed]
     starter = _report(graded, f"{exercise_id}:starter")
     assert not starter.passed
 
@@ -102,7 +108,7 @@ def test_solution_passes_and_starter_fails(exercise_id: str, host, graded) -> No
 @pytest.mark.parametrize(("exercise_id", "setup"), ON_SETUP)
 def test_solution_passes_and_starter_fails_on_every_engine_set_up(exercise_id: str, setup: str, host, graded) -> None:
     solution = _report(graded, f"{exercise_id}:{setup}:solution")
-    assert solution.passed, [(c.id, c.message) for c in solution.checks if not c.passed] or solution.build.error
+    assert solution.passed, solution.build.error or [(c.id, c.message) for c in solution.checks if not c.passed]
     starter = _report(graded, f"{exercise_id}:{setup}:starter")
     assert not starter.passed
 

@@ -38,7 +38,7 @@ CACHE_RACE_RETRIES = 2
 VANISHED_LAYER = re.compile(
     r"No such image|unable to find image \"?sha256:|failed to get digest|unknown parent image|"
     r"mount does not exist|layer does not exist|failed to set parent|"
-    r"layer not known",  # Podman's storage, in Buildah's words
+    r"layer not known|image not known",  # Podman's storage, in Buildah's words (an image removed mid-lookup)
     re.IGNORECASE,
 )
 
