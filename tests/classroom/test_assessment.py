@@ -57,7 +57,7 @@ def test_a_released_pack_has_no_solutions_no_hidden_checks_and_still_loads(tmp_p
     out = tmp_path / "learners"
     result = run("pack", "release", str(pack), str(out))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 hidden checks cut" in result.stdout
+    assert "1 hidden check cut" in result.stdout
     exercise = out / "exercises/50-say-hello"
     assert not (exercise / "solution").exists() and not (exercise / "mistakes.toml").exists()
     assert (exercise / "starter/Dockerfile").is_file()

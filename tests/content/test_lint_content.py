@@ -57,7 +57,7 @@ def lint(pack: Path, *extra: str):
 def test_a_sound_pack_passes_without_building(tmp_path: Path) -> None:
     result = lint(make_pack(tmp_path), "--no-build")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 lessons, 1 exercises" in result.stdout
+    assert "1 lesson, 1 exercise" in result.stdout
 
 
 def test_schema_errors_name_file_and_field(tmp_path: Path) -> None:

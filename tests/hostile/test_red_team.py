@@ -412,7 +412,7 @@ def test_clean_removes_only_this_users_images_and_says_how_to_remove_all(host, t
         assert done.returncode == 0, done.stderr
         assert host.image_attrs(other_tag) is not None, "clean removed another user's image"
         assert "left alone" in done.stdout and "docker image rm" in done.stdout
-        assert "removed 0 containers and 1 images" in done.stdout, done.stdout
+        assert "removed 0 containers and 1 image made by" in done.stdout, done.stdout
     finally:
         host.remove_image(other_tag)
 
