@@ -145,7 +145,7 @@ def grade_class(
     engines: several engines to spread the class over (default: the one `connect` reaches)."""
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    engines = engines or EnginePool([Engine("the engine", connect)])
+    engines = engines or EnginePool([Engine("", connect)])  # named, once connected, by its context or URL
     engines.start()
     cancel = threading.Event()
     done_with = LaterRemoval()  # each learner's images go when the whole class is graded
