@@ -553,7 +553,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from tutor.classroom.engines import Engine, EnginePool, class_engines, connector
 
     choices = class_engines(args.engines, "grade")
-    engines = EnginePool([Engine(value, connector(c)) for value, c in zip(args.engines, choices, strict=True)]) if choices else None
+    named = [Engine(value, connector(c)) for value, c in zip(args.engines, choices, strict=True)]
+    engines = EnginePool(named, warn=lambda text: _warn([text])) if choices else None
     submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show, engines=engines)
     if engines is not None:
         for line in engines.summary():
