@@ -23,6 +23,7 @@ from pathlib import Path
 from tutor import formats
 from tutor.classroom.engines import Engine, EnginePool
 from tutor.content.model import Exercise
+from tutor.engine.build_errors import step_failure_told
 from tutor.engine.dockerhost import DockerHost
 from tutor.engine.folder_images import LaterRemoval
 from tutor.engine.grader import Grading, enforced, grade
@@ -78,6 +79,8 @@ class Submission:
                 return "no Dockerfile"
             if NOT_A_DOCKERFILE.search(error):
                 return "not a Dockerfile"
+            if step_failure_told(error):
+                return "build failed"  # the step's own output may speak of connections: still the learner's step
             return "engine error" if ENGINE_TROUBLE.search(error) else "build failed"
         failed = [c for c in self.report.checks if not c.passed and not c.skipped]
         if failed and all(ENGINE_TROUBLE.search(c.message) for c in failed):
