@@ -244,13 +244,21 @@ def _choose_builder(args: argparse.Namespace) -> None:
 
 
 def content_roots(args: argparse.Namespace) -> list[Path]:
+    if args.content_only and not _own_roots(args):
+        raise UsageError("--content-only needs at least one --content DIR (or DOCKER_TUTOR_CONTENT)")
+    return graded_on(args)
+
+
+def _own_roots(args: argparse.Namespace) -> list[Path]:
     extra = [Path(p) for p in os.environ.get("DOCKER_TUTOR_CONTENT", "").split(os.pathsep) if p]
-    own = [*extra, *args.content]
-    if args.content_only:
-        if not own:
-            raise UsageError("--content-only needs at least one --content DIR (or DOCKER_TUTOR_CONTENT)")
-        return own
-    return [locations.content_root(), *own]
+    return [*extra, *args.content]
+
+
+def graded_on(args: argparse.Namespace) -> list[Path]:
+    """The content every other folder is loaded after: the built-in curriculum (unless
+    --content-only), then each --content. A pack linted or released is judged on top of it, as
+    `--content PACK` grades it (the built-in house rules apply to the pack's exercises)."""
+    return _own_roots(args) if args.content_only else [locations.content_root(), *_own_roots(args)]
 
 
 def workspace_root(args: argparse.Namespace) -> Path:
@@ -493,13 +501,15 @@ def _base_images(args: argparse.Namespace) -> list[str]:
 def cmd_lint_content(args: argparse.Namespace) -> int:
     from tutor.classroom.lint_content import lint_grading, lint_static
 
-    curriculum, findings = lint_static(args.pack)
+    curriculum, findings = lint_static(args.pack, under=graded_on(args))
     for finding in findings:
         print(finding)
     if curriculum is None or findings:
         print(f"{plural(len(findings), 'content problem')} in {args.pack}")
         return int(ExitCode.USAGE)
     summary = f"{plural(len(curriculum.lessons), 'lesson')}, {plural(len(curriculum.exercises), 'exercise')}"
+    in_force = sorted({rule.id for exercise in curriculum.exercises for rule in exercise.rules})
+    summary += f"; house rules in force, as grade applies them: {', '.join(in_force) or 'none'}"
     if args.no_build:
         print(f"ok: {summary} (not built: --no-build)")
         return 0

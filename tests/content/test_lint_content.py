@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,29 @@ def make_pack(root: Path, **overrides: str) -> Path:
 
 
 def lint(pack: Path, *extra: str):
-    return run("lint-content", str(pack), *extra)
+    """The pack on its own (as `--content-only --content PACK` grades it): its own checks, no built-in house rules."""
+    return run("--content-only", "lint-content", str(pack), *extra)
+
+
+def test_lint_applies_the_built_in_house_rules_as_grade_does(tmp_path: Path) -> None:
+    pack = make_pack(tmp_path)
+    on_top = run("lint-content", str(pack), "--no-build")
+    assert "house rules in force, as grade applies them: exec-form, no-secrets, pinned-base" in on_top.stdout, on_top.stdout
+    alone = lint(pack, "--no-build")
+    assert "house rules in force, as grade applies them: none" in alone.stdout, alone.stdout
+
+
+@pytest.mark.docker
+def test_lint_and_grade_of_a_pack_agree_on_the_built_in_house_rules(tmp_path: Path) -> None:
+    pack = make_pack(tmp_path)  # its solution starts FROM busybox:latest: the built-in pinned-base rule fails it
+    linted = run("lint-content", str(pack))
+    graded = run("--content", str(pack), "check", "50-say-hello", "--solution", "--format", "json")
+    assert linted.returncode == 1 and "solution: fails check rule-pinned-base" in linted.stdout, linted.stdout
+    failing = [c["id"] for c in json.loads(graded.stdout)["checks"] if not c["passed"] and not c["skipped"]]
+    assert graded.returncode == 1 and failing == ["rule-pinned-base"], graded.stdout
+    # The pack alone, both ways: no built-in rule, and both pass.
+    assert lint(pack).returncode == 0
+    assert run("--content-only", "--content", str(pack), "check", "50-say-hello", "--solution").returncode == 0
 
 
 def test_a_sound_pack_passes_without_building(tmp_path: Path) -> None:
