@@ -581,7 +581,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_pack(args: argparse.Namespace) -> int:
     from tutor.classroom.release import release
 
-    released = release(args.pack, args.out)
+    released = release(args.pack, args.out, under=graded_on(args))
     print(f"released {plural(released.exercises, 'exercise')} to {args.out}: {plural(released.hidden_checks, 'hidden check')} cut")
     for path in released.left_out:
         print(f"  left out {path}")
