@@ -13,16 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.classroom.helpers import run
-from tests.content.test_lint_content import MISTAKES_TOML, make_pack
+from tests.content.test_lint_content import EXERCISE_HEADER, MISTAKES_TOML, make_pack
 from tutor.content.loader import load_curriculum
 
-ASSESSED_TOML = '''
-title = "Say hello"
-lesson = "50-hello"
-task = "Print hello with CMD in exec form."
-hints = ["CMD [\\"echo\\", \\"hello\\"]"]
-files = ["Dockerfile"]
-
+ASSESSED_TOML = EXERCISE_HEADER + '''
 [[checks]]
 id = "exec-form"
 title = "CMD in exec form"
@@ -53,7 +47,7 @@ def _pack(root: Path) -> Path:
 
 
 def test_a_released_pack_has_no_solutions_no_hidden_checks_and_still_loads(tmp_path: Path) -> None:
-    pack = make_pack(tmp_path, **{"exercises/50-say-hello/exercise.toml": ASSESSED_TOML.replace("[checks.note]\nwhy = \"a sub-table of a hidden check goes with it\"\n", "")})
+    pack = _pack(tmp_path)
     out = tmp_path / "learners"
     result = run("pack", "release", str(pack), str(out))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -10,13 +10,15 @@ import pytest
 from tests.classroom.helpers import run
 from tests.engine.helpers import context
 
-EXERCISE_TOML = '''
+# What every test pack's exercise.toml starts with: the exercise, before its checks.
+EXERCISE_HEADER = '''
 title = "Say hello"
 lesson = "50-hello"
 task = "Print hello with CMD in exec form."
 hints = ["CMD [\\"echo\\", \\"hello\\"]"]
 files = ["Dockerfile"]
-
+'''
+EXERCISE_TOML = EXERCISE_HEADER + '''
 [[checks]]
 id = "exec-form"
 kind = "dockerfile.exec-form"
