@@ -10,6 +10,7 @@ import pytest
 from textual.widgets import Static
 from tui_support import FIXTURE_CONTENT, Waiter
 
+from tutor import locations
 from tutor.app.dialogs.confirm import ConfirmDialog
 from tutor.app.screens.doctor import DoctorScreen
 from tutor.app.screens.exercise import ExerciseScreen
@@ -212,6 +213,15 @@ async def test_real_engine_solution_passes_and_shows_layers(
         await wait_for(pilot, lambda: "Nothing changed since your last check" in _state(app), timeout=60)
         assert "Passed" in _state(app) and "WORKDIR /app" in str(screen.query_one("#layers", Static).render())
         assert any("No build ran" in line.text for line in screen.query_one(BuildLog).lines)
+        # A remembered verdict of the wrong shape is kept aside and said (the engine's GradeWarning,
+        # which `docker-tutor check` prints on stderr), and the folder is built again.
+        verdicts = list((locations.data_dir() / "verdicts").glob("*.json"))
+        assert verdicts, "the passing check remembered no verdict"
+        for path in verdicts:
+            path.write_text("[1, 2]")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: any("could not be used" in str(n.message) for n in app._notifications), timeout=60)
+        await wait_for(pilot, lambda: "Passed" in _state(app) and "Nothing changed" not in _state(app), timeout=60)
 
 
 @pytest.mark.docker
@@ -259,3 +269,4 @@ async def test_leaving_during_a_build_cancels_it_quietly(
         await pilot.pause(1.5)  # the cancelled grade returns to a screen that is gone: nothing may break
         assert isinstance(app.screen, HomeScreen)
         assert _status(app, "01-slow-build") == "not started"
+

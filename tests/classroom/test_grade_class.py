@@ -210,6 +210,26 @@ def test_grade_builds_a_buildkit_only_dockerfile_with_buildkit_and_the_others_cl
 
 
 @pytest.mark.docker
+def test_grade_refuses_buildkit_only_syntax_outside_the_exercise_that_teaches_it(tmp_path: Path, host) -> None:
+    """On a shared engine, BuildKit's steps run without the classic builder's process and
+    file-size limits: a flag only BuildKit builds must not be a way around them in any exercise
+    but the one that teaches it (06b, `[build] buildkit = true`)."""
+    exercise = load_curriculum([locations.content_root()]).exercise("04-first-dockerfile")
+    submissions = tmp_path / "class"
+    for name, step in (("ada", "RUN --mount=type=cache,target=/root/.cache true"), ("bob", "COPY --chmod=755 train.py /opt/")):
+        shutil.copytree(exercise.solution_dir, submissions / name)
+        dockerfile = submissions / name / "Dockerfile"
+        lines = dockerfile.read_text().splitlines()
+        dockerfile.write_text("\n".join([lines[0], step, *lines[1:]]) + "\n")
+    result = run("grade", exercise.id, str(submissions), "--format", "json", env={"DOCKER_TUTOR_BUILDER": ""})
+    for submission in json.loads(result.stdout)["submissions"]:
+        build = submission["report"]["build"]
+        assert not submission["passed"] and not build["ok"] and not build["builder"], build
+        assert "only BuildKit builds (line 2:" in build["error"] and "built only in the exercises that teach it" in build["error"]
+        assert "what both builders build" in build["hint"]
+
+
+@pytest.mark.docker
 def test_archive_and_tool_leftovers_are_not_learners_and_are_named_as_skipped(tmp_path: Path, exercise) -> None:
     submissions = make_class(tmp_path / "class", exercise, [], [], empty=["carol"])
     (submissions / "__MACOSX" / "carol").mkdir(parents=True)  # what macOS's zip adds beside each folder

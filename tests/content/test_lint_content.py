@@ -208,3 +208,14 @@ def test_a_mistake_whose_message_the_learner_never_sees_fails_lint(tmp_path: Pat
     result = lint(make_pack(tmp_path / "c", **{"exercises/50-say-hello/mistakes.toml": other}))
     assert result.returncode == 1 and "mistakes[0].fails: 'shell-form' does not fail says-hello (it fails: exec-form)" in result.stdout
 
+
+
+def test_an_exercise_whose_solution_only_buildkit_builds_must_say_so(tmp_path: Path) -> None:
+    """Without `[build] buildkit = true`, serve and grade refuse that solution on a shared engine."""
+    solution = 'FROM busybox:latest\nRUN --mount=type=cache,target=/c true\nCMD ["echo", "hello"]\n'
+    result = lint(make_pack(tmp_path, **{"exercises/50-say-hello/solution/Dockerfile": solution}), "--no-build")
+    assert result.returncode == 2
+    assert "exercise.toml: build.buildkit: the solution uses what only BuildKit builds (line 2: RUN --mount)" in result.stdout
+    declared = EXERCISE_TOML + "\n[build]\nbuildkit = true\n"
+    result = lint(make_pack(tmp_path / "needless", **{"exercises/50-say-hello/exercise.toml": declared}), "--no-build")
+    assert result.returncode == 2 and "build.buildkit: true, but the solution builds with either builder" in result.stdout

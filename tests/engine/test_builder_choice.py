@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.engine.builders.choice import buildkit_only, choose
+from tutor.engine.builders.choice import ENV_VAR, SHARED_ENV_VAR, buildkit_only, choose, refused_on_a_shared_engine
 from tutor.engine.dockerfile import parse_dockerfile
 
 DOCKER = {"Version": "20.10.24", "Os": "linux", "Components": [{"Name": "Engine"}]}
@@ -65,3 +65,17 @@ def test_serve_and_grade_build_with_the_classic_builder_unless_the_dockerfile_ne
     assert choose(DOCKER, "classic", shared=True, needs=needs).name == "classic"
     assert choose(DOCKER, "buildkit", shared=True).name == "buildkit"
     assert choose(PODMAN, "auto", shared=True, needs=needs).name == "classic"
+
+
+def test_on_a_shared_engine_what_only_buildkit_builds_is_refused_outside_the_exercises_that_teach_it(monkeypatch) -> None:
+    needs = ("line 2: RUN --mount",)
+    monkeypatch.setenv(SHARED_ENV_VAR, "1")
+    refused = refused_on_a_shared_engine(needs, taught_here=False)
+    assert "line 2: RUN --mount" in refused and "process and file-size limits" in refused
+    assert refused_on_a_shared_engine(needs, taught_here=True) == ""
+    assert refused_on_a_shared_engine((), taught_here=False) == ""
+    monkeypatch.setenv(ENV_VAR, "buildkit")  # an instructor who asks for BuildKit everywhere gets it
+    assert refused_on_a_shared_engine(needs, taught_here=False) == ""
+    monkeypatch.setenv(ENV_VAR, "auto")
+    monkeypatch.delenv(SHARED_ENV_VAR)  # check on one's own machine builds it with BuildKit
+    assert refused_on_a_shared_engine(needs, taught_here=False) == ""

@@ -7,7 +7,7 @@ import ast
 import contextlib
 import dataclasses
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,8 +76,8 @@ class FakeService:
     def logs(self, tail: int = 40) -> str:
         return "server log"
 
-    def exec(self, argv: Sequence[str]) -> tuple[int, str]:
-        return 1, ""
+    def main_process_status(self) -> str | None:
+        return None
 
     def stop(self, grace: int) -> None:
         self.stopped_with = grace

@@ -50,6 +50,9 @@ def test_run_time_checks_leave_no_process_behind(podman, tmp_path: Path) -> None
     ], {"Dockerfile": LATE_SERVER})
     assert report.build.ok, report.build.error
     assert all(c.passed for c in report.checks), [c.message for c in report.checks]
+    # The stop check polls PID 1's state for its SIGTERM handler; sleep never installs one.
+    stopped = grade_all(podman, tmp_path / "stubborn", [{"kind": "stop"}], {"Dockerfile": 'FROM busybox\nCMD ["sleep", "3600"]\n'})
+    assert not stopped.checks[0].passed and "137" in stopped.checks[0].message, stopped.checks[0].message
     deadline = time.monotonic() + 15  # a container's conmon ends a moment after the container
     while (left := conmon_processes() - before) and time.monotonic() < deadline:
         time.sleep(0.5)

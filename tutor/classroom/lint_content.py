@@ -80,7 +80,10 @@ def load_checked(roots: list[Path]) -> Curriculum:
 
 
 def _static(exercise: Exercise) -> list[Finding]:
-    return [*_compile_checks(exercise), *_copied_files(exercise), *_mistakes(exercise), *_alternatives(exercise)]
+    return [
+        *_compile_checks(exercise), *_copied_files(exercise), *_buildkit_declared(exercise), *_mistakes(exercise),
+        *_alternatives(exercise),
+    ]
 
 
 def lint_grading(
@@ -200,6 +203,24 @@ def _copied_files(exercise: Exercise) -> list[Finding]:
                 where = f"{_folder(exercise)}/solution/Dockerfile: line {instruction.line}"
                 findings.append(Finding(where, f"{instruction.name} source {source!r} does not exist in solution/"))
     return findings
+
+
+def _buildkit_declared(exercise: Exercise) -> list[Finding]:
+    """A solution that only BuildKit builds is declared so (`[build] buildkit = true`): without it,
+    `serve` and `grade` refuse that Dockerfile on a shared engine; and only such exercises say so."""
+    from tutor.engine.builders.choice import buildkit_only
+    from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
+
+    try:
+        needs = buildkit_only(read_dockerfile(exercise.solution_dir / "Dockerfile"))
+    except DockerfileUnreadable:
+        return []  # no solution (a released pack), or the loader named it
+    where = f"{_folder(exercise)}/exercise.toml: build.buildkit"
+    if needs and not exercise.build.buildkit:
+        return [Finding(where, f"the solution uses what only BuildKit builds ({'; '.join(needs)}): set [build] buildkit = true")]
+    if exercise.build.buildkit and not needs:
+        return [Finding(where, "true, but the solution builds with either builder: drop it (it lets BuildKit's unlimited steps in)")]
+    return []
 
 
 def _exists(folder: Path, source: str) -> bool:

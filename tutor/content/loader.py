@@ -234,7 +234,7 @@ def _load_build(raw: Any, where: str, problems: _Problems) -> BuildSettings:
         problems.add(where, "must be a table")
         return BuildSettings()
     defaults = BuildSettings()
-    for unknown in sorted(set(raw) - {"timeout", "network", "memory_mb"}):
+    for unknown in sorted(set(raw) - {"timeout", "network", "memory_mb", "buildkit"}):
         problems.add(f"{where}.{unknown}", "unknown field")
     timeout = raw.get("timeout", defaults.timeout)
     network = raw.get("network", defaults.network)
@@ -245,10 +245,14 @@ def _load_build(raw: Any, where: str, problems: _Problems) -> BuildSettings:
     if not isinstance(network, bool):
         problems.add(f"{where}.network", "must be true or false")
         network = defaults.network
+    buildkit = raw.get("buildkit", defaults.buildkit)
+    if not isinstance(buildkit, bool):
+        problems.add(f"{where}.buildkit", "must be true or false")
+        buildkit = defaults.buildkit
     if not isinstance(memory, int) or memory < 64:
         problems.add(f"{where}.memory_mb", "must be a whole number of MB, at least 64")
         memory = defaults.memory_mb
-    return BuildSettings(timeout=float(timeout), network=network, memory_mb=memory)
+    return BuildSettings(timeout=float(timeout), network=network, memory_mb=memory, buildkit=buildkit)
 
 
 def _load_checks(data: dict[str, Any], where: str, problems: _Problems) -> list[CheckSpec]:

@@ -91,6 +91,10 @@ class BuildSettings:
     timeout: float = 300.0  # wall-clock seconds for the whole build
     network: bool = False  # RUN steps reach the network only when an exercise says so
     memory_mb: int = 1024
+    # The exercise teaches what only BuildKit builds (RUN --mount, ...). On a shared engine (serve,
+    # grade) only such exercises build it, with BuildKit, whose steps take none of the classic
+    # builder's limits: elsewhere it is refused, so adding a flag cannot shed the limits.
+    buildkit: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -247,15 +247,19 @@ class DockerHost:
         user: str | None = None,
         sandbox: Sandbox = Sandbox(),
         network: str = "",
+        pid_mode: str = "",
         exercise_id: str = "",
         start: bool = True,
     ) -> Iterator[Any]:
         """A started, sandboxed container that is always removed afterwards.
 
-        network: join this (isolated) network instead of the sandbox's none or bridge."""
+        network: join this (isolated) network instead of the sandbox's none or bridge;
+        pid_mode: join this process namespace ("container:ID") instead of one of its own."""
         kwargs = sandbox_kwargs(sandbox)
         if network:
             kwargs["network_mode"] = network
+        if pid_mode:
+            kwargs["pid_mode"] = pid_mode
         container = None
         try:
             with engine_errors(f"starting a container from {image}"):
@@ -315,6 +319,22 @@ class DockerHost:
         if code != 0 or len(output) != 2 or not all(part.isdigit() for part in output):
             return None
         return int(output[0]), int(output[1])
+
+    def main_process_status(self, container_id: str, *, exercise_id: str = "") -> str | None:
+        """/proc/1/status of a running container's main process; None when it cannot be read.
+
+        Read by a one-shot container of a trusted image in the container's process namespace, not
+        by an exec: the learner's image may have no `cat` (or one of its own), and on Podman every
+        exec leaves a `conmon` process behind for minutes (tutor/engine/probers.py)."""
+        image = next((name for name in PROBER_IMAGES if self.image_attrs(name)), "")
+        if not image:
+            return None
+        with self.container(
+            image, ["cat", "/proc/1/status"], sandbox=PROBER_SANDBOX, pid_mode=f"container:{container_id}", exercise_id=exercise_id
+        ) as reader, engine_errors("reading the state of the container's main process"):
+            code = reader.wait(timeout=20)["StatusCode"]
+            output: bytes = reader.logs(stdout=True, stderr=False)
+        return output.decode(errors="replace") if code == 0 else None
 
     @contextlib.contextmanager
     def served(self, image: str, port: int, *, sandbox: Sandbox = Sandbox(), exercise_id: str = "") -> Iterator[tuple[Any, Prober]]:

@@ -8,7 +8,7 @@ checks never see one (the implementation over the engine is tutor/engine/engine_
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,8 +79,8 @@ class Service(Protocol):
 
     def logs(self, tail: int = 40) -> str: ...
 
-    def exec(self, argv: Sequence[str]) -> tuple[int, str]:
-        """Run argv inside the container: (exit code, output)."""
+    def main_process_status(self) -> str | None:
+        """/proc/1/status of the container's main process (Name, SigCgt, ...); None when unreadable."""
         ...
 
     def stop(self, grace: int) -> None:

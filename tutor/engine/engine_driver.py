@@ -8,7 +8,7 @@ import io
 import stat
 import tarfile
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,12 +84,12 @@ class EngineDriver:
     @contextlib.contextmanager
     def service(self, *, sandbox: Sandbox = Sandbox()) -> Iterator[ContainerService]:
         with self._host.container(self._image, sandbox=sandbox, exercise_id=self._exercise_id) as container:
-            yield ContainerService(container)
+            yield ContainerService(container, self._host, self._exercise_id)
 
     @contextlib.contextmanager
     def http_service(self, port: int, *, sandbox: Sandbox = Sandbox()) -> Iterator[ServedContainer]:
         with self._host.served(self._image, port, sandbox=sandbox, exercise_id=self._exercise_id) as (container, prober):
-            yield ServedContainer(container, prober)
+            yield ServedContainer(container, self._host, self._exercise_id, prober)
 
     def engine_kernel(self) -> str:
         return str(self._host.version().get("KernelVersion", ""))
@@ -131,8 +131,10 @@ class EngineDriver:
 class ContainerService:
     """A started container, seen through the Service protocol."""
 
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Any, host: DockerHost, exercise_id: str) -> None:
         self._container = container
+        self._host = host
+        self._exercise_id = exercise_id
 
     def state(self) -> ServiceState:
         with engine_errors("inspecting the container"):
@@ -154,10 +156,8 @@ class ContainerService:
             return clean_text(self._container.logs(tail=tail))
         return ""
 
-    def exec(self, argv: Sequence[str]) -> tuple[int, str]:
-        with engine_errors("running a command in the container"):
-            code, output = self._container.exec_run(list(argv))
-        return code, output.decode(errors="replace")
+    def main_process_status(self) -> str | None:
+        return self._host.main_process_status(self._container.id, exercise_id=self._exercise_id)
 
     def stop(self, grace: int) -> None:
         with engine_errors("stopping the container"):
@@ -167,8 +167,8 @@ class ContainerService:
 class ServedContainer(ContainerService):
     """A started server and the prober that is its only client, seen through the HttpService protocol."""
 
-    def __init__(self, container: Any, prober: Prober) -> None:
-        super().__init__(container)
+    def __init__(self, container: Any, host: DockerHost, exercise_id: str, prober: Prober) -> None:
+        super().__init__(container, host, exercise_id)
         self._prober = prober
 
     def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:

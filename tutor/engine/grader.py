@@ -19,7 +19,7 @@ from tutor import locations
 from tutor.content.model import CheckSpec, Exercise
 from tutor.engine.build_errors import PULL_FAILED, explain_step_failure, hint_for
 from tutor.engine.build_policy import allowed_bases, refusals
-from tutor.engine.builders.choice import buildkit_only
+from tutor.engine.builders.choice import buildkit_only, refused_on_a_shared_engine
 from tutor.engine.checks import KINDS, Check, CheckContext, compile_check
 from tutor.engine.checks.base import without_patterns
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
@@ -284,6 +284,13 @@ def _refuse_before_build(
             "and ADD and COPY take files from your folder. Nothing was sent to the engine.",
         )
         return refused, "the Dockerfile uses what a build here may not"
+    unlimited = refused_on_a_shared_engine(buildkit_only(dockerfile), exercise.build.buildkit)
+    if unlimited:
+        hint = (
+            "Write these steps with what both builders build (plain RUN, COPY --chown, ...): it builds here "
+            "with the classic builder. On your own machine, `docker-tutor check` builds it with BuildKit."
+        )
+        return _not_built(unlimited, hint), "the Dockerfile uses what a build here may not"
     return None
 
 

@@ -21,7 +21,7 @@ from tutor.app.display import instruction_text
 from tutor.app.widgets.build_log import BuildLog
 from tutor.app.widgets.check_results import CheckResults
 from tutor.content.model import Exercise
-from tutor.engine.events import BuildFinished, BuildOutput, BuildStep, CheckFinished, CheckStarted, Event, StepCached
+from tutor.engine.events import BuildFinished, BuildOutput, BuildStep, CheckFinished, CheckStarted, Event, GradeWarning, StepCached
 from tutor.engine.report import Report
 from tutor.errors import TutorError
 
@@ -122,6 +122,8 @@ class CheckPanel(Vertical):
             self.query_one(CheckResults).started(event.check_id, event.title)
         elif isinstance(event, CheckFinished):
             self.query_one(CheckResults).finished(event.result)
+        elif isinstance(event, GradeWarning):  # did not change the verdict: said aside, as the CLI does on stderr
+            self.app.notify(event.text, title="Check", severity="warning", timeout=15)
 
     def _on_report(self, run: int, report: Report, cancelled: bool) -> None:
         if run != self._run:

@@ -1,7 +1,9 @@
 """Which builder builds: BuildKit where the engine offers it, the classic builder elsewhere.
 
 `serve` and `grade` run many people's builds on one engine: there the classic builder builds
-(its build steps keep their memory limit) unless a Dockerfile uses what only BuildKit builds.
+(its build steps keep their memory, process and file-size limits), and what only BuildKit builds
+is built with BuildKit in the exercises that teach it (`[build] buildkit = true`) and refused in
+the others.
 """
 
 from __future__ import annotations
@@ -68,6 +70,18 @@ def buildkit_only(dockerfile: Dockerfile) -> tuple[str, ...]:
             bare = [w for w in words if w in _PLATFORM_ARGS]  # declared without a value of its own
             found += [f"line {instruction.line}: ARG {name} (filled in by BuildKit only)" for name in bare]
     return tuple(found)
+
+
+def refused_on_a_shared_engine(needs: tuple[str, ...], taught_here: bool) -> str:
+    """Why a Dockerfile is not built on a shared engine ('' if it is): what only BuildKit builds,
+    outside the exercises that teach it, when the builder is chosen automatically."""
+    if not needs or taught_here or not shared_engine() or requested() != "auto":
+        return ""
+    return (
+        f"the Dockerfile uses what only BuildKit builds ({'; '.join(needs)}); on this shared engine "
+        "that is built only in the exercises that teach it, because BuildKit's build steps run without "
+        "the process and file-size limits the classic builder gives them"
+    )
 
 
 def _has_heredoc(words: list[str]) -> bool:
