@@ -52,13 +52,14 @@ def engine_name(host: DockerHost) -> str:
     return context if context and context != "default" else host.choice.url
 
 
-def identity(host: DockerHost) -> tuple[str, str]:
-    """The engine's own ID and name (GET /info): the same engine under two names has the same ones."""
+def identity(host: DockerHost) -> tuple[str, str, str]:
+    """Who the engine is, by GET /info: its ID, its machine's name and its data root. The ID alone
+    is not enough: engines started on one machine share the key it derives from, not a data root."""
     try:
         info = host.info()
     except EngineUnavailable:
-        return ("", "")
-    return (str(info.get("ID") or ""), str(info.get("Name") or ""))
+        return ("", "", "")
+    return (str(info.get("ID") or ""), str(info.get("Name") or ""), str(info.get("DockerRootDir") or ""))
 
 
 class EnginePool:
@@ -86,7 +87,7 @@ class EnginePool:
     def _use_each_engine_once(self) -> None:
         """Two names of one engine (a context and the socket it points to) would count its capacity
         twice and split its load as if it were two: the engine is kept once, under its first name."""
-        first: dict[tuple[str, str], Engine] = {}
+        first: dict[tuple[str, str, str], Engine] = {}
         for engine in self.healthy():
             assert engine.host is not None
             key = identity(engine.host)
