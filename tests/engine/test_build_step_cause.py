@@ -52,11 +52,15 @@ def test_the_failed_step_s_own_output_without_the_builder_s_framing() -> None:
     ]
 
 
-@pytest.mark.parametrize(("error", "tail"), [(FAILED_PIP, BUILDKIT_TAIL), (FAILED_APT, CLASSIC_TAIL)])
-def test_a_step_that_needed_the_network_says_builds_have_none_here(error: str, tail: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("error", "tail", "lookup"),
+    [(FAILED_PIP, BUILDKIT_TAIL, "Temporary failure in name resolution"), (FAILED_APT, CLASSIC_TAIL, "Temporary failure resolving 'deb.debian.org'")],
+)
+def test_a_step_that_needed_the_network_says_builds_have_none_here(error: str, tail: list[str], lookup: str) -> None:
     told, hint = explain_step_failure(error, tail, network=False)
     first = told.splitlines()[0]  # what the grade table and CSV show
     assert first.startswith(error) and "builds have no network in this exercise" in first, first
+    assert f'(it printed "{lookup}")' in first, first  # the failed lookup, before a connection error on the same line
     assert "its last output: " in first and "\n" not in told
     assert "without a network" in hint
     online, _ = explain_step_failure(error, tail, network=True)

@@ -90,15 +90,22 @@ def hint_for(error: str) -> str:
     return next((hint for pattern, hint in _RULES if pattern.search(error)), "")
 
 
-# What a step prints when it needed the network and had none: DNS lookups and connections that fail
-# (pip, apt-get, apk, curl, wget, git, conda, npm and the language runtimes, each in its own words).
-NO_NETWORK = re.compile(
-    r"Temporary failure in name resolution|Temporary failure resolving|Name or service not known|"
-    r"Could not resolve (host|proxy)|Could not resolve '|Name does not resolve|No address associated with hostname|"
-    r"bad address '[^']*'|nodename nor servname provided|(?-i:\b(EAI_AGAIN|ENOTFOUND)\b)|"
-    r"dial tcp: lookup [^\s:]+|Network is unreachable|unable to access '[^']*'|Failed to establish a new connection|"
-    r"Failed to fetch https?://\S+|Could not connect to \S+|Unable to establish SSL connection|ConnectTimeout",
-    re.I,
+# What a step prints when it needed the network and had none, each tool in its own words (pip,
+# apt-get, apk, curl, wget, git, npm and the language runtimes): a failed name lookup, said first
+# when a line holds both, then a connection that could not be made.
+NO_NETWORK = (
+    re.compile(
+        r"Temporary failure in name resolution|Temporary failure resolving '[^']*'|Name or service not known|"
+        r"Could not resolve (host|proxy)(: \S+)?|Could not resolve '[^']*'|Name does not resolve|"
+        r"No address associated with hostname|bad address '[^']*'|nodename nor servname provided|"
+        r"(?-i:\b(EAI_AGAIN|ENOTFOUND)\b)|dial tcp: lookup [^\s:]+",
+        re.I,
+    ),
+    re.compile(
+        r"Network is unreachable|unable to access '[^']*'|Failed to establish a new connection|"
+        r"Failed to fetch https?://\S+|Could not connect to \S+|Unable to establish SSL connection|ConnectTimeout",
+        re.I,
+    ),
 )
 # Lines of a build log that are the builder's own, not the step's output.
 _FRAMING = re.compile(
@@ -135,7 +142,7 @@ def explain_step_failure(error: str, log_tail: list[str], network: bool) -> tupl
     if not step_failure_told(error) or not output:
         return error, hint_for(error)
     last = " / ".join(_short(line.strip()) for line in output[-2:])
-    lookup = next((found for line in output if (found := NO_NETWORK.search(line))), None)
+    lookup = next((found for pattern in NO_NETWORK for line in output if (found := pattern.search(line))), None)
     if lookup is None:
         return f"{error}; its last output: {last}", hint_for(error)
     if network:
