@@ -203,6 +203,13 @@ def main(only: set[str] | None = None) -> None:
         fork_bomb = folder("forks", {"Dockerfile": "FROM python:3.11-slim\nRUN python3 -c \"exec('import os, time\\nwhile True:\\n try: os.fork()\\n except OSError: time.sleep(0.05)')\"\n"})
         big = folder("big", {"Dockerfile": "FROM busybox\nRUN dd if=/dev/zero of=/big bs=1M count=1024\n"})
         many_big = folder("many-big", {"Dockerfile": "FROM busybox\nRUN for i in 1 2 3 4 5 6; do dd if=/dev/zero of=/big$i bs=1M count=200; done\n"})
+        compose_limits = {}
+        for name, run in (("fork", "python3 -c \"exec('import os, time\\nwhile True:\\n try: os.fork()\\n except OSError: time.sleep(0.05)')\""),
+                          ("disk", "dd if=/dev/zero of=/app/weights.bin bs=1M count=1200")):
+            compose_limits[name] = shutil.copytree(ROOT / "exercises" / "14b-model-api-and-kv" / "solution", base / f"compose-{name}")
+            (compose_limits[name] / "kv" / "Dockerfile").write_text(
+                f"FROM python:3.11-slim\nWORKDIR /app\nRUN {run}\nCOPY kv.py .\nCMD [\"python\", \"kv.py\"]\n"
+            )
         mine_classic = folder("mine-classic", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()} > /m\nCMD [\"echo\", \"hello from the container\"]\n"})
 
         def classic_check() -> None:
@@ -223,6 +230,10 @@ def main(only: set[str] | None = None) -> None:
             ("4", "RUN step writing one 1 GB file (classic)", [*classic, *check("04-first-dockerfile", big)], None, None),
             ("4", "RUN step writing 1.2 GB in 200 MB files (classic)", [*classic, *check("04-first-dockerfile", many_big)], None, None),
             ("4", "RUN step writing one 1 GB file (BuildKit)", [*buildkit, *check("04-first-dockerfile", big)], None, None),
+            ("4", "Compose service's RUN step forking without end (classic)",
+             [*classic, *check("14b-model-api-and-kv", compose_limits["fork"])], None, None),
+            ("4", "Compose service's RUN step writing a 1.2 GB file (classic)",
+             [*classic, *check("14b-model-api-and-kv", compose_limits["disk"])], None, None),
             ("2", "FROM another learner's image", check("04-first-dockerfile", folder("from", {"Dockerfile": f"FROM {victim}\n"})), None, None),
             ("2", "COPY --from=<short image id>",
              check("04-first-dockerfile", folder("copyfrom", {"Dockerfile": f"FROM busybox\nCOPY --from={victim_id} /bin/sh /x\n"})), None, None),

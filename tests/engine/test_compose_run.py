@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tutor.engine.compose.builds import build_service
 from tutor.engine.compose.project import ComposeError, ComposeProject, compose_cli, labels, sweep_leftovers
 from tutor.engine.dockerhost import MANAGED_LABEL, SESSION_LABEL
 
@@ -46,9 +47,13 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _project(folder: Path, host, **kwargs) -> ComposeProject:
+def _project(folder: Path, host, *, memory_mb: int = 256, **kwargs) -> ComposeProject:
     kwargs.setdefault("keep_images", False)  # a test leaves no image behind
-    return ComposeProject(folder, exercise_id="test-compose", engine_url=host.engine_url, engine=host.api, **kwargs)
+
+    def builder(service, timeout: float, cancel: threading.Event):  # as the grader's engine driver builds
+        return build_service(host, service, exercise_id="test-compose", memory_mb=memory_mb, timeout=timeout, cancel=cancel)
+
+    return ComposeProject(folder, exercise_id="test-compose", engine_url=host.engine_url, engine=host.api, builder=builder, **kwargs)
 
 
 def test_the_real_compose_runs_it_sandboxed_and_takes_it_down(folder: Path, host) -> None:
@@ -106,11 +111,12 @@ def test_it_is_taken_down_after_an_error_and_on_cancel(folder: Path, host) -> No
 
 @pytest.mark.parametrize("step", ['RUN ["/absent-{nonce}"]', "RUN echo {nonce} && false"], ids=["never-starts", "fails"])
 def test_a_failed_build_step_leaves_no_container(folder: Path, host, step: str) -> None:
-    """The classic builder keeps a failed step's container unless told to remove it (Compose 1.x
-    builds with it): it stays 'Created' when the step never started, 'Exited' when it failed."""
+    """The classic builder keeps a failed step's container unless told to remove it: it stays
+    'Created' when the step never started, 'Exited' when it failed. The message names the service
+    and the step."""
     nonce = f"n{time.time_ns()}"
     (folder / "Dockerfile").write_text(f"FROM busybox:latest\n{step.format(nonce=nonce)}\n")
-    with pytest.raises(ComposeError, match="compose up failed"):
+    with pytest.raises(ComposeError, match=r"service web: its image did not build \(step 2/2.* in Dockerfile\): .*RUN"):
         with _project(folder, host).running():
             pass
     assert not [c["Id"] for c in host.api.containers(all=True) if nonce in (c.get("Command") or "")]
@@ -139,3 +145,98 @@ def test_leftovers_of_a_killed_tutor_are_swept(host) -> None:
                 remove(item)
             except Exception:
                 pass
+
+
+# --- a service's build steps keep a single build's limits ----------------------------------------
+def _images_of(host, nonce: str) -> list[str]:
+    """Images whose history mentions `nonce` (this test's, on a shared engine): the untagged ones
+    and those newer than busybox, where a build from busybox puts them."""
+    found = []
+    for image in host.api.images(all=True, filters={"since": "busybox"}) + host.api.images(all=True, filters={"dangling": True}):
+        try:
+            history = host.api.history(image["Id"])
+        except Exception:  # noqa: BLE001 - removed meanwhile
+            continue
+        if any(nonce in (entry.get("CreatedBy") or "") for entry in history):
+            found.append(image["Id"])
+    return found
+
+
+def _build_is_stopped(folder: Path, host, run: str) -> tuple[str, float, str]:
+    """A project whose `worker` service builds `run`: (the message, seconds to it, the nonce)."""
+    nonce = f"c{time.time_ns()}"
+    (folder / "worker").mkdir()
+    (folder / "worker" / "Dockerfile").write_text(f"FROM busybox:latest\nRUN echo {nonce}; {run}\n")
+    (folder / "compose.yaml").write_text(COMPOSE.replace("services:\n", "services:\n  worker:\n    build: ./worker\n", 1))
+    project = _project(folder, host)
+    started = time.monotonic()
+    with pytest.raises(ComposeError) as raised:
+        with project.running():
+            pass
+    took = time.monotonic() - started
+    assert _project_items(host, project.name) == []  # no container or network of the project
+    assert not [c["Id"] for c in host.api.containers(all=True) if nonce in (c.get("Command") or "")]  # no step container
+    assert not _images_of(host, nonce)
+    assert all(host.image_attrs(image) is None for image in project._built)
+    return str(raised.value), took, nonce
+
+
+@pytest.fixture
+def classic(host, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The builder of serve and grade (BuildKit through the engine API takes no step limits)."""
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", "classic")
+
+
+def test_a_service_build_that_forks_without_end_is_stopped_by_the_process_limit(folder: Path, host, classic: None) -> None:
+    from tutor.engine.builders.step_limits import supported
+
+    if not supported(host):
+        pytest.skip("this engine takes no cgroup parent with limits for build steps (cgroup v2 or the systemd driver)")
+    # A shell gives up when a fork fails; this loop never does: the holder of the process limit stops it.
+    bomb = "while true; do (sleep 1000 &) 2>/dev/null; done"
+    message, took, nonce = _build_is_stopped(folder, host, bomb)
+    assert f"service worker: its image did not build (step 2/2: RUN echo {nonce}" in message, message
+    assert "more than 512 processes" in message, message
+    assert took < 30, f"stopped after {took:.0f} s"
+
+
+@pytest.mark.parametrize(
+    "write,why",
+    [
+        ("dd if=/dev/zero of=/big bs=1M count=40", "wrote a file over 30 MB"),  # the step's file-size limit
+        ("for i in 1 2 3 4; do dd if=/dev/zero of=/big$i bs=1M count=12; done; sleep 30", "over the 30 MB an exercise's image may add"),
+    ],
+    ids=["one-file", "many-files"],
+)
+def test_a_service_build_that_writes_over_the_limit_is_refused(
+    folder: Path, host, classic: None, monkeypatch: pytest.MonkeyPatch, write: str, why: str
+) -> None:
+    monkeypatch.setenv("DOCKER_TUTOR_MAX_IMAGE_MB", "30")  # the 1 GB default, scaled down to be quick
+    message, took, nonce = _build_is_stopped(folder, host, write)
+    assert "service worker: its image did not build (step 2/2" in message and f"RUN echo {nonce}" in message, message
+    assert why in message, message
+    assert took < 25, f"stopped after {took:.0f} s"
+
+
+def test_a_service_build_gets_its_args_and_target_under_either_builder(folder: Path, host, builder: str) -> None:
+    (folder / "web").mkdir()
+    (folder / "web" / "Dockerfile").write_text(
+        "FROM busybox:latest AS run\nARG GREETING=unset\nRUN echo \"$GREETING\" > /greeting\nCMD [\"sleep\", \"60\"]\n"
+        "FROM run AS never\nRUN false\n"
+    )
+    compose = COMPOSE.replace("    build: .\n", "    build:\n      context: ./web\n      target: run\n      args:\n        GREETING: hello-compose\n")
+    (folder / "compose.yaml").write_text(compose)
+    with _project(folder, host).running() as project:
+        code, output = project.exec("web", ["cat", "/greeting"])
+        assert (code, output.strip()) == (0, "hello-compose")
+
+
+def test_what_only_buildkit_builds_is_refused_in_a_service_on_a_shared_engine(folder: Path, host, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As for a single Dockerfile: a `--mount` is no way around the classic builder's step limits."""
+    monkeypatch.setenv("DOCKER_TUTOR_SHARED_ENGINE", "1")  # serve, grade
+    (folder / "Dockerfile").write_text("FROM busybox:latest\nRUN --mount=type=cache,target=/c echo hi\n")
+    project = _project(folder, host)
+    with pytest.raises(ComposeError, match=r"service web: its image did not build \(Dockerfile\): the Dockerfile uses what only BuildKit"):
+        with project.running():
+            pass
+    assert _project_items(host, project.name) == []

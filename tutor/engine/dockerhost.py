@@ -177,17 +177,24 @@ class DockerHost:
         cancel: threading.Event | None = None,
         dockerfile: str = "Dockerfile",
         needs: tuple[str, ...] = (),
+        build_args: dict[str, str] | None = None,
+        target: str = "",
+        labels: dict[str, str] | None = None,
     ) -> BuildOutcome:
         """Build with the builder builder_choice(needs) picks, streaming per-step events, within a
         wall-clock limit; a build that fails or is cut leaves no image behind. needs: what the
-        Dockerfile uses that only BuildKit builds (builders/choice.py: buildkit_only)."""
+        Dockerfile uses that only BuildKit builds (builders/choice.py: buildkit_only); build_args,
+        target and labels: as `docker build --build-arg`, `--target` and `--label` (Compose's)."""
         from tutor.engine.builders.buildkit import BuildKitBuilder
         from tutor.engine.builders.classic import ClassicBuilder
 
         choice = self.builder_choice(needs)
         builder = BuildKitBuilder(self) if choice.name == "buildkit" else ClassicBuilder(self)
         on_event(BuildOutput(f"docker-tutor: building with {BUILDER_NAMES[choice.name]}: {choice.why}"))
-        request = BuildRequest(context, tag, exercise_id, timeout, network, memory_mb, dockerfile)
+        request = BuildRequest(
+            context, tag, exercise_id, timeout, network, memory_mb, dockerfile,
+            build_args=tuple((build_args or {}).items()), target=target, labels=tuple((labels or {}).items()),
+        )
         outcome = builder.build(request, on_event, cancel)
         outcome.builder_why = choice.why
         return outcome

@@ -148,7 +148,11 @@ class Driver(Protocol):
         cancel: threading.Event,
         keep_images: bool,
         allowed_images: Collection[str] | None = None,
+        build_memory_mb: int = 1024,
+        buildkit_taught: bool = False,
     ) -> ComposeProject:
         """The folder's Compose project on this engine (not started: `with project.running()`);
-        allowed_images: what its services and builds may start from."""
+        allowed_images: what its services and builds may start from; build_memory_mb and
+        buildkit_taught: the exercise's [build] memory_mb and buildkit (its images are built by the
+        tutor's builder, with a single build's limits)."""
         ...

@@ -8,12 +8,14 @@ import io
 import stat
 import tarfile
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 import docker.errors
 
+from tutor.engine.builders.outcome import BuildOutcome
+from tutor.engine.compose.builds import ServiceBuild, build_service
 from tutor.engine.compose.policy import Limits
 from tutor.engine.compose.project import ComposeError, ComposeProject, sweep_leftovers
 from tutor.engine.dockerhost import DockerHost, engine_errors
@@ -104,6 +106,8 @@ class EngineDriver:
         cancel: threading.Event,
         keep_images: bool,
         allowed_images: Collection[str] | None = None,
+        build_memory_mb: int = 1024,
+        buildkit_taught: bool = False,
     ) -> ComposeProject:
         if self._host.is_podman():
             raise ComposeError(
@@ -125,7 +129,17 @@ class EngineDriver:
             keep_images=keep_images,
             allowed_images=allowed_images,
             prober=functools.partial(self._host.prober, exercise_id=self._exercise_id),
+            builder=self._service_builder(build_memory_mb, buildkit_taught),
         )
+
+    def _service_builder(self, memory_mb: int, buildkit_taught: bool) -> Callable[[ServiceBuild, float, threading.Event], BuildOutcome]:
+        def build(service: ServiceBuild, timeout: float, cancel: threading.Event) -> BuildOutcome:
+            return build_service(
+                self._host, service, exercise_id=self._exercise_id, memory_mb=memory_mb, timeout=timeout, cancel=cancel,
+                buildkit_taught=buildkit_taught,
+            )
+
+        return build
 
 
 class ContainerService:

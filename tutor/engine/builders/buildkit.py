@@ -250,7 +250,7 @@ class BuildKitBuilder(Builder):
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
         from tutor.engine.dockerhost import image_labels
 
-        self._reader.final_stage_name = final_stage_name(request.context / request.dockerfile)
+        self._reader.final_stage_name = request.target.lower() or final_stage_name(request.context / request.dockerfile)
         params: dict[str, Any] = {
             "version": "2",
             "dockerfile": request.dockerfile,
@@ -259,12 +259,16 @@ class BuildKitBuilder(Builder):
             "pull": "0",
             # A label as a parameter: BuildKit writes it into the image config, adding no step.
             # The owner id (stable per data folder) is what `clean` removes.
-            "labels": json.dumps(image_labels(request.exercise_id)),
+            "labels": json.dumps({**dict(request.labels), **image_labels(request.exercise_id)}),
         }
         if request.tag:
             params["t"] = request.tag
         if not request.network:
             params["networkmode"] = "none"
+        if request.build_args:
+            params["buildargs"] = json.dumps(dict(request.build_args))
+        if request.target:
+            params["target"] = request.target
         context = build_context_tar(request.context, request.dockerfile)
         self._context = context
         response = api._post(

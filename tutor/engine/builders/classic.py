@@ -197,7 +197,7 @@ class ClassicBuilder(Builder):
         from tutor.engine.dockerhost import image_labels
 
         # The stable labels only (no session's): a build that changed nothing keeps its image id.
-        labels = image_labels(request.exercise_id)
+        labels = {**dict(request.labels), **image_labels(request.exercise_id)}
         self._reader.hidden_labels = labels
         # The tutor's own tar: the SDK reads .dockerignore as UTF-8 and fails on a Latin-1 one,
         # where `docker build` takes its bytes as they are.
@@ -221,6 +221,10 @@ class ClassicBuilder(Builder):
             params["t"] = request.tag
         if not request.network:
             params["networkmode"] = "none"
+        if request.build_args:
+            params["buildargs"] = json.dumps(dict(request.build_args))
+        if request.target:
+            params["target"] = request.target
         if self._limits is not None:
             params["cgroupparent"] = self._limits.cgroup_parent
         self._file_limit = 0

@@ -15,6 +15,9 @@ class BuildRequest:
     network: bool  # False: build steps run with networkmode=none
     memory_mb: int  # per build step; only the classic builder can enforce it
     dockerfile: str = "Dockerfile"
+    build_args: tuple[tuple[str, str], ...] = ()  # ARG values (Compose's build.args)
+    target: str = ""  # the stage to build ("": the last)
+    labels: tuple[tuple[str, str], ...] = ()  # the learner's own (Compose's build.labels); the tutor's win
 
 
 @dataclass(slots=True)

@@ -43,6 +43,8 @@ def _project(ctx: CheckContext) -> ComposeProject:
             cancel=ctx.cancel,
             keep_images=ctx.keep_images,
             allowed_images=allowed_bases(ctx.exercise.path, locations.content_root()),
+            build_memory_mb=ctx.exercise.build.memory_mb,
+            buildkit_taught=ctx.exercise.build.buildkit,
         )
         return stack.enter_context(project.running())
 

@@ -4,9 +4,11 @@ The CLI is `docker compose` where the docker CLI has the plugin, `docker-compose
 talks to the engine the tutor is connected to (DOCKER_HOST). The file is normalized by
 `compose config`, checked and hardened by tutor.engine.compose.policy, and the hardened copy is
 what runs, under a project name unique to this check and labelled so that a sweep finds the
-leftovers of a tutor that was killed. Its builds and images follow the rules of a single build
-(tutor.engine.compose.builds). Its networks reach nothing outside the project and publish no port:
-a check reaches a service through a prober container the tutor adds to the service's network.
+leftovers of a tutor that was killed. Its builds and images follow the rules of a single build,
+and its images are built by the tutor's own builder with a single build's limits
+(tutor.engine.compose.builds): Compose only starts them (`up --no-build`). Its networks reach
+nothing outside the project and publish no port: a check reaches a service through a prober
+container the tutor adds to the service's network.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tutor.engine.compose.builds import image_refusals
+from tutor.engine.builders.outcome import BuildOutcome
+from tutor.engine.compose.builds import ServiceBuild, build_failure, image_refusals, service_builds
 from tutor.engine.compose.policy import Limits, harden, refusals
 from tutor.engine.dockerhost import (
     EXERCISE_LABEL,
@@ -46,6 +49,9 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from tutor.engine.dockerhost import Prober
+
+# Builds one service's image within the seconds given, or until the event is set.
+ServiceBuilder = Callable[[ServiceBuild, float, threading.Event], BuildOutcome]
 
 PROJECT_PREFIX = "docker-tutor-"
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -119,9 +125,11 @@ class ComposeProject:
         keep_images: bool = True,
         allowed_images: Collection[str] | None = None,
         prober: Callable[[str], AbstractContextManager[Prober]] | None = None,
+        builder: ServiceBuilder | None = None,
     ) -> None:
         """allowed_images: what services and builds may start from (None: the built-in curriculum's
-        base images). prober: starts a client container on a network (the http check's)."""
+        base images). prober: starts a client container on a network (the http check's). builder:
+        builds a service's image (the tutor's builder, with its limits)."""
         self.folder = folder.resolve()
         self.file = compose_file(self.folder, file)
         self.name = f"{PROJECT_PREFIX}{uuid.uuid4().hex[:12]}"
@@ -138,6 +146,7 @@ class ComposeProject:
         self._workdir: Path | None = None
         self._allowed = allowed_images
         self._prober = prober
+        self._builder = builder
         self._probers: dict[str, Prober] = {}  # network -> its prober, started on first use
         self._probe_lock = threading.Lock()
         self._stack = contextlib.ExitStack()
@@ -152,9 +161,6 @@ class ComposeProject:
             )
         env = {**os.environ, "DOCKER_HOST": self._engine_url}
         env.pop("DOCKER_CONTEXT", None)
-        if cli == ("docker-compose",):
-            # Compose 1.x would hand BuildKit builds to the docker CLI, which may lack buildx.
-            env.update(COMPOSE_DOCKER_CLI_BUILD="0", DOCKER_BUILDKIT="0")
         command = [*cli, "-f", str(file or self.file), "--project-directory", str(self.folder), "-p", self.name, *args]
         with subprocess.Popen(
             command, cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
@@ -190,7 +196,8 @@ class ComposeProject:
     # --- lifecycle ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def running(self) -> Iterator[ComposeProject]:
-        """Refuse, harden, `up -d --build`; afterwards (also on error, Ctrl-C or deadline) `down`."""
+        """Refuse, harden, build each service's image, `up -d --no-build`; afterwards (also on
+        error, Ctrl-C or deadline) `down`."""
         config = self.config()
         problems = refusals(config, self.folder, build_network=self.build_network)
         problems += image_refusals(config, self.folder, self._allowed_images())
@@ -211,26 +218,34 @@ class ComposeProject:
             image_name=image_name,
             volatile_labels=(SESSION_LABEL, HOST_LABEL),
         )
+        builds = service_builds(hardened, self.folder)
+        for service in {build.service for build in builds}:
+            del hardened["services"][service]["build"]  # Compose starts the image the tutor built
         self._workdir = Path(tempfile.mkdtemp(prefix="docker-tutor-compose-"))
         # JSON is YAML: written as JSON, nothing of the learner's text is re-interpreted.
         (self._workdir / "compose.json").write_text(json.dumps(hardened), encoding="utf-8")
         try:
             started = time.monotonic()
-            build = "--build"
-            if compose_cli() == ("docker-compose",):
-                # Compose 1.x builds with the classic builder and keeps the container of a step
-                # that failed (or never started) unless told: `up` cannot be told, `build` can.
-                done = self._cli_run("build", "--force-rm", timeout=self.timeout)
-                if done.returncode != 0:
-                    raise ComposeError(f"compose up failed: {_tail(done)}")
-                build = "--no-build"
+            for build in builds:
+                self._build(build, self.timeout - (time.monotonic() - started))
             left = max(POLL, self.timeout - (time.monotonic() - started))
-            done = self._cli_run("up", "-d", build, "--no-color", timeout=left)
+            done = self._cli_run("up", "-d", "--no-build", "--no-color", timeout=left)
             if done.returncode != 0:
                 raise ComposeError(f"compose up failed: {_tail(done)}")
             yield self
         finally:
             self.down()
+
+    def _build(self, build: ServiceBuild, timeout: float) -> None:
+        """Build one service's image with the tutor's builder; a build that fails says which
+        service and step, and leaves nothing (the builder removes what it made)."""
+        if self._builder is None:
+            raise ComposeError("this check needs the engine to build the project's images")
+        if self.cancel.is_set():
+            raise ComposeError("compose up was cancelled")
+        outcome = self._builder(build, max(POLL, timeout), self.cancel)
+        if not outcome.ok:
+            raise ComposeError(build_failure(build, outcome))
 
     def _allowed_images(self) -> Collection[str]:
         if self._allowed is not None:
