@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tutor import __version__, locations
 from tutor.errors import ExitCode, TutorError, UsageError
 from tutor.served.guard import Limits
+from tutor.words import plural
 
 DEFAULTS = Limits()
 
@@ -243,13 +244,21 @@ def _choose_builder(args: argparse.Namespace) -> None:
 
 
 def content_roots(args: argparse.Namespace) -> list[Path]:
+    if args.content_only and not _own_roots(args):
+        raise UsageError("--content-only needs at least one --content DIR (or DOCKER_TUTOR_CONTENT)")
+    return graded_on(args)
+
+
+def _own_roots(args: argparse.Namespace) -> list[Path]:
     extra = [Path(p) for p in os.environ.get("DOCKER_TUTOR_CONTENT", "").split(os.pathsep) if p]
-    own = [*extra, *args.content]
-    if args.content_only:
-        if not own:
-            raise UsageError("--content-only needs at least one --content DIR (or DOCKER_TUTOR_CONTENT)")
-        return own
-    return [locations.content_root(), *own]
+    return [*extra, *args.content]
+
+
+def graded_on(args: argparse.Namespace) -> list[Path]:
+    """The content every other folder is loaded after: the built-in curriculum (unless
+    --content-only), then each --content. A pack linted or released is judged on top of it, as
+    `--content PACK` grades it (the built-in house rules apply to the pack's exercises)."""
+    return _own_roots(args) if args.content_only else [locations.content_root(), *_own_roots(args)]
 
 
 def workspace_root(args: argparse.Namespace) -> Path:
@@ -409,7 +418,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     from tutor.engine.dockerhost import EXERCISE_LABEL, MANAGED_LABEL, connect
 
     containers, images = connect().sweep(images=True)
-    print(f"removed {containers} containers and {images} images made by your docker-tutor (data folder {locations.data_dir()})")
+    removed = f"{plural(containers, 'container')} and {plural(images, 'image')}"
+    print(f"removed {removed} made by your docker-tutor (data folder {locations.data_dir()})")
     print(
         "  Other users' tutor images on this engine were left alone. To remove every image and container "
         "any docker-tutor made here (with the right to do so):\n"
@@ -440,7 +450,7 @@ def cmd_images(args: argparse.Namespace) -> int:
                 if not status.present:
                     print(f"not here, so not saved: {status.name}", file=sys.stderr)
         size = images.save(host, names, args.file)
-        print(f"saved {len(names)} images ({size / 1e6:.0f} MB) to {args.file}: {', '.join(names)}")
+        print(f"saved {plural(len(names), 'image')} ({size / 1e6:.0f} MB) to {args.file}: {', '.join(names)}")
         print(f"  on the other machine: docker-tutor images load {args.file.name}")
         return 0
     if action is None:
@@ -471,7 +481,7 @@ def cmd_images(args: argparse.Namespace) -> int:
             print(f"docker-tutor: {exc.message}", file=sys.stderr)
     if failures:
         print(
-            f"  {failures} image(s) not pulled. Is the network (or a registry mirror) reachable? "
+            f"  {plural(failures, 'image')} not pulled. Is the network (or a registry mirror) reachable? "
             "Offline: docker-tutor images load FILE, with a tar saved on a machine that has them.",
             file=sys.stderr,
         )
@@ -491,13 +501,15 @@ def _base_images(args: argparse.Namespace) -> list[str]:
 def cmd_lint_content(args: argparse.Namespace) -> int:
     from tutor.classroom.lint_content import lint_grading, lint_static
 
-    curriculum, findings = lint_static(args.pack)
+    curriculum, findings = lint_static(args.pack, under=graded_on(args))
     for finding in findings:
         print(finding)
     if curriculum is None or findings:
-        print(f"{len(findings)} content problem(s) in {args.pack}")
+        print(f"{plural(len(findings), 'content problem')} in {args.pack}")
         return int(ExitCode.USAGE)
-    summary = f"{len(curriculum.lessons)} lessons, {len(curriculum.exercises)} exercises"
+    summary = f"{plural(len(curriculum.lessons), 'lesson')}, {plural(len(curriculum.exercises), 'exercise')}"
+    in_force = sorted({rule.id for exercise in curriculum.exercises for rule in exercise.rules})
+    summary += f"; house rules in force, as grade applies them: {', '.join(in_force) or 'none'}"
     if args.no_build:
         print(f"ok: {summary} (not built: --no-build)")
         return 0
@@ -515,7 +527,7 @@ def cmd_lint_content(args: argparse.Namespace) -> int:
     print(tally)
     if failures:
         print(
-            f"{len(failures)} grading problem(s): a solution must pass, a starter must fail, each mistake "
+            f"{plural(len(failures), 'grading problem')}: a solution must pass, a starter must fail, each mistake "
             "must fail the checks it names with the message it names, each alternative must pass, and each "
             "house-rule mutant must fail its rule"
         )
@@ -551,7 +563,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from tutor.classroom.engines import Engine, EnginePool, class_engines, connector
 
     choices = class_engines(args.engines, "grade")
-    engines = EnginePool([Engine(value, connector(c)) for value, c in zip(args.engines, choices, strict=True)]) if choices else None
+    named = [Engine(value, connector(c)) for value, c in zip(args.engines, choices, strict=True)]
+    engines = EnginePool(named, warn=lambda text: _warn([text])) if choices else None
     submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show, engines=engines)
     if engines is not None:
         for line in engines.summary():
@@ -568,8 +581,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_pack(args: argparse.Namespace) -> int:
     from tutor.classroom.release import release
 
-    released = release(args.pack, args.out)
-    print(f"released {released.exercises} exercises to {args.out}: {released.hidden_checks} hidden checks cut")
+    released = release(args.pack, args.out, under=graded_on(args))
+    print(f"released {plural(released.exercises, 'exercise')} to {args.out}: {plural(released.hidden_checks, 'hidden check')} cut")
     for path in released.left_out:
         print(f"  left out {path}")
     print(f"  learners: docker-tutor --content {args.out}; the instructor grades with the full pack: docker-tutor --content {args.pack} grade ...")  # noqa: E501

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tutor.errors import UsageError
 from tutor.served.guard import Limits, OriginGuard
+from tutor.words import plural
 
 PASSWORD_FILE = "instructor-password"
 
@@ -107,7 +108,7 @@ def serve(
     print(f"  instructor page: {shown}/instructor")
     print(f"    {password.banner()}")
     print(
-        f"  limits: {limits.max_learners} learners, {limits.max_processes} tabs in all, {limits.max_tabs} per learner; "
+        f"  limits: {plural(limits.max_learners, 'learner')}, {plural(limits.max_processes, 'tab')} in all, {limits.max_tabs} per learner; "
         f"idle tabs closed after {limits.idle_minutes:g} min",
         flush=True,
     )

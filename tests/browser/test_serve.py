@@ -138,7 +138,7 @@ def test_a_reload_and_a_restart_return_to_the_same_learner_with_their_progress(s
         [sys.executable, "-m", "tutor", "report", str(exported)], capture_output=True, text=True, timeout=30
     )
     assert report.returncode == 0, report.stderr
-    assert "1 learners: Ada Lovelace" in report.stdout and workspace.name in report.stdout
+    assert "1 learner: Ada Lovelace" in report.stdout and workspace.name in report.stdout
 
 
 def _cmdline(pid: int) -> str:

@@ -85,7 +85,7 @@ def test_limits_refuse_with_a_clear_message(served: ServedClass) -> None:
             first = await _tab(ada, served.url, served.url)
             await _first_bytes(first)  # the tutor is drawing
             refused = await _tab(bob, served.url, served.url)
-            assert b"The class server is full: 1 tutors are running" in await _first_bytes(refused)
+            assert b"The class server is full: 1 tutor running" in await _first_bytes(refused)
             async with bob.get(f"{served.url}/") as page:
                 assert page.status == 503 and "--max-processes" in await page.text()
             assert len(served.tutors()) == 1

@@ -84,6 +84,28 @@ def test_a_context_name_a_url_and_a_dead_engine(tmp_path: Path, second_engine: S
     assert f"engine classroom-b: {used['classroom-b']} graded" in result.stderr
 
 
+def test_one_engine_named_twice_is_found_by_its_id_and_used_once(tmp_path: Path) -> None:
+    # A context and the socket URL it points to, and a second path to the same socket: one engine.
+    config, alias = tmp_path / "docker-config", tmp_path / "alias.sock"
+    alias.symlink_to(DEFAULT.removeprefix("unix://"))
+    subprocess.run(
+        ["docker", "context", "create", "classroom-same", "--docker", f"host={DEFAULT}"],
+        check=True, capture_output=True, env={**os.environ, "DOCKER_CONFIG": str(config)},
+    )
+    result = run(
+        "--content-only", "--content", str(make_pack(tmp_path)), "grade", "50-say-hello", str(class_of(tmp_path / "class", 2)),
+        "--format", "json", "--engine", "classroom-same", "--engine", DEFAULT, "--engine", f"unix://{alias}",
+        env={"DOCKER_CONFIG": str(config)},
+    )
+    data = json.loads(result.stdout)
+    assert verdicts(data) == {"learner0": True, "learner1": False}, result.stderr
+    assert {s["engine"] for s in data["submissions"]} == {"classroom-same"}, result.stderr
+    for other in (DEFAULT, f"unix://{alias}"):
+        assert f"--engine classroom-same and --engine {other} are the same engine (ID " in result.stderr, result.stderr
+    summary = [line for line in result.stderr.splitlines() if line.startswith("engine ")]
+    assert len(summary) == 1 and summary[0].startswith("engine classroom-same: 2 graded"), result.stderr
+
+
 def test_tcp_with_tls_from_the_environment(tmp_path: Path, second_engine: SecondEngine) -> None:
     pack, submissions = make_pack(tmp_path), class_of(tmp_path / "class", 2)
     args = ["--content-only", "--content", str(pack), "grade", "50-say-hello", str(submissions), "--format", "json", "--engine", second_engine.tcp_url]

@@ -71,6 +71,8 @@ def test_every_machine_format_and_exit_0_when_all_pass(tmp_path: Path, exercise)
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert [(r["learner"], r["passed"]) for r in rows] == [("ann", "true"), ("ben", "true")]
     assert "2 passed, 0 failed of 2" in as_csv.stderr
+    # Which engine graded: the one the tutor found (here the shared engine's socket), by its URL.
+    assert {r["engine"] for r in rows} == {os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")}, as_csv.stdout
 
     (submissions / "cy").mkdir()
     shutil.copytree(exercise.starter_dir, submissions / "cy", dirs_exist_ok=True)

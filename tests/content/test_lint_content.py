@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,13 +10,15 @@ import pytest
 from tests.classroom.helpers import run
 from tests.engine.helpers import context
 
-EXERCISE_TOML = '''
+# What every test pack's exercise.toml starts with: the exercise, before its checks.
+EXERCISE_HEADER = '''
 title = "Say hello"
 lesson = "50-hello"
 task = "Print hello with CMD in exec form."
 hints = ["CMD [\\"echo\\", \\"hello\\"]"]
 files = ["Dockerfile"]
-
+'''
+EXERCISE_TOML = EXERCISE_HEADER + '''
 [[checks]]
 id = "exec-form"
 kind = "dockerfile.exec-form"
@@ -51,13 +54,35 @@ def make_pack(root: Path, **overrides: str) -> Path:
 
 
 def lint(pack: Path, *extra: str):
-    return run("lint-content", str(pack), *extra)
+    """The pack on its own (as `--content-only --content PACK` grades it): its own checks, no built-in house rules."""
+    return run("--content-only", "lint-content", str(pack), *extra)
+
+
+def test_lint_applies_the_built_in_house_rules_as_grade_does(tmp_path: Path) -> None:
+    pack = make_pack(tmp_path)
+    on_top = run("lint-content", str(pack), "--no-build")
+    assert "house rules in force, as grade applies them: exec-form, no-secrets, pinned-base" in on_top.stdout, on_top.stdout
+    alone = lint(pack, "--no-build")
+    assert "house rules in force, as grade applies them: none" in alone.stdout, alone.stdout
+
+
+@pytest.mark.docker
+def test_lint_and_grade_of_a_pack_agree_on_the_built_in_house_rules(tmp_path: Path) -> None:
+    pack = make_pack(tmp_path)  # its solution starts FROM busybox:latest: the built-in pinned-base rule fails it
+    linted = run("lint-content", str(pack))
+    graded = run("--content", str(pack), "check", "50-say-hello", "--solution", "--format", "json")
+    assert linted.returncode == 1 and "solution: fails check rule-pinned-base" in linted.stdout, linted.stdout
+    failing = [c["id"] for c in json.loads(graded.stdout)["checks"] if not c["passed"] and not c["skipped"]]
+    assert graded.returncode == 1 and failing == ["rule-pinned-base"], graded.stdout
+    # The pack alone, both ways: no built-in rule, and both pass.
+    assert lint(pack).returncode == 0
+    assert run("--content-only", "--content", str(pack), "check", "50-say-hello", "--solution").returncode == 0
 
 
 def test_a_sound_pack_passes_without_building(tmp_path: Path) -> None:
     result = lint(make_pack(tmp_path), "--no-build")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 lessons, 1 exercises" in result.stdout
+    assert "1 lesson, 1 exercise" in result.stdout
 
 
 def test_schema_errors_name_file_and_field(tmp_path: Path) -> None:

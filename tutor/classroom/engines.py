@@ -46,14 +46,33 @@ class Engine:
     dropped: str = ""  # why it is no longer used
 
 
+def engine_name(host: DockerHost) -> str:
+    """How an instructor names the engine a host reached: its docker context, else its URL."""
+    context = host.choice.context
+    return context if context and context != "default" else host.choice.url
+
+
+def identity(host: DockerHost) -> tuple[str, str, str]:
+    """Who the engine is, by GET /info: its ID, its machine's name and its data root. The ID alone
+    is not enough: engines started on one machine share the key it derives from, not a data root."""
+    try:
+        info = host.info()
+    except EngineUnavailable:
+        return ("", "", "")
+    return (str(info.get("ID") or ""), str(info.get("Name") or ""), str(info.get("DockerRootDir") or ""))
+
+
 class EnginePool:
-    def __init__(self, engines: list[Engine]) -> None:
+    def __init__(self, engines: list[Engine], warn: Callable[[str], None] = lambda _: None) -> None:
         self.engines = engines
+        self.warn = warn
         self._lock = threading.Condition()
 
     def start(self) -> None:
         if len(self.engines) == 1:  # one engine: its own error, word for word
-            self.engines[0].host = self.engines[0].connect()
+            engine = self.engines[0]
+            engine.host = engine.connect()
+            engine.name = engine.name or engine_name(engine.host)
             return
         for engine in self.engines:
             try:
@@ -63,6 +82,25 @@ class EnginePool:
         if not self.healthy():
             reasons = "; ".join(f"{e.name}: {e.dropped}" for e in self.engines)
             raise EngineUnavailable(f"no engine answers ({reasons})")
+        self._use_each_engine_once()
+
+    def _use_each_engine_once(self) -> None:
+        """Two names of one engine (a context and the socket it points to) would count its capacity
+        twice and split its load as if it were two: the engine is kept once, under its first name."""
+        first: dict[tuple[str, str, str], Engine] = {}
+        for engine in self.healthy():
+            assert engine.host is not None
+            key = identity(engine.host)
+            if not key[0]:
+                continue  # an engine that does not say its ID cannot be told apart: kept as named
+            if key in first:
+                self.engines.remove(engine)
+                self.warn(
+                    f"--engine {first[key].name} and --engine {engine.name} are the same engine (ID {key[0][:12]}, "
+                    f"name {key[1] or '?'}): it grades as one engine, named {first[key].name}"
+                )
+            else:
+                first[key] = engine
 
     def healthy(self) -> list[Engine]:
         return [e for e in self.engines if not e.dropped]

@@ -23,6 +23,7 @@ from pathlib import Path
 from tutor import formats
 from tutor.classroom.engines import Engine, EnginePool
 from tutor.content.model import Exercise
+from tutor.engine.build_errors import step_failure_told
 from tutor.engine.dockerhost import DockerHost
 from tutor.engine.folder_images import LaterRemoval
 from tutor.engine.grader import Grading, enforced, grade
@@ -78,6 +79,8 @@ class Submission:
                 return "no Dockerfile"
             if NOT_A_DOCKERFILE.search(error):
                 return "not a Dockerfile"
+            if step_failure_told(error):
+                return "build failed"  # the step's own output may speak of connections: still the learner's step
             return "engine error" if ENGINE_TROUBLE.search(error) else "build failed"
         failed = [c for c in self.report.checks if not c.passed and not c.skipped]
         if failed and all(ENGINE_TROUBLE.search(c.message) for c in failed):
@@ -145,7 +148,7 @@ def grade_class(
     engines: several engines to spread the class over (default: the one `connect` reaches)."""
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    engines = engines or EnginePool([Engine("the engine", connect)])
+    engines = engines or EnginePool([Engine("", connect)])  # named, once connected, by its context or URL
     engines.start()
     cancel = threading.Event()
     done_with = LaterRemoval()  # each learner's images go when the whole class is graded

@@ -36,15 +36,30 @@ class Finding:
         return f"{self.where}: {self.message}"
 
 
-def lint_static(root: Path) -> tuple[Curriculum | None, list[Finding]]:
-    """Everything that needs no engine. The curriculum is None when the pack does not load."""
+def lint_static(root: Path, under: list[Path] | None = None) -> tuple[Curriculum | None, list[Finding]]:
+    """Everything that needs no engine. The curriculum is None when the pack does not load.
+
+    under: the content the pack is graded on top of (`--content PACK` puts it after the built-in
+    curriculum), so the pack's exercises carry the house rules and lessons grade gives them. The
+    curriculum returned holds the pack's own lessons and exercises, with every rule in force."""
     if not (root / "lessons").is_dir() and not (root / "exercises").is_dir():
         raise UsageError(f"{root} is not a content pack", hint="A content pack is a folder holding lessons/ and exercises/.")
+    roots = [r for r in (under or []) if r.resolve() != root.resolve()] + [root]
     try:
-        curriculum = load_curriculum([root])
+        curriculum = load_curriculum(roots)
     except ContentError as exc:
         return None, _findings(exc.problems)
+    curriculum = _within(curriculum, root)
     return curriculum, [f for exercise in curriculum.exercises for f in _static(exercise)]
+
+
+def _within(curriculum: Curriculum, root: Path) -> Curriculum:
+    here = root.resolve()
+    return replace(
+        curriculum,
+        lessons=tuple(lesson for lesson in curriculum.lessons if lesson.path.resolve().is_relative_to(here)),
+        exercises=tuple(e for e in curriculum.exercises if e.path.resolve().is_relative_to(here)),
+    )
 
 
 def load_checked(roots: list[Path]) -> Curriculum:

@@ -18,7 +18,7 @@ from typing import Any
 
 from tutor import locations
 from tutor.classroom.lint_content import lint_static
-from tutor.content.loader import RELEASED_MARK, STRUCTURE_TEST_SECTIONS, load_curriculum
+from tutor.content.loader import RELEASED_MARK, STRUCTURE_TEST_SECTIONS
 from tutor.content.model import Exercise, Rule
 from tutor.content.rules import applies
 from tutor.errors import ContentError, UsageError
@@ -38,8 +38,10 @@ class Released:
     left_out: list[str]  # paths relative to the pack, e.g. "exercises/04-x/solution"
 
 
-def release(pack: Path, out: Path) -> Released:
-    curriculum, findings = lint_static(pack)
+def release(pack: Path, out: Path, under: list[Path] | None = None) -> Released:
+    """under: the content the pack is graded on top of (default: the built-in curriculum)."""
+    # Loaded as `grade` loads it: the rules in force (the built-in ones and the pack's) come with it.
+    curriculum, findings = lint_static(pack, under=[locations.content_root()] if under is None else under)
     if curriculum is None or findings:
         raise ContentError(
             f"{pack} does not lint, so it is not released:\n  " + "\n  ".join(map(str, findings)),
@@ -67,15 +69,15 @@ def release(pack: Path, out: Path) -> Released:
         elif source.is_file():
             shutil.copy2(source, out / part)
     left_out.extend(sorted(entry.name for entry in pack.iterdir() if entry.name not in PACK_PARTS))
-    # The rules as `grade` applies them (the built-in ones and the pack's), judged on each solution
-    # now, since the learner's copy has none to judge them on.
-    rules = load_curriculum([locations.content_root(), pack]).rules
     hidden = 0
     for exercise in curriculum.exercises:
-        _record_rules_from_solution(out / exercise.path.relative_to(pack) / "exercise.toml", exercise, rules)
+        path = out / exercise.path.relative_to(pack) / "exercise.toml"
+        text, cut = path.read_text(encoding="utf-8"), 0
         if any(spec.hidden for spec in exercise.checks):
-            path = out / exercise.path.relative_to(pack) / "exercise.toml"
-            hidden += _cut_hidden(path)
+            text, cut = _cut_hidden(text, path.name)
+        # The rules judged on the solution now, since the learner's copy has none to judge them on.
+        path.write_text(_rules_from_solution(exercise, curriculum.rules) + text, encoding="utf-8")
+        hidden += cut
     (out / RELEASED_MARK).write_text(
         "# A learner's copy\n\nMade by `docker-tutor pack release`: the solutions and the instructor's hidden checks "
         "are not in it. Open it with `docker-tutor --content THIS_FOLDER`.\n",
@@ -84,14 +86,13 @@ def release(pack: Path, out: Path) -> Released:
     return Released(len(curriculum.exercises), hidden, left_out)
 
 
-def _record_rules_from_solution(path: Path, exercise: Exercise, rules: tuple[Rule, ...]) -> None:
+def _rules_from_solution(exercise: Exercise, rules: tuple[Rule, ...]) -> str:
     met = [rule.id for rule in rules if rule.solution_matches and applies(rule, exercise)]
-    line = f"rules_from_solution = {json.dumps(met)}  # house rules this exercise's solution calls for\n"
-    path.write_text(line + path.read_text(encoding="utf-8"), encoding="utf-8")
+    return f"rules_from_solution = {json.dumps(met)}  # house rules this exercise's solution calls for\n"
 
 
-def _cut_hidden(path: Path) -> int:
-    text = path.read_text(encoding="utf-8")
+def _cut_hidden(text: str, name: str) -> tuple[str, int]:
+    """The exercise.toml's text without its hidden checks, and how many were cut."""
     data = tomllib.loads(text)
     blocks = _blocks(text)
     keep: list[str] = []
@@ -119,11 +120,10 @@ def _cut_hidden(path: Path) -> int:
         same = False
     if not same:
         raise ContentError(
-            f"{path.name}: its hidden checks could not be cut out cleanly",
+            f"{name}: its hidden checks could not be cut out cleanly",
             hint="Write each check as its own [[checks]] table (not inline), then release again.",
         )
-    path.write_text(result, encoding="utf-8")
-    return cut
+    return result, cut
 
 
 _ARRAYS = {"checks", *STRUCTURE_TEST_SECTIONS}

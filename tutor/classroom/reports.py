@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.errors import UsageError
+from tutor.words import plural
 
 FORMAT = "docker-tutor-progress"
 GRADE_FORMAT = "docker-tutor-grade"
@@ -238,14 +239,14 @@ def _most_failed(summary: ExerciseSummary) -> str:
 
 def as_table(exports: list[dict[str, Any]], summaries: list[ExerciseSummary]) -> str:
     width = max([len("exercise"), *(len(s.exercise) for s in summaries)])
-    lines = [f"{len(exports)} learners: {', '.join(sorted(d['learner'] for d in exports))}", ""]
+    lines = [f"{plural(len(exports), 'learner')}: {', '.join(sorted(d['learner'] for d in exports))}", ""]
     lines.append(f"{'exercise':<{width}}  passed/attempted  median attempts  median time  median hints  most common failing check")
     for s in summaries:
         lines.append(
             f"{s.exercise:<{width}}  {f'{s.passed}/{s.attempted}':>16}  {s.median_attempts:>15g}  "
             f"{_duration(s.median_seconds):>11}  {_hints(s):>12}  {_most_failed(s)}"
         )
-    lines += ["", f"passed, of {len(exports)} learners"]
+    lines += ["", f"passed, of {plural(len(exports), 'learner')}"]
     for s in summaries:
         filled = round(BAR_WIDTH * s.passed / s.learners) if s.learners else 0
         lines.append(f"{s.exercise:<{width}}  {'#' * filled}{'.' * (BAR_WIDTH - filled)}  {s.passed}/{s.learners}")
@@ -285,7 +286,7 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 </head>
 <body>
 <h1>docker-tutor class report</h1>
-<p>{len(exports)} learners: {learners}. Generated {_iso(time.time())}.</p>
+<p>{plural(len(exports), 'learner')}: {learners}. Generated {_iso(time.time())}.</p>
 <table>
 <thead><tr><th>exercise</th><th>passed/attempted</th><th>median attempts</th><th>median time</th><th>median hints</th>
 <th>most common failing check</th><th>passed, of the class</th></tr></thead>

@@ -88,3 +88,79 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 
 def hint_for(error: str) -> str:
     return next((hint for pattern, hint in _RULES if pattern.search(error)), "")
+
+
+# What a step prints when it needed the network and had none, each tool in its own words (pip,
+# apt-get, apk, curl, wget, git, npm and the language runtimes): a failed name lookup, said first
+# when a line holds both, then a connection that could not be made.
+NO_NETWORK = (
+    re.compile(
+        r"Temporary failure in name resolution|Temporary failure resolving '[^']*'|Name or service not known|"
+        r"Could not resolve (host|proxy)(: \S+)?|Could not resolve '[^']*'|Name does not resolve|"
+        r"No address associated with hostname|bad address '[^']*'|nodename nor servname provided|"
+        r"(?-i:\b(EAI_AGAIN|ENOTFOUND)\b)|dial tcp: lookup [^\s:]+",
+        re.I,
+    ),
+    re.compile(
+        r"Network is unreachable|unable to access '[^']*'|Failed to establish a new connection|"
+        r"Failed to fetch https?://\S+|Could not connect to \S+|Unable to establish SSL connection|ConnectTimeout",
+        re.I,
+    ),
+)
+# Lines of a build log that are the builder's own, not the step's output.
+_FRAMING = re.compile(
+    r"^(#\d+ (\[|ERROR|DONE|CACHED|\.\.\.|sha256:|extracting|resolve|transferring|naming|exporting|writing)|#\d+ \S+$|"
+    r"-{6}$| > |Step \d+/\d+ :|(\[[^\]]*\] )?STEP \d+/\d+:| ---> |Removing intermediate container|"
+    r"executor failed running|The command '|error building at STEP|process \"|.*did not complete successfully: exit code)"
+)
+_STAMP = re.compile(r"^#\d+ \d+(\.\d+)? ")
+_MAX_LINE = 160
+
+
+def step_output(log_tail: list[str]) -> list[str]:
+    """The failed RUN step's output as the build log kept it, without the builder's framing."""
+    # BuildKit ends a failed build with the step's lines between ' > [n/m] RUN ...:' and '------'.
+    summary = [i for i, line in enumerate(log_tail) if line.startswith(" > ")]
+    if summary:
+        start = summary[-1] + 1
+        end = next((i for i in range(start, len(log_tail)) if log_tail[i] == "------"), len(log_tail))
+        lines = log_tail[start:end]
+    else:  # the classic builder and Buildah: the lines after the last step's header
+        headers = [i for i, line in enumerate(log_tail) if re.match(r"(Step \d+/\d+ :|(\[[^\]]*\] )?STEP \d+/\d+:)", line)]
+        lines = log_tail[headers[-1] + 1 :] if headers else log_tail
+    output = [_STAMP.sub("", line).rstrip() for line in lines if not _FRAMING.match(line)]
+    return [line for line in output if line.strip()]
+
+
+def explain_step_failure(error: str, log_tail: list[str], network: bool) -> tuple[str, str]:
+    """A failed RUN step's error with its cause added, as one line, and the hint for it.
+
+    The cause is the step's last lines of output; when they show that it needed the network, the
+    message says so, and whether the exercise's builds have one ((error, hint) unchanged if it is
+    not a failed RUN step, or the step printed nothing)."""
+    output = step_output(log_tail)
+    if not step_failure_told(error) or not output:
+        return error, hint_for(error)
+    last = " / ".join(_short(line.strip()) for line in output[-2:])
+    lookup = next((found for pattern in NO_NETWORK for line in output if (found := pattern.search(line))), None)
+    if lookup is None:
+        return f"{error}; its last output: {last}", hint_for(error)
+    if network:
+        cause = f'it could not reach the network (it printed "{lookup[0]}")'
+        hint = "The step needed the network and could not reach it: check the address, or try again when the network is back."
+    else:
+        cause = f'builds have no network in this exercise, and the step needed it (it printed "{lookup[0]}")'
+        hint = (
+            "Builds in this exercise run without a network, so a RUN step cannot download anything (pip, apt-get, "
+            "curl). Use what the base image already holds, or COPY the files the step needs from your folder."
+        )
+    return f"{error}: {cause}; its last output: {last}", hint
+
+
+def step_failure_told(error: str) -> bool:
+    """Whether the error is a failed RUN step, as step_failure() tells it."""
+    return bool(re.search(r"(^|: )the build step RUN .* failed with exit code \d+", error))
+
+
+def _short(line: str) -> str:
+    return line if len(line) <= _MAX_LINE else line[: _MAX_LINE - 1] + "…"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tutor import locations
 from tutor.content.model import CheckSpec, Exercise
-from tutor.engine.build_errors import PULL_FAILED, hint_for
+from tutor.engine.build_errors import PULL_FAILED, explain_step_failure, hint_for
 from tutor.engine.build_policy import allowed_bases, refusals
 from tutor.engine.builders.choice import buildkit_only, refused_on_a_shared_engine
 from tutor.engine.checks import KINDS, Check, CheckContext, compile_check
@@ -137,7 +137,7 @@ def grade(
 
     reused = images.image_to_reuse
     outcome = BuildOutcome(ok=True, seconds=0.0, image_id=reused) if reused else build(directory, images.tag)
-    build_result = replace(_build_result(host, outcome), reused=bool(reused))
+    build_result = replace(_build_result(host, outcome, exercise.build.network), reused=bool(reused))
     if not outcome.ok:
         return report(build_result, _results(checks, results, "the image did not build"))
     images.built(outcome.image_id)
@@ -320,7 +320,7 @@ def _refused(directory: Path, dockerfile: Dockerfile) -> BuildResult | None:
     return None
 
 
-def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
+def _build_result(host: DockerHost, outcome: BuildOutcome, network: bool) -> BuildResult:
     layers: list[LayerInfo] = []
     size = 0
     if outcome.ok:
@@ -328,12 +328,15 @@ def _build_result(host: DockerHost, outcome: BuildOutcome) -> BuildResult:
         size = attrs.get("Size", 0)
         base = len(host.history(outcome.base_image)) if outcome.base_image and host.image_attrs(outcome.base_image) else 0
         layers = _layers(host.history(outcome.image_id), outcome, base)
+    # A failed step's cause (its last output, a network it did not have) goes into the error itself:
+    # the grade table, the CSV and a check's first line show only the error, not the log.
+    error, hint = explain_step_failure(outcome.error, outcome.log_tail, network) if outcome.error else ("", "")
     return BuildResult(
         ok=outcome.ok,
         seconds=round(outcome.seconds, 3),
         log_tail=outcome.log_tail[-20:],
-        error=outcome.error,
-        hint=hint_for(outcome.error) if outcome.error else "",
+        error=error,
+        hint=hint,
         image_id=outcome.image_id,
         steps_total=outcome.total_steps,
         steps_cached=len(outcome.cached - outcome.hidden_steps),

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tutor.errors import UsageError
+from tutor.words import plural
 
 FILE = "learners.json"
 VERSION = 1
@@ -103,7 +104,7 @@ class Roster:
                 )
             if len(learners) >= self.max_learners:
                 raise JoinRefused(
-                    f"the class is full: {self.max_learners} learners have joined",
+                    f"the class is full: it has {plural(self.max_learners, 'learner')}, its limit",
                     hint="The instructor can raise the limit with: docker-tutor serve --max-learners N",
                 )
             slug = re.sub(r"[^a-z0-9]+", "-", _key(name)).strip("-")[:20] or "learner"

@@ -6,6 +6,8 @@ import html
 import time
 from dataclasses import dataclass
 
+from tutor.words import plural
+
 STYLE = """
 body { font-family: system-ui, sans-serif; background: #0c181f; color: #e8eef2; margin: 0; }
 main { max-width: 46rem; margin: 3rem auto; padding: 0 1rem; }
@@ -80,7 +82,7 @@ def instructor_page(rows: list[LearnerRow], exercises: int, limits: str) -> str:
     return _page(
         "docker-tutor: instructor",
         f"""<h1>Class progress</h1>
-<p>{len(rows)} learners, {sum(r.tabs > 0 for r in rows)} online. Limits: {html.escape(limits)}.
+<p>{plural(len(rows), 'learner')}, {sum(r.tabs > 0 for r in rows)} online. Limits: {html.escape(limits)}.
 This page refreshes every 10 s. <a href="/instructor/export.json">Export the class's progress</a>
 (one file; <code>docker-tutor report FILE</code> reads it).</p>
 <table><thead><tr><th>learner</th><th>passed</th><th>attempted</th><th>lessons read</th><th>last opened</th>

@@ -30,6 +30,7 @@ from tutor.progress import Progress
 from tutor.served import pages
 from tutor.served.guard import Limits, OriginGuard
 from tutor.served.learners import JoinRefused, Learner, Roster
+from tutor.words import plural
 
 COOKIE = "docker_tutor_learner"
 COOKIE_DAYS = 30
@@ -161,12 +162,12 @@ class ClassServer:
     def _tab_refusal(self, learner: Learner) -> str:
         if len(self.tabs) >= self.limits.max_processes:
             return (
-                f"The class server is full: {self.limits.max_processes} tutors are running. Try again in a minute, "
+                f"The class server is full: {plural(self.limits.max_processes, 'tutor')} running. Try again in a minute, "
                 "or ask the instructor (docker-tutor serve --max-processes N)."
             )
         own = sum(tab.learner.folder == learner.folder for tab in self.tabs)
         if own >= self.limits.max_tabs:
-            return f"You have {own} tabs open already (at most {self.limits.max_tabs}). Close one, then reload this page."
+            return f"You have {plural(own, 'tab')} open already (at most {self.limits.max_tabs}). Close one, then reload this page."
         return ""
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
@@ -322,7 +323,7 @@ class ClassServer:
                 )
             )
         limits = (
-            f"{self.limits.max_learners} learners, {self.limits.max_processes} tabs in all, "
+            f"{plural(self.limits.max_learners, 'learner')}, {plural(self.limits.max_processes, 'tab')} in all, "
             f"{self.limits.max_tabs} per learner, idle tabs closed after {self.limits.idle_minutes:g} min"
         )
         if self.engines:
