@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.helpers import images_made
 from tutor.engine.compose.builds import build_service
 from tutor.engine.compose.project import ComposeError, ComposeProject, compose_cli, labels, sweep_leftovers
 from tutor.engine.dockerhost import MANAGED_LABEL, SESSION_LABEL
@@ -148,20 +149,6 @@ def test_leftovers_of_a_killed_tutor_are_swept(host) -> None:
 
 
 # --- a service's build steps keep a single build's limits ----------------------------------------
-def _images_of(host, nonce: str) -> list[str]:
-    """Images whose history mentions `nonce` (this test's, on a shared engine): the untagged ones
-    and those newer than busybox, where a build from busybox puts them."""
-    found = []
-    for image in host.api.images(all=True, filters={"since": "busybox"}) + host.api.images(all=True, filters={"dangling": True}):
-        try:
-            history = host.api.history(image["Id"])
-        except Exception:  # noqa: BLE001 - removed meanwhile
-            continue
-        if any(nonce in (entry.get("CreatedBy") or "") for entry in history):
-            found.append(image["Id"])
-    return found
-
-
 def _build_is_stopped(folder: Path, host, run: str) -> tuple[str, float, str]:
     """A project whose `worker` service builds `run`: (the message, seconds to it, the nonce)."""
     nonce = f"c{time.time_ns()}"
@@ -176,7 +163,7 @@ def _build_is_stopped(folder: Path, host, run: str) -> tuple[str, float, str]:
     took = time.monotonic() - started
     assert _project_items(host, project.name) == []  # no container or network of the project
     assert not [c["Id"] for c in host.api.containers(all=True) if nonce in (c.get("Command") or "")]  # no step container
-    assert not _images_of(host, nonce)
+    assert not images_made(host, nonce, set())
     assert all(host.image_attrs(image) is None for image in project._built)
     return str(raised.value), took, nonce
 
