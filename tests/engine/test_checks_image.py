@@ -153,6 +153,12 @@ def test_unchanged_folder_is_not_rebuilt_and_a_change_is_noticed(host, tmp_path:
     again = grade(passing, folder, lambda: host, grading=Grading(verdicts=store))
     assert again.passed and again.build.reused and again.build.seconds == 0.0
     assert record.stat().st_mtime_ns > checked_at  # counts as the folder's latest check
+    # A verdict holds for the builder that built: asked for the other one, the folder is built again.
+    other = "classic" if host.builder_choice().name == "buildkit" else "buildkit"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_TUTOR_BUILDER", other)
+        rebuilt = grade(passing, folder, lambda: host, grading=Grading(verdicts=store))
+    assert rebuilt.passed and not rebuilt.build.reused and rebuilt.build.builder == other
     (folder / "msg").write_text("bye\n")
     changed = grade(passing, folder, lambda: host, grading=Grading(verdicts=store))
     assert not changed.passed and not changed.build.reused

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tutor.content.model import Exercise
+from tutor.engine.builders.choice import buildkit_only
 from tutor.engine.dockerfile import Dockerfile
 from tutor.engine.dockerhost import DockerHost
 from tutor.engine.owner import tag_secret
@@ -75,7 +76,8 @@ class FolderImages:
         if self._verdicts is None:
             return None
         bases = [str((self._host.image_attrs(base) or {}).get("Id", "")) for base in dockerfile.base_images]
-        self._print = fingerprint(self._exercise, self._directory, bases)
+        builder = self._host.builder_choice(buildkit_only(dockerfile)).name
+        self._print = fingerprint(self._exercise, self._directory, bases, builder)
         remembered = self._verdicts.recall(self.tag)
         if remembered and (remembered.fingerprint != self._print or not self._previous or self._previous != remembered.image_id):
             remembered = None

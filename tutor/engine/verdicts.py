@@ -23,9 +23,11 @@ from tutor.engine.report import Report
 from tutor.state_files import BrokenState, keep_aside, read_json, shape_problem
 
 
-def fingerprint(exercise: Exercise, directory: Path, base_ids: list[str]) -> str:
+def fingerprint(exercise: Exercise, directory: Path, base_ids: list[str], builder: str) -> str:
+    """What a verdict depends on: the tutor, the exercise, the base images, the builder (a
+    Dockerfile may build under one and not the other) and every file sent to the engine."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([__version__, exercise.id, repr(exercise.checks), repr(exercise.build), base_ids]).encode())
+    digest.update(json.dumps([__version__, exercise.id, repr(exercise.checks), repr(exercise.build), base_ids, builder]).encode())
     root = directory.resolve()
     for relative in sorted(summarize(root).included):
         path = root / relative
