@@ -186,3 +186,16 @@ def test_an_engine_named_by_flag_takes_tls_as_the_docker_cli_does(tmp_path: Path
     assert lab.tls.cert == (str(config / "contexts/tls" / key / "docker/cert.pem"), str(config / "contexts/tls" / key / "docker/key.pem"))
     with pytest.raises(UsageError, match="no docker context named 'nope'"):
         named_engine("nope", "--engine", {"DOCKER_CONFIG": str(config)}, tmp_path)
+
+
+def test_an_engine_the_learner_named_that_does_not_answer_says_how_to_go_back(tmp_path: Path) -> None:
+    """Not only "start Docker": the usual engine may well be running, and the name is the problem."""
+    from tutor.engine.discovery import EngineChoice
+    from tutor.engine.dockerhost import _unavailable
+
+    gone = ConnectionRefusedError("refused")
+    by_context = _unavailable(gone, EngineChoice("unix:///tmp/x.sock", "docker context mine (current context)", context="mine"))
+    assert "docker context mine points there: `docker context use default`" in by_context.hint
+    assert "`unset DOCKER_HOST`" in _unavailable(gone, EngineChoice("unix:///tmp/x.sock", "DOCKER_HOST")).hint
+    found = _unavailable(gone, EngineChoice("unix:///var/run/docker.sock", "the default socket", chosen=False))
+    assert "points there" not in found.hint and "Start Docker" in found.hint

@@ -221,6 +221,18 @@ def _is_socket(path: Path) -> bool:
         return False
 
 
+def named_hint(choice: EngineChoice) -> str:
+    """For an engine the learner named that does not answer: how to go back to the usual one."""
+    if choice.context:
+        return (
+            f"The docker context {choice.context} points there: `docker context use default` goes back to the "
+            "usual engine (docker context ls lists yours), or start the engine it points at."
+        )
+    if choice.how == "DOCKER_HOST":
+        return "DOCKER_HOST points there: `unset DOCKER_HOST` to use the engine found as docker finds it, or start that one."
+    return f"It was named by {choice.how}: name another, or leave it out to use the engine found as docker finds it."
+
+
 def start_hint(platform: str = sys.platform) -> str:
     """What to do when no engine answers, for this platform, in a few words."""
     if os.environ.get(CLASS_TAB_VARIABLE):  # a served learner cannot start the class's engine

@@ -25,7 +25,7 @@ from docker.types import LogConfig
 
 from tutor.engine.builders.choice import BUILDER_NAMES, BuilderChoice, choose, requested
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
-from tutor.engine.discovery import EngineChoice, chosen_engine, socket_candidates, start_hint
+from tutor.engine.discovery import EngineChoice, chosen_engine, named_hint, socket_candidates, start_hint
 from tutor.engine.driver import RunOutcome, Sandbox
 from tutor.engine.events import BuildOutput, EventSink
 from tutor.engine.owner import OWNER_LABEL, owner_id
@@ -107,9 +107,10 @@ def _unavailable(exc: BaseException, choice: EngineChoice | None = None) -> Engi
             hint="Add yourself to the docker group: sudo usermod -aG docker $USER, then log out "
             "and in again (or run with a user that may use the socket).",
         )
+    named = named_hint(choice) + " " if choice and choice.chosen else ""
     return EngineUnavailable(
         f"No Docker engine answers{where}.",
-        hint=start_hint() + " Run 'docker-tutor doctor' to see what is wrong.",
+        hint=named + start_hint() + " Run 'docker-tutor doctor' to see what is wrong.",
     )
 
 
