@@ -17,7 +17,7 @@ import docker.errors
 from tutor.engine.builders.outcome import BuildOutcome
 from tutor.engine.compose.builds import ServiceBuild, build_service
 from tutor.engine.compose.policy import Limits
-from tutor.engine.compose.project import ComposeError, ComposeProject, sweep_leftovers
+from tutor.engine.compose.project import ComposeProject, sweep_leftovers
 from tutor.engine.dockerhost import DockerHost, engine_errors
 from tutor.engine.driver import FileEntry, ImageFacts, RunOutcome, Sandbox, ServiceState
 from tutor.engine.probers import Prober
@@ -109,13 +109,6 @@ class EngineDriver:
         build_memory_mb: int = 1024,
         buildkit_taught: bool = False,
     ) -> ComposeProject:
-        if self._host.is_podman():
-            raise ComposeError(
-                "Compose exercises are graded on Docker's engine only: on Podman, the project's internal "
-                "networks can pass nothing between its services, and no HEALTHCHECK runs for the containers "
-                "Compose starts (see the README: Builders, Podman)",
-                hint="Run this exercise against Docker's engine (docker-tutor --engine NAME|URL).",
-            )
         sweep_leftovers(self._host.api)  # what a killed tutor's projects left: networks, volumes, images
         return ComposeProject(
             directory,

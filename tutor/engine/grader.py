@@ -121,6 +121,13 @@ def grade(
 
     # Reuse the image of an unchanged folder, or build.
     host = (connect or _default_engine)()
+    if host.is_podman() and any(spec.kind.startswith("compose") for spec in exercise.checks):
+        # Said as what it is, not as the learner's failing checks (whose hints would blame the files).
+        raise UsageError(
+            f"{exercise.id} is graded on Docker's engine only: on Podman, a Compose project's internal networks "
+            "pass nothing between its services, and no HEALTHCHECK runs for the containers Compose starts",
+            hint="Run this exercise against Docker's engine (docker-tutor --engine NAME|URL); see the README: Builders, Podman.",
+        )
     host.sweep_orphans()
     # A remembered verdict ran without the hidden checks.
     images = FolderImages(
