@@ -66,12 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         help="load only the --content folders, not the built-in curriculum (also DOCKER_TUTOR_CONTENT_ONLY=1)",
     )
     parser.add_argument("--engine", metavar="NAME|URL", help=ENGINE_HELP)
-    parser.add_argument(
-        "--builder",
-        choices=["auto", "buildkit", "classic"],
-        help="how images are built: BuildKit where the engine offers it (auto, the default), or the "
-        "classic builder (also DOCKER_TUTOR_BUILDER)",
-    )
+    parser.add_argument("--builder", choices=BUILDER_CHOICES, help=BUILDER_HELP)
     parser.add_argument("--session", type=Path, help=argparse.SUPPRESS)  # set by `serve`: the learner's session folder
     parser.add_argument("--workspace", type=Path, help="folder of your exercise copies (default ~/docker-tutor, or DOCKER_TUTOR_WORKSPACE)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -180,7 +175,15 @@ def _parser() -> argparse.ArgumentParser:
     for command in commands.choices.values():  # also accepted after the command: docker-tutor check 04 --engine colima
         if not any("--engine" in action.option_strings for action in command._actions):  # serve has its own
             command.add_argument("--engine", metavar="NAME|URL", default=argparse.SUPPRESS, help=ENGINE_HELP)
+        command.add_argument("--builder", choices=BUILDER_CHOICES, default=argparse.SUPPRESS, help=BUILDER_HELP)
     return parser
+
+
+BUILDER_CHOICES = ["auto", "buildkit", "classic"]
+BUILDER_HELP = (
+    "how images are built: BuildKit where the engine offers it (auto, the default), or the "
+    "classic builder (also DOCKER_TUTOR_BUILDER)"
+)
 
 
 ENGINE_HELP = (

@@ -46,12 +46,16 @@ def base_images(curriculum: Curriculum) -> list[str]:
 
 
 def _builder_note(name: str) -> str:
+    from tutor.engine.builders.choice import requested
+
+    if requested() != "auto":
+        return ", for every Dockerfile, in `serve` and `grade` too"
     if name == "buildkit":
         return (
-            ". `serve` and `grade` build with the classic builder, as its build steps keep their limits, "
-            "except a Dockerfile that uses what only BuildKit builds (RUN --mount, COPY --chmod or --link, "
-            "here-documents, ARG TARGETARCH ...), which BuildKit builds without that limit; "
-            "--builder buildkit|classic decides for every Dockerfile"
+            ". `serve` and `grade` build with the classic builder, as its build steps keep their limits; "
+            "what only BuildKit builds (RUN --mount, COPY --chmod or --link, here-documents, ARG TARGETARCH ...) "
+            "is built there with BuildKit, without those limits, only in the exercises that teach it, and "
+            "refused in the others; --builder buildkit|classic decides for every Dockerfile"
         )
     return ""
 

@@ -93,7 +93,10 @@ def test_check_formats_and_exit_codes(tmp_path: Path) -> None:
     assert doctor and f"builder: {report['build']['builder']}: {report['build']['builder_why']}" in doctor[0], doctor
     if report["build"]["builder"] == "buildkit":
         assert "`serve` and `grade` build with the classic builder" in doctor[0], doctor
-        assert "except a Dockerfile that uses what only BuildKit builds (RUN --mount" in doctor[0], doctor
+        assert "only in the exercises that teach it, and refused in the others" in doctor[0], doctor
+    # --builder is taken after the command too, and then decides for serve and grade as well.
+    asked = [line for line in run("doctor", "--builder", "classic").stdout.splitlines() if "builder:" in line]
+    assert asked and "builder: classic: asked for" in asked[0] and "in `serve` and `grade` too" in asked[0], asked
 
 
 @pytest.mark.docker
