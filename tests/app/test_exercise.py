@@ -270,3 +270,23 @@ async def test_leaving_during_a_build_cancels_it_quietly(
         assert isinstance(app.screen, HomeScreen)
         assert _status(app, "01-slow-build") == "not started"
 
+
+
+async def test_a_long_build_line_wraps_inside_the_log_and_loses_nothing(make_app: Callable[..., TutorApp]) -> None:
+    """BuildKit's RUN lines are long; beside the editor the log is narrower than 78 cells."""
+    from tutor.engine.events import BuildOutput
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "01-hello-box")
+        await pilot.press("l")  # the Results tab, where the log is
+        await pilot.pause()
+        log = screen.query_one(BuildLog)
+        line = "#8 [stage-0 5/6] RUN --mount=type=cache,target=/root/.cache/pip pip install --no-index --find-links wheels/ -r requirements.txt"
+        log.show(BuildOutput(line))
+        await pilot.pause()
+        width = log.scrollable_content_region.width
+        assert 0 < width < 78
+        assert all(strip.cell_length <= width for strip in log.lines), [strip.cell_length for strip in log.lines]
+        shown = "".join(strip.text for strip in log.lines).replace(" ", "")
+        assert line.replace(" ", "") in shown

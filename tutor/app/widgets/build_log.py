@@ -13,7 +13,9 @@ MAX_LINES = 5000  # a pip install can print thousands; the start of it matters l
 
 class BuildLog(RichLog):
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(wrap=True, markup=False, highlight=False, max_lines=MAX_LINES, id=id)
+        # min_width: RichLog renders every line at least 78 cells wide, which a pane beside the
+        # editor is not: the ends of long lines (BuildKit's RUN lines) were cut off under its edge.
+        super().__init__(wrap=True, markup=False, highlight=False, max_lines=MAX_LINES, min_width=1, id=id)
 
     def show(self, event: BuildStep | StepCached | BuildOutput) -> None:
         if isinstance(event, (BuildStep, StepCached)) and event.logged:
