@@ -30,6 +30,8 @@ def read_json(path: Path) -> Any | None:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BrokenState(f"it is not JSON ({exc})") from exc
+    except RecursionError as exc:  # [[[[...]]]] thousands deep
+        raise BrokenState("it nests too deep to be one of the tutor's files") from exc
 
 
 def keep_aside(path: Path) -> Path | None:

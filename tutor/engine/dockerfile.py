@@ -92,11 +92,36 @@ def read_dockerfile(path: Path, folder: Path | None = None) -> Dockerfile:
     return parse_dockerfile(text.removeprefix("\ufeff"))  # docker build accepts a byte-order mark
 
 
+# Deeper nesting than this ([[[...]]] in an exec form, ${a:-${a:-...}}) is refused before any parser
+# (JSON's, the shell-word reader's) recurses through it.
+MAX_NESTING = 100
+
+
+def _nested_too_deep(text: str) -> int:
+    """The line where brackets or braces first nest deeper than MAX_NESTING; 0 if none does."""
+    depth, line = 0, 1
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "\n":
+            line += 1
+    return 0
+
+
 def parse_dockerfile(text: str) -> Dockerfile:
     if not text.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
     ):
         raise DockerfileUnreadable("the Dockerfile is empty: start it with a FROM line")
+    deep = _nested_too_deep(text)
+    if deep:
+        raise DockerfileUnreadable(
+            f"line {deep} nests brackets or ${{...}} more than {MAX_NESTING} deep: no Dockerfile needs that"
+        )
     escape = _escape_directive(text)
     folded = _fold_heredocs(text, escape)
     parser = DockerfileParser(fileobj=io.BytesIO(folded.encode("utf-8")), env_replace=False)

@@ -45,10 +45,11 @@ def read_learner_file(folder: Path, relative: str, limit: int = SMALL_FILE_LIMIT
             raise _refusal(exc, shown) from exc
     finally:
         os.close(directory)
+    info = os.fstat(handle)
+    if not stat.S_ISREG(info.st_mode):  # a folder, a FIFO, a device: before fdopen, which refuses a folder
+        os.close(handle)
+        raise LearnerFileRefused(f"{shown} is not a regular file")
     with os.fdopen(handle, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise LearnerFileRefused(f"{shown} is not a regular file")
         if info.st_size > limit:
             raise LearnerFileRefused(f"{shown} is {_size(info.st_size)}, over the {_size(limit)} limit for this file, and was not read")
         data = file.read(limit + 1)
