@@ -64,6 +64,19 @@ def test_other_images_and_escapes_are_refused(dockerfile: str) -> None:
 
 @pytest.mark.parametrize(
     "dockerfile",
+    ["# syntax=127.0.0.1:5000/evil/frontend\nFROM busybox\n", "#Syntax = docker/dockerfile:1\n# escape=`\nFROM busybox\n"],
+)
+def test_a_frontend_of_the_learners_choice_is_refused(dockerfile: str) -> None:
+    """BuildKit would fetch the `# syntax=` image (from any registry, this machine's too) and run it."""
+    [problem] = refused(dockerfile)
+    assert "# syntax=" in problem and "engine's own Dockerfile frontend" in problem
+    assert refused("FROM busybox\n# syntax=x/y\n") == []  # a comment after FROM is no directive
+    [argument] = refusals(parse_dockerfile("FROM busybox\n"), BASES, build_args={"BUILDKIT_SYNTAX": "x/y"})
+    assert "BUILDKIT_SYNTAX" in argument
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
     [
         "FROM busybox\nCOPY a /a\nADD b.tar.gz /\n",
         "FROM docker.io/library/busybox:latest\n",

@@ -31,6 +31,11 @@ def refusals(dockerfile: Dockerfile, allowed_bases: Collection[str], *, build_ar
     allowed = {normalize(ref) for ref in allowed_bases}
     allowed_repos = {_repository(ref) for ref in allowed}
     problems: list[str] = []
+    # A frontend of the learner's choice is an image BuildKit fetches (from any registry, this
+    # machine's included) and runs to read the Dockerfile: the engine's own frontend reads it here.
+    if dockerfile.syntax:
+        problems.append(f"the parser directive # syntax={dockerfile.syntax}: the tutor builds with the engine's own Dockerfile frontend")
+    problems += [f"build argument {name}: chooses a Dockerfile frontend to fetch" for name in given if name.upper() == "BUILDKIT_SYNTAX"]
     meta: dict[str, str] = {}
     stage_env: list[dict[str, str]] = []  # ENV each earlier stage ends with (a later FROM inherits it)
     aliases: list[str] = []

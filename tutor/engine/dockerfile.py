@@ -60,6 +60,7 @@ class Dockerfile:
     stages: tuple[Stage, ...]
     problems: tuple[str, ...] = field(default=())  # mistakes found before any build
     escape: str = "\\"  # the escape character (a `# escape=` directive can make it a backtick)
+    syntax: str = ""  # a `# syntax=` directive: the frontend image BuildKit would fetch and run
 
     @property
     def final(self) -> Stage | None:
@@ -167,7 +168,7 @@ def parse_dockerfile(text: str) -> Dockerfile:
             problems.append(f"line {first.line}: FROM uses {exc}")
         alias = words[-1] if len(words) >= 3 and words[-2].upper() == "AS" else ""
         stages.append(Stage(index, base, alias, own))
-    return Dockerfile(tuple(instructions), tuple(stages), tuple(problems), escape)
+    return Dockerfile(tuple(instructions), tuple(stages), tuple(problems), escape, _directive(text, "syntax"))
 
 
 _HEREDOC_INSTRUCTION = re.compile(r"^\s*(RUN|COPY|ADD)\s", re.IGNORECASE)
@@ -207,13 +208,19 @@ def _heredoc_end(lines: list[str], start: int, marks: list[tuple[str, str, str]]
 
 def _escape_directive(text: str) -> str:
     """The `# escape=` parser directive, which may only come before anything else."""
+    escape = _directive(text, "escape")
+    return escape if escape in ("\\", "`") else "\\"
+
+
+def _directive(text: str, name: str) -> str:
+    """A parser directive's value (`# name=value`, only before anything else), or ''."""
     for line in text.splitlines():
         directive = re.match(r"^\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$", line)
         if not directive:
             break
-        if directive.group(1).lower() == "escape" and directive.group(2) in ("\\", "`"):
+        if directive.group(1).lower() == name:
             return directive.group(2)
-    return "\\"
+    return ""
 
 
 def _before_first_from(instruction: Instruction, instructions: list[Instruction]) -> bool:
