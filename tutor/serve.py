@@ -56,8 +56,10 @@ def instructor_password(sessions: Path, password_file: Path | None) -> Instructo
         if len(password) < 8:
             raise UsageError(f"the instructor password in {password_file} is shorter than 8 characters")
         return InstructorPassword(password, f"from {password_file}")
-    if os.environ.get("DOCKER_TUTOR_INSTRUCTOR_PASSWORD"):
-        return InstructorPassword(os.environ["DOCKER_TUTOR_INSTRUCTOR_PASSWORD"], "from DOCKER_TUTOR_INSTRUCTOR_PASSWORD")
+    # Taken out of the environment: the learners' tutor processes this server starts inherit it.
+    given = os.environ.pop("DOCKER_TUTOR_INSTRUCTOR_PASSWORD", "")
+    if given:
+        return InstructorPassword(given, "from DOCKER_TUTOR_INSTRUCTOR_PASSWORD")
     kept = sessions / PASSWORD_FILE
     if kept.is_file():
         return InstructorPassword(kept.read_text(encoding="utf-8").strip(), f"made at an earlier start, kept in {kept}", made=True)

@@ -227,3 +227,13 @@ def test_what_only_buildkit_builds_is_refused_in_a_service_on_a_shared_engine(fo
         with project.running():
             pass
     assert _project_items(host, project.name) == []
+
+
+def test_a_variable_in_the_learners_file_is_not_filled_from_the_tutors_environment(tmp_path: Path, host, monkeypatch) -> None:
+    """Compose fills `${VAR}` from its environment: the tutor's (in serve, the server's) may hold secrets."""
+    import json
+
+    monkeypatch.setenv("DOCKER_TUTOR_TEST_SECRET", "hunter2-4711")
+    (tmp_path / "compose.yaml").write_text('services:\n  app:\n    image: busybox\n    environment:\n      T: "${DOCKER_TUTOR_TEST_SECRET}"\n')
+    config = json.dumps(_project(tmp_path, host).config())
+    assert "hunter2-4711" not in config and '"T"' in config, config

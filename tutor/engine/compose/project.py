@@ -159,8 +159,10 @@ class ComposeProject:
                 "Docker Compose is not installed",
                 hint="Install the Compose plugin (docker compose) or docker-compose, then check again.",
             )
-        env = {**os.environ, "DOCKER_HOST": self._engine_url}
-        env.pop("DOCKER_CONTEXT", None)
+        # Only what Compose needs to run and reach the engine: a `${VAR}` in the learner's file is
+        # filled from this environment (or the folder's own .env), and the tutor's may hold secrets.
+        env = {name: os.environ[name] for name in _COMPOSE_ENVIRONMENT if name in os.environ}
+        env["DOCKER_HOST"] = self._engine_url
         command = [*cli, "-f", str(file or self.file), "--project-directory", str(self.folder), "-p", self.name, *args]
         with subprocess.Popen(
             command, cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
@@ -332,6 +334,9 @@ class ServiceHttp:
     def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         """(status, body); ConnectionError when nothing answers."""
         return self._project._probe(self._service, self._port).request(method, path, body, headers)
+
+
+_COMPOSE_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONFIG")
 
 
 def _slug(name: str) -> str:
