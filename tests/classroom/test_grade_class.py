@@ -236,7 +236,11 @@ def test_archive_and_tool_leftovers_are_not_learners_and_are_named_as_skipped(tm
     (submissions / "__MACOSX" / "carol" / "._Dockerfile").write_bytes(b"\x00\x05\x16\x07")
     (submissions / ".git").mkdir()
     (submissions / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    outside = tmp_path / "outside"  # a link may lead out of the class folder: never followed
+    outside.mkdir()
+    (outside / "Dockerfile").write_text("FROM busybox\n")
+    (submissions / "mallory").symlink_to(outside)
     result = run("grade", EXERCISE, str(submissions), "--format", "csv")
     assert [row["learner"] for row in csv.DictReader(io.StringIO(result.stdout))] == ["carol"], result.stdout
-    assert "skipped, not a learner's folder: .DS_Store, .git/, __MACOSX/" in result.stderr, result.stderr
+    assert "skipped, not a learner's folder: .DS_Store, .git/, __MACOSX/, mallory (a link)" in result.stderr, result.stderr
     assert "of 1" in result.stderr

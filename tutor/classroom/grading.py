@@ -117,12 +117,15 @@ NOT_LEARNERS = frozenset({"__MACOSX", "__pycache__"})
 
 
 def is_learner_folder(path: Path) -> bool:
-    return path.is_dir() and not path.name.startswith(".") and path.name not in NOT_LEARNERS
+    # A link is not followed: it may lead out of the class folder, to files no learner handed in.
+    return not path.is_symlink() and path.is_dir() and not path.name.startswith(".") and path.name not in NOT_LEARNERS
 
 
 def skipped_entries(directory: Path) -> list[str]:
     """What the submissions folder holds that is not a learner's folder (folders end with '/')."""
-    return sorted(p.name + ("/" if p.is_dir() else "") for p in directory.iterdir() if not is_learner_folder(p))
+    return sorted(
+        p.name + (" (a link)" if p.is_symlink() else "/" if p.is_dir() else "") for p in directory.iterdir() if not is_learner_folder(p)
+    )
 
 
 def submission_folders(directory: Path) -> list[Path]:
