@@ -237,3 +237,21 @@ def test_a_variable_in_the_learners_file_is_not_filled_from_the_tutors_environme
     (tmp_path / "compose.yaml").write_text('services:\n  app:\n    image: busybox\n    environment:\n      T: "${DOCKER_TUTOR_TEST_SECRET}"\n')
     config = json.dumps(_project(tmp_path, host).config())
     assert "hunter2-4711" not in config and '"T"' in config, config
+
+
+@pytest.mark.parametrize(
+    "service",
+    ["    env_file: {outside}/leak.env\n", "    env_file:\n      - path: {outside}/leak.env\n", "    extends:\n      file: {outside}/base.yaml\n      service: app\n"],
+)
+def test_a_file_outside_the_folder_is_refused_before_compose_reads_it(tmp_path: Path, host, service: str) -> None:
+    """`compose config` would read it into its answer (the variables of an env_file, an extended
+    service), so the file as written is judged first."""
+    outside, folder = tmp_path / "outside", tmp_path / "exercise"
+    outside.mkdir()
+    folder.mkdir()
+    (outside / "leak.env").write_text("T=hunter2-5119\n")
+    (outside / "base.yaml").write_text("services:\n  app:\n    image: busybox\n    environment:\n      T: hunter2-5119\n")
+    (folder / "compose.yaml").write_text("services:\n  app:\n    image: busybox\n" + service.format(outside=outside))
+    with pytest.raises(ComposeError) as refused, _project(folder, host).running():
+        pass
+    assert "outside the exercise folder" in refused.value.message and "hunter2" not in refused.value.message

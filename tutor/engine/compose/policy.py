@@ -143,6 +143,31 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
     return problems
 
 
+def file_refusals(raw: Any, folder: Path) -> list[str]:
+    """What the learner's file, as written, asks Compose to read from outside the folder. Judged
+    before `compose config`, which reads an env_file or an extended file into its answer."""
+    if not isinstance(raw, dict):
+        return []
+    problems = []
+    for name, service in (raw.get("services") or {}).items() if isinstance(raw.get("services"), dict) else ():
+        if not isinstance(service, dict):
+            continue
+        for env_file in _as_list(service.get("env_file")):
+            path = env_file.get("path") if isinstance(env_file, dict) else env_file
+            if isinstance(path, str) and not _inside(path, folder):
+                problems.append(f"service {name}: env_file {path} is outside the exercise folder")
+        extends = service.get("extends")
+        path = extends.get("file") if isinstance(extends, dict) else None
+        if isinstance(path, str) and not _inside(path, folder):
+            problems.append(f"service {name}: extends a file outside the exercise folder ({path})")
+    for included in _as_list(raw.get("include")):
+        paths = included.get("path") if isinstance(included, dict) else included
+        for path in _as_list(paths):
+            if isinstance(path, str) and not _inside(path, folder):
+                problems.append(f"include of {path}, outside the exercise folder")
+    return problems
+
+
 def harden(
     config: dict[str, Any],
     labels: dict[str, str],

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tutor.engine.builders.outcome import BuildOutcome
 from tutor.engine.compose.builds import ServiceBuild, build_failure, image_refusals, service_builds
-from tutor.engine.compose.policy import Limits, harden, refusals
+from tutor.engine.compose.policy import Limits, file_refusals, harden, refusals
 from tutor.engine.dockerhost import (
     EXERCISE_LABEL,
     HOST_LABEL,
@@ -41,6 +41,7 @@ from tutor.engine.dockerhost import (
     _alive,
     _process_space,
 )
+from tutor.engine.learner_files import SMALL_FILE_LIMIT, LearnerFileRefused, read_learner_file
 from tutor.engine.owner import OWNER_LABEL, owner_id, tag_secret
 from tutor.engine.sanitize import clean_text
 from tutor.errors import TutorError
@@ -180,6 +181,16 @@ class ComposeProject:
                         why = "was cancelled" if self.cancel.is_set() else f"did not finish within {timeout:.0f} s"
                         raise ComposeError(f"compose {args[0]} {why}") from None
 
+    def _as_written(self) -> Any:
+        """The learner's file as YAML, before Compose reads anything it names."""
+        import yaml
+
+        try:
+            data = read_learner_file(self.folder, self.file.relative_to(self.folder).as_posix(), SMALL_FILE_LIMIT)
+            return yaml.safe_load(data.decode("utf-8"))
+        except (LearnerFileRefused, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
+            raise ComposeError(f"{self.file.name} cannot be read as YAML: {exc}") from exc
+
     def config(self) -> dict[str, Any]:
         """The learner's file as Compose normalizes it (its errors are the learner's errors)."""
         done = self._cli("config", timeout=60)
@@ -200,6 +211,9 @@ class ComposeProject:
     def running(self) -> Iterator[ComposeProject]:
         """Refuse, harden, build each service's image, `up -d --no-build`; afterwards (also on
         error, Ctrl-C or deadline) `down`."""
+        outside = file_refusals(self._as_written(), self.folder)
+        if outside:
+            raise ComposeError(f"{self.file.name} is refused: " + "; ".join(outside))
         config = self.config()
         problems = refusals(config, self.folder, build_network=self.build_network)
         problems += image_refusals(config, self.folder, self._allowed_images())
