@@ -145,3 +145,31 @@ def test_the_instructor_page_needs_the_password_and_exports_the_class(served: Se
                 assert response.status == 404
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[{"name": 5}], [{"name": "Ada", "token": "t", "folder": "../../elsewhere", "joined": 1.0}], "not a list"],
+)
+def test_a_broken_class_list_stops_serve_at_its_start_and_is_said_while_serving(tmp_path: Path, rows: object) -> None:
+    """Before, every /join answered 500 with a traceback in the server's log."""
+    import subprocess
+    import sys
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    (sessions / "learners.json").write_text(json.dumps({"version": 1, "learners": rows}))
+    started = subprocess.run(
+        [sys.executable, "-m", "tutor", "serve", "--port", "0", "--sessions", str(sessions)], capture_output=True, text=True, timeout=60
+    )
+    assert started.returncode == 2 and "learners.json" in started.stderr and "Traceback" not in started.stderr, started.stderr
+
+
+def test_a_class_list_broken_while_serving_is_said_not_a_traceback(served: ServedClass) -> None:
+    async def scenario() -> None:
+        (served.sessions / "learners.json").write_text('{"version": 1, "learners": [{"name": 5}]}')
+        async with _learner() as learner:
+            async with learner.post(f"{served.url}/join", data={"name": "Ada"}, headers={"Origin": served.url}) as response:
+                assert response.status == 503 and "class list cannot be read" in await response.text()
+
+    asyncio.run(scenario())

@@ -62,6 +62,17 @@ def _key(name: str) -> str:
     return folded.casefold()
 
 
+def _well_formed(row: object) -> bool:
+    """A row as _write writes it; the folder a plain name under the sessions root."""
+    return (
+        isinstance(row, dict)
+        and set(row) == {"name", "token", "folder", "joined"}
+        and all(isinstance(row[key], str) and row[key] for key in ("name", "token", "folder"))
+        and isinstance(row["joined"], (int, float))
+        and re.fullmatch(r"session-[a-z0-9-]+", row["folder"]) is not None
+    )
+
+
 class Roster:
     """Every learner of the class; each change is a locked read-modify-write of the file."""
 
@@ -80,10 +91,15 @@ class Roster:
         rows = data.get("learners") if isinstance(data, dict) else None
         if not isinstance(rows, list):
             raise UsageError(f"{self.path} is not a learner list", hint="Move it aside to start a new class.")
-        try:
-            return [Learner(**row) for row in rows]
-        except TypeError as exc:
-            raise UsageError(f"{self.path}: a learner entry has the wrong shape ({exc})") from exc
+        learners = []
+        for index, row in enumerate(rows):
+            if not _well_formed(row):
+                raise UsageError(
+                    f"{self.path}: learner entry {index + 1} is not a name, token, session folder and join time",
+                    hint="Restore the file from a backup, or move it aside to start a new class (the session folders stay).",
+                )
+            learners.append(Learner(**row))
+        return learners
 
     def by_token(self, token: str | None) -> Learner | None:
         if not token:

@@ -26,6 +26,7 @@ from textual_serve.download_manager import DownloadManager
 
 from tutor.classroom.reports import export
 from tutor.engine.discovery import CLASS_TAB_VARIABLE, ENGINE_VARIABLE, named_engine
+from tutor.errors import UsageError
 from tutor.progress import Progress
 from tutor.served import pages
 from tutor.served.guard import Limits, OriginGuard
@@ -68,6 +69,7 @@ class ClassServer:
         self.exercises = exercises
         self.secure_cookie = secure_cookie
         self.roster = Roster(sessions, limits.max_learners)
+        self.roster.learners()  # a broken class list stops `serve` at its start, with what is wrong
         self.engines = engines or []  # empty: every tab uses the default engine
         self.lost_engines: dict[str, float] = {}  # engine -> when it was last found not answering
         self._placing = asyncio.Lock()
@@ -110,7 +112,14 @@ class ClassServer:
         if refusal:
             log.warning("refused %s %s: %s", request.method, request.path, refusal)
             return web.Response(status=403, text=f"docker-tutor: {refusal}\n")
-        return await handler(request)
+        try:
+            return await handler(request)
+        except JoinRefused:
+            raise
+        except UsageError as exc:  # the class list became unreadable while serving: said, not a traceback
+            log.error("%s %s: %s", request.method, request.path, exc.message)
+            page = pages.refusal_page("The class list cannot be read", f"{exc.message}. Tell your instructor.")
+            return web.Response(status=503, text=page, content_type="text/html")
 
     # --- learners -------------------------------------------------------------------------------
     def _learner(self, request: web.Request) -> Learner | None:
