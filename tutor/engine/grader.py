@@ -17,9 +17,11 @@ from pathlib import Path
 
 from tutor import locations
 from tutor.content.model import CheckSpec, Exercise
+from tutor.engine.archives import ARCHIVE_HINT, oversized_archives
 from tutor.engine.build_errors import PULL_FAILED, explain_step_failure, hint_for
 from tutor.engine.build_policy import allowed_bases, refusals
 from tutor.engine.builders.choice import buildkit_only, refused_on_a_shared_engine
+from tutor.engine.builders.limits import max_added_bytes
 from tutor.engine.checks import KINDS, Check, CheckContext, compile_check
 from tutor.engine.checks.base import without_patterns
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
@@ -324,6 +326,9 @@ def _refused(directory: Path, dockerfile: Dockerfile) -> BuildResult | None:
             f"{MAX_CONTEXT_BYTES // 2**20} MB limit, and was not sent to the engine",
             "List data sets, model weights, .git and virtual environments in .dockerignore.",
         )
+    unpacked = oversized_archives(dockerfile, directory.resolve(), summary.included, max_added_bytes())
+    if unpacked:
+        return _not_built(unpacked + "; nothing was sent to the engine", ARCHIVE_HINT)
     return None
 
 

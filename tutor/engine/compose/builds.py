@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutor.engine.archives import oversized_archives
 from tutor.engine.build_policy import base_allowed, refusals
 from tutor.engine.builders.choice import buildkit_only, refused_on_a_shared_engine
+from tutor.engine.builders.limits import max_added_bytes
 from tutor.engine.builders.outcome import BuildOutcome
 from tutor.engine.context import MAX_CONTEXT_BYTES, summarize
 from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
@@ -205,7 +207,9 @@ def _build_refusals(build: dict[str, Any], folder: Path, allowed: Collection[str
         return [*problems, f"{shown}: {exc}"]
     args = {str(k): "" if v is None else str(v) for k, v in _mapping(build.get("args")).items()}
     problems += [f"{shown} uses what a build here may not: {problem}" for problem in refusals(dockerfile, allowed, build_args=args)]
-    return problems
+    root = (folder / context).resolve(strict=False)
+    unpacked = oversized_archives(dockerfile, root, summarize(root).included, max_added_bytes())
+    return [*problems, unpacked] if unpacked else problems
 
 
 def _mapping(value: Any) -> dict[str, Any]:
