@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import shutil
 import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -80,7 +81,14 @@ def _grade(job: Job) -> dict[str, Any]:
     host = _host(job.engine)
     if job.variant is None:
         folder = exercise.solution_dir if job.folder == "solution" else exercise.starter_dir
-        return grade(exercise, folder, lambda: host, grading=Grading(keep_image=False)).to_dict()
+        if not job.builder:
+            return grade(exercise, folder, lambda: host, grading=Grading(keep_image=False)).to_dict()
+        # A copy: the same folder graded at once by the default builder on the same engine would
+        # share its image tag, and the first to finish would remove the other's image.
+        with tempfile.TemporaryDirectory(prefix=f"{job.builder}-", dir=os.environ["DOCKER_TUTOR_DATA"]) as temp:
+            copy = Path(temp) / exercise.id
+            shutil.copytree(folder, copy, symlinks=True)
+            return grade(exercise, copy, lambda: host, grading=Grading(keep_image=False)).to_dict()
     with tempfile.TemporaryDirectory(prefix="variant-", dir=os.environ["DOCKER_TUTOR_DATA"]) as temp:
         folder = job.variant.materialize(exercise.solution_dir, Path(temp) / exercise.id)
         return grade(exercise, folder, lambda: host, grading=Grading(keep_image=False, only=job.variant.only)).to_dict()
