@@ -87,10 +87,7 @@ def refusals(config: dict[str, Any], folder: Path, *, build_network: bool = Fals
             problem = _volume_problem(volume, folder)
             if problem:
                 problems.append(f"{where}: {problem}")
-        for env_file in _as_list(service.get("env_file")):
-            path = env_file.get("path") if isinstance(env_file, dict) else env_file
-            if isinstance(path, str) and not _inside(path, folder):
-                problems.append(f"{where}: env_file {path} is outside the exercise folder")
+        problems += _env_files_outside(service, folder, where)
         replicas = max(_count(service.get("scale")), _count((service.get("deploy") or {}).get("replicas")))
         if replicas > MAX_REPLICAS:
             problems.append(f"{where}: {replicas} replicas; the sandbox runs at most {MAX_REPLICAS} of a service")
@@ -152,10 +149,7 @@ def file_refusals(raw: Any, folder: Path) -> list[str]:
     for name, service in (raw.get("services") or {}).items() if isinstance(raw.get("services"), dict) else ():
         if not isinstance(service, dict):
             continue
-        for env_file in _as_list(service.get("env_file")):
-            path = env_file.get("path") if isinstance(env_file, dict) else env_file
-            if isinstance(path, str) and not _inside(path, folder):
-                problems.append(f"service {name}: env_file {path} is outside the exercise folder")
+        problems += _env_files_outside(service, folder, f"service {name}")
         extends = service.get("extends")
         path = extends.get("file") if isinstance(extends, dict) else None
         if isinstance(path, str) and not _inside(path, folder):
@@ -249,6 +243,12 @@ def _volume_problem(volume: Any, folder: Path) -> str:
     if source.startswith(("/", ".", "~")) and not _inside(source, folder):
         return f"the bind mount of {source} is outside the exercise folder: use a named volume"
     return ""
+
+
+def _env_files_outside(service: dict[str, Any], folder: Path, where: str) -> list[str]:
+    paths = [entry.get("path") if isinstance(entry, dict) else entry for entry in _as_list(service.get("env_file"))]
+    outside = [path for path in paths if isinstance(path, str) and not _inside(path, folder)]
+    return [f"{where}: env_file {path} is outside the exercise folder" for path in outside]
 
 
 def _inside(path: str, folder: Path) -> bool:
