@@ -37,7 +37,7 @@ ON_SETUP = [
 ] + [
     pytest.param(exercise.id, "podman", id=f"{exercise.id}-podman", marks=needs_podman)
     for exercise in CURRICULUM.exercises
-    if not any(spec.kind.startswith("compose") for spec in exercise.checks)
+    if not exercise.uses_compose
 ]
 VARIANTS = [v for exercise in CURRICULUM.exercises for v in variants(exercise)]
 MISTAKES = [v for v in VARIANTS if v.kind == "mistake"]

@@ -48,12 +48,8 @@ def test_verify_on_podman_then_clean(tmp_path: Path) -> None:
     assert not any(left.values()), f"left on Podman after clean: {left}"
 
 
-def _uses_compose(exercise) -> bool:
-    return any(spec.kind.startswith("compose") for spec in exercise.checks)
-
-
 def test_compose_exercises_are_the_ones_left_out_on_podman(curriculum) -> None:
     """Compose on Podman 4.3 is refused in the README (Builders, Podman): the list there is this one."""
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    compose = [e.id for e in curriculum.exercises if _uses_compose(e)]
+    compose = [e.id for e in curriculum.exercises if e.uses_compose]
     assert compose and all(f"`{exercise_id}`" in readme for exercise_id in compose), compose

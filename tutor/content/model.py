@@ -122,6 +122,11 @@ class Exercise:
     def solution_dir(self) -> Path:
         return self.path / "solution"
 
+    @property
+    def uses_compose(self) -> bool:
+        """Graded as a Compose project (its checks start one), on Docker's engine only."""
+        return any(spec.kind.startswith("compose") for spec in self.checks)
+
 
 @dataclass(frozen=True, slots=True)
 class Curriculum:

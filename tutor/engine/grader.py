@@ -123,7 +123,7 @@ def grade(
 
     # Reuse the image of an unchanged folder, or build.
     host = (connect or _default_engine)()
-    if host.is_podman() and any(spec.kind.startswith("compose") for spec in exercise.checks):
+    if host.is_podman() and exercise.uses_compose:
         # Said as what it is, not as the learner's failing checks (whose hints would blame the files).
         raise UsageError(
             f"{exercise.id} is graded on Docker's engine only: on Podman, a Compose project's internal networks "
