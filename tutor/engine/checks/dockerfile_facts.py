@@ -140,7 +140,8 @@ class ForbiddenPattern(_DockerfileCheck):
                 why = f": {self.reason}" if self.reason else ""
                 return failed(f"line {i.line}: {i.text}{why}")
         # What it forbids is in the title: a pass names what was read, not the pattern.
-        return passed(f"read {plural(len(looked_at), (self.instruction.upper() + ' line') if self.instruction else 'instruction')}: none has it")
+        read = plural(len(looked_at), f"{self.instruction.upper()} line" if self.instruction else "instruction")
+        return passed(f"read {read}: none has it")
 
 
 @register
