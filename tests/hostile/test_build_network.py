@@ -10,6 +10,7 @@ import contextlib
 import http.server
 import json
 import re
+import resource
 import subprocess
 import threading
 import time
@@ -188,7 +189,8 @@ def test_a_build_step_and_a_command_check_with_the_network_reach_out_but_no_othe
     (result,) = report["checks"]
     tail = report["build"]["log_tail"]  # one string, or a list of lines
     saw = [line for line in (tail.splitlines() if isinstance(tail, str) else tail) if re.search(r"\bbuild: (REACHED|blocked) ", line)]
-    print(f"\n{seconds:.1f} s, exit {checked.returncode}, {len(seen)} networks made; host service asked from {sorted(set(hits))}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"\n{seconds:.1f} s, peak {peak:.0f} MB, exit {checked.returncode}, {len(seen)} networks made; host service asked from {sorted(set(hits))}")
     print("\n".join(saw), "\n", result["message"])
     assert saw and not [line for line in saw if re.search(r"REACHED (neighbour|docker0|own gateway)", line)], saw
     assert all("REACHED" in line for line in saw if "outside" in line), saw
