@@ -129,7 +129,7 @@ def _holder_script(subnets: list[str], allowed: list[str]) -> str:
         # The network's own subnet stays on its link; a range that holds it is still blackholed
         # (the more specific route to the own subnet wins).
         lines.append(f'[ "$own" = "{cidr}" ] || ip route add blackhole {cidr}')
-    lines += [f'ip route add {cidr} via "$gw"' for cidr in allowed]
+    lines += [f'ip route replace {cidr} via "$gw"' for cidr in allowed]  # may be the gateway itself
     lines += [f"echo {READY}", "exec sleep 86400"]
     return "\n".join(lines)
 
