@@ -19,6 +19,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { padding: .35rem .6rem; border-bottom: 1px solid #29414f; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { word-break: break-all; }
+.class-code { font-size: 1.6rem; letter-spacing: .12em; font-weight: bold; }
 a { color: #8cc4ff; }
 """
 
@@ -86,7 +87,7 @@ def instructor_page(rows: list[LearnerRow], exercises: int, limits: str, class_c
     return _page(
         "docker-tutor: instructor",
         f"""<h1>Class progress</h1>
-<p>Class code: <code>{html.escape(class_code)}</code> (learners give it with their name to join; personal
+<p>Class code: <code class="class-code">{html.escape(class_code)}</code> (learners give it with their name to join; personal
 links and a learner's own browser need none).</p>
 <p>{plural(len(rows), 'learner')}, {sum(r.tabs > 0 for r in rows)} online. Limits: {html.escape(limits)}.
 This page refreshes every 10 s. <a href="/instructor/export.json">Export the class's progress</a>
