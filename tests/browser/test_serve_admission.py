@@ -125,3 +125,17 @@ def test_the_join_rate_bucket() -> None:
     assert rate.wait("b", 0) == 0
     assert client_key("2001:db8::1") == client_key("2001:db8::ffff") == "2001:db8::/64"
     assert client_key("::ffff:10.0.0.5") == "10.0.0.5"
+
+
+def test_a_class_code_too_short_stops_serve_at_its_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.browser.served import free_port
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tutor", "serve", "--port", str(free_port()), "--sessions", str(tmp_path), "--class-code", "ab-c"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2 and "the class code from --class-code is shorter than 6 characters" in result.stderr, result
+    assert "Traceback" not in result.stderr and not (tmp_path / "class-code").exists()
