@@ -14,7 +14,6 @@ from tutor import locations
 from tutor.content.loader import load_curriculum
 from tutor.content.model import Curriculum
 
-
 # A shell starts a background job (`cmd &` without job control) with SIGINT ignored, and every
 # process it starts inherits that: the tutors the tests interrupt with Ctrl-C would not hear it.
 # A handler of our own is reset to the default in each child, as a learner's terminal gives it.
