@@ -128,6 +128,7 @@ class DockerHost:
         self.client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
         self._version: dict[str, Any] | None = None
         self._podman: bool | None = None
+        self._file_counter: Any = None
 
     @property
     def engine_url(self) -> str:
@@ -233,6 +234,14 @@ class DockerHost:
                 return
             time.sleep(1.0)
 
+    def files_added(self, image: str, base: str) -> int | None:
+        """Files and folders an image has beyond its base ("": all); None where they cannot be counted."""
+        from tutor.engine.builders.image_files import FileCounter
+
+        if self._file_counter is None:
+            self._file_counter = FileCounter(self)  # one per engine: each base image counted once
+        return self._file_counter.added(image, base)
+
     # --- run -------------------------------------------------------------------------------
     def run(self, image: str, command: list[str] | str | None = None, *, timeout: float = 20.0, **options: Any) -> RunOutcome:
         """Run a container to completion (or kill it at the deadline) and collect its output.
@@ -280,12 +289,16 @@ class DockerHost:
         pid_mode: str = "",
         exercise_id: str = "",
         start: bool = True,
+        mounts: list[docker.types.Mount] | None = None,
     ) -> Iterator[Any]:
         """A started, sandboxed container that is always removed afterwards.
 
         network: join this (isolated) network instead of the sandbox's none or bridge;
-        pid_mode: join this process namespace ("container:ID") instead of one of its own."""
+        pid_mode: join this process namespace ("container:ID") instead of one of its own;
+        mounts: volumes only (the tutor's own readers: never a host folder)."""
         kwargs = sandbox_kwargs(sandbox)
+        if mounts:
+            kwargs["mounts"] = mounts
         if network:
             kwargs["network_mode"] = network
         if pid_mode:
