@@ -234,13 +234,14 @@ class DockerHost:
                 return
             time.sleep(1.0)
 
-    def files_added(self, image: str, base: str) -> int | None:
-        """Files and folders an image has beyond its base ("": all); None where they cannot be counted."""
+    def files_added(self, image: str, base: str, limit: int) -> int | None:
+        """Files and folders an image has beyond its base ("": all), exact when over limit; None where
+        they cannot be counted."""
         from tutor.engine.builders.image_files import FileCounter
 
         if self._file_counter is None:
             self._file_counter = FileCounter(self)  # one per engine: each base image counted once
-        return self._file_counter.added(image, base)
+        return self._file_counter.added(image, base, limit)
 
     # --- run -------------------------------------------------------------------------------
     def run(self, image: str, command: list[str] | str | None = None, *, timeout: float = 20.0, **options: Any) -> RunOutcome:
@@ -435,7 +436,7 @@ class DockerHost:
         that died (kill -9, power loss)."""
         from tutor.engine.builders.classic import sweep_dead_builds
 
-        removed = sweep_dead_builds(self)
+        removed = 0
         with engine_errors("cleaning up after an earlier run"):
             for container in self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
                 labels = container.get("Labels") or {}
@@ -451,7 +452,8 @@ class DockerHost:
                 if labels.get(HOST_LABEL) == _process_space() and pid.isdigit() and not _alive(int(pid)):
                     with contextlib.suppress(docker.errors.APIError):
                         self.api.remove_network(network["Id"])
-        return removed
+        # After the containers: a dead build's step volumes are free once its reader is gone.
+        return removed + sweep_dead_builds(self)
 
     def sweep(self, *, images: bool = False) -> tuple[int, int]:
         """Remove the containers (and, if asked, images) this user's tutor made: (containers, images).

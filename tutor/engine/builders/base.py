@@ -38,6 +38,8 @@ _STREAM_BROKEN = (
 )
 # The longest a cut build's leftovers are waited for: the engine commits the step it was running.
 LEFTOVER_WAIT_SECONDS = 15.0
+# The longest a build waits for its watchdog's last look at the running step (the engine's answers).
+WATCH_JOIN_SECONDS = 60.0
 
 
 class BuildLogReader(Protocol):
@@ -129,6 +131,9 @@ class Builder(ABC):
         finally:
             finished.set()
             _close(api)
+            # A look at the running step may still be under way (it can start a reader container):
+            # it ends before the build's leftovers are removed, so nothing it makes is missed.
+            guard.join(timeout=WATCH_JOIN_SECONDS)
         if outcome.error and not reason:
             note = self._failure_note()
             outcome.error = f"{note}: {outcome.error}" if note else outcome.error
@@ -183,7 +188,7 @@ class Builder(ABC):
                 "exercise's image may add, and the image was removed",
             )
             return
-        files = self.host.files_added(outcome.image_id, base)
+        files = self.host.files_added(outcome.image_id, base, max_build_files())
         if files is not None and files > max_build_files():
             self._refuse_image(
                 outcome,

@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import docker.errors
+
 from tutor.engine.builders.base import LEFTOVER_WAIT_SECONDS, Builder, StreamClient
 from tutor.engine.builders.journal import BuildJournal, dead_builds
 from tutor.engine.builders.limits import build_pids, max_added_bytes
@@ -156,15 +158,16 @@ class ClassicBuilder(Builder):
 
     def _note_progress(self) -> None:
         reader = self._reader
-        self._journal.note(reader.last_layer, list(reader.outcome.created_layers), reader.running_step(), self._started)
+        created = list(reader.outcome.created_layers)
+        self._journal.note(reader.last_layer, created, reader.running_step(), self._started, self._watch.volumes)
 
     def _done(self) -> None:
-        self._journal.close()
         with contextlib.suppress(Exception):
             self._context.close()
         with contextlib.suppress(Exception):
             self._holder.close()  # after the step containers: the holder's cgroup is their parent
         self._watch.close()  # after the step containers too: then the volumes it held can go
+        self._journal.close()  # last: until now a killed tutor's leftovers are found from it
 
     def _failure_note(self) -> str:
         from tutor.engine.builders.limits import human
@@ -288,10 +291,27 @@ def sweep_dead_builds(host: DockerHost) -> int:
         if ours or running:
             remove_descendants(host.api, last, running="" if ours else running, since=float(record.get("since", 0)))
         remove_chain(host.api, [str(layer) for layer in record.get("created", [])])
+        if _held_volumes_left(host.api, [str(volume) for volume in record.get("volumes") or []]):
+            continue  # the dead tutor's reader is still being removed: the next sweep takes them
         with contextlib.suppress(OSError):
             path.unlink()
         swept += 1
     return swept
+
+
+def _held_volumes_left(api: Any, volumes: list[str]) -> bool:
+    """Remove a dead build's step volumes (never forced); whether one is still in use."""
+    in_use = False
+    for volume in volumes:
+        try:
+            api.remove_volume(volume)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            in_use = in_use or exc.status_code == 409
+        except Exception:  # noqa: BLE001 - the engine went away: the next sweep tries again
+            in_use = True
+    return in_use
 
 
 def remove_descendants(api: Any, root: str, *, running: str = "", since: float = 0.0) -> int:

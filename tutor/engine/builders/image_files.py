@@ -4,8 +4,8 @@ The engine says how many bytes an image holds, not how many files: those are cou
 `find`, run in a container of the image (never started as the image would be: its entrypoint,
 user and network are the tutor's). The busybox binary is copied into that container under a name
 of this process's own, so the learner's image cannot stand in for it, and the count has the
-right to read every folder (`DAC_READ_SEARCH`, nothing more). The base image's count is kept per
-image id for as long as the tutor runs.
+right to read every folder (`DAC_READ_SEARCH`, nothing more). The base image is counted only for an
+image over the limit in all, and kept per image id for as long as the tutor runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import io
 import tarfile
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,15 +41,15 @@ class FileCounter:
     _counted: dict[str, int] = field(default_factory=dict)  # image id -> files and folders
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def added(self, image: str, base: str) -> int | None:
-        """Files and folders `image` has beyond `base` ("" or scratch: all of them); None when they
-        cannot be counted here (no busybox image, or the engine refused)."""
-        images = [image] + ([base] if base and base != "scratch" else [])
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            counts = list(pool.map(self.count, images))
-        if any(count is None for count in counts):
-            return None
-        return counts[0] - (counts[1] if len(counts) > 1 else 0)  # type: ignore[operator]
+    def added(self, image: str, base: str, limit: int) -> int | None:
+        """Files and folders `image` has beyond `base` ("": all of them), as far as it matters: an
+        image that holds no more than `limit` in all adds no more, and its base is not counted.
+        None when they cannot be counted here (no busybox image, or the engine refused)."""
+        total = self.count(image)
+        if total is None or total <= limit or not base:
+            return total
+        under = self.count(base)
+        return None if under is None else total - under
 
     def count(self, image: str) -> int | None:
         attrs = self.host.image_attrs(image)

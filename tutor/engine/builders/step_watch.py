@@ -53,7 +53,7 @@ class StepWatch:
         self.exercise_id = exercise_id
         self._step: _Step | None = None
         self._readers = contextlib.ExitStack()
-        self._volumes: list[str] = []  # every volume a reader held: removed when the build is done
+        self.volumes: list[str] = []  # every volume a reader held: removed when the build is done
 
     def over_limit(self, container_id: str) -> str:
         """Why the running step must stop now ("" if it may go on)."""
@@ -90,7 +90,7 @@ class StepWatch:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._readers.close()
-        for name in self._volumes:
+        for name in self.volumes:
             with contextlib.suppress(Exception):
                 self.host.api.remove_volume(name, force=True)
 
@@ -102,7 +102,7 @@ class StepWatch:
             docker.types.Mount(f"{_MOUNTED}/{i}", name, type="volume", read_only=True, no_copy=True)
             for i, name in enumerate(names)
         ]
-        self._volumes.extend(names)
+        self.volumes.extend(names)
         try:
             return self._readers.enter_context(
                 self.host.container(image, ["sleep", "3600"], sandbox=PROBER_SANDBOX, exercise_id=self.exercise_id, mounts=mounts)
