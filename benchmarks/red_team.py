@@ -215,6 +215,20 @@ def main(only: set[str] | None = None) -> None:
         def classic_check() -> None:
             subprocess.run([*classic, *check("01-hello-container", mine_classic)], env={**os.environ, **env}, capture_output=True)
 
+        # Another learner (their own data folder) leaves a secret in the pip cache mount exercise 06b
+        # teaches; the thief's build mounts the same target and prints what it finds.
+        victims_cache = folder("victims-cache", {"Dockerfile": (
+            "FROM busybox\nRUN --mount=type=cache,target=/root/.cache/pip "
+            f"echo '{SECRET}' > /root/.cache/pip/token; echo {time.time_ns()}\n")})
+        thief = folder("thief", {"Dockerfile": (
+            "FROM busybox\nRUN --mount=type=cache,target=/root/.cache/pip "
+            f"(cat /root/.cache/pip/token || echo nothing) > /stolen; echo {time.time_ns()}\n"
+            'CMD ["cat", "/stolen"]\n')})
+
+        def plant_in_cache() -> None:
+            victim_env = {**os.environ, "DOCKER_TUTOR_DATA": str(base / "victim-data")}
+            subprocess.run([*buildkit, *check("04-first-dockerfile", victims_cache)], env=victim_env, capture_output=True)
+
         no_hits = lambda: f"requests the engine made to this machine: {len(Recorder.hits)}"  # noqa: E731
         cases: list[tuple[str, str, list[str], Callable[[], None] | None, Callable[[], str] | None]] = [
             ("1", "ADD http://127.0.0.1 (a loopback service)",
@@ -237,6 +251,14 @@ def main(only: set[str] | None = None) -> None:
             ("2", "FROM another learner's image", check("04-first-dockerfile", folder("from", {"Dockerfile": f"FROM {victim}\n"})), None, None),
             ("2", "COPY --from=<short image id>",
              check("04-first-dockerfile", folder("copyfrom", {"Dockerfile": f"FROM busybox\nCOPY --from={victim_id} /bin/sh /x\n"})), None, None),
+            ("2", "BuildKit cache mount on 06b's target, after another learner's build left a token in it",
+             [*buildkit, *check("01-hello-container", thief)], plant_in_cache, None),
+            ("2", "RUN --mount=type=bind,fr\\om=<another learner's image> (BuildKit reads it as from=)",
+             [*buildkit, *check("04-first-dockerfile", folder("mountfrom", {
+                 "Dockerfile": f"FROM busybox\nRUN --mount=type=bind,fr\\om={victim},target=/m cat /m/bin/busybox > /x\n"}))], None, None),
+            ("2", 'COPY --"from"=<another learner\'s image> (classic)',
+             [*classic, *check("04-first-dockerfile", folder("copyquoted", {
+                 "Dockerfile": f'FROM busybox\nCOPY --"from"={victim} /bin/busybox /x\n'}))], None, None),
             ("3", "Dockerfile is a link to a token file", check("04-first-dockerfile", linked), None, None),
             ("7", "1.5 GB sparse Dockerfile", check("04-first-dockerfile", sparse), None, None),
             ("7", "1 GB sparse .dockerignore", check("04-first-dockerfile", ignore), None, None),

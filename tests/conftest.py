@@ -4,6 +4,7 @@ and an engine left as the run found it."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,11 @@ import pytest
 from tutor import locations
 from tutor.content.loader import load_curriculum
 from tutor.content.model import Curriculum
+
+# A shell starts a background job (`cmd &` without job control) with SIGINT ignored, and every
+# process it starts inherits that: the tutors the tests interrupt with Ctrl-C would not hear it.
+# A handler of our own is reset to the default in each child, as a learner's terminal gives it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

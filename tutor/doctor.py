@@ -76,11 +76,13 @@ def diagnose(curriculum: Curriculum) -> list[Finding]:
         findings.append(Finding("Docker engine", False, exc.message, exc.hint, blocking=True))
         return findings
     version = host.version()
+    # Podman answers the same API: name it, as its version number is Podman's own.
+    product = "Podman" if host.is_podman() else "Docker Engine"
     findings.append(
         Finding(
             "Docker engine",
             True,
-            f"{version.get('Version')} (API {version.get('ApiVersion')}, needs {MIN_API_VERSION}+), "
+            f"{product} {version.get('Version')} (API {version.get('ApiVersion')}, needs {MIN_API_VERSION}+), "
             f"kernel {version.get('KernelVersion')}",
         )
     )

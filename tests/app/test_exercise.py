@@ -290,3 +290,26 @@ async def test_a_long_build_line_wraps_inside_the_log_and_loses_nothing(make_app
         assert all(strip.cell_length <= width for strip in log.lines), [strip.cell_length for strip in log.lines]
         shown = "".join(strip.text for strip in log.lines).replace(" ", "")
         assert line.replace(" ", "") in shown
+
+
+async def test_build_lines_are_wrapped_again_to_the_width_the_log_has_when_seen(make_app: Callable[..., TutorApp]) -> None:
+    """Written while the Results tab was hidden, or before the terminal was resized, a line was
+    wrapped to a width the log no longer had: its end was cut off under the scrollbar."""
+    from tutor.engine.events import BuildOutput
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot, "01-hello-box")
+        log = screen.query_one(BuildLog)
+        line = "#8 [stage-0 5/6] RUN --mount=type=cache,target=/root/.cache/pip pip install --no-index --find-links wheels/ -r requirements.txt"
+        for number in range(30):  # enough lines for a scrollbar
+            log.show(BuildOutput(f"{number} {line}"))
+        await pilot.pause()
+        for size in ((80, 24), (120, 40), (70, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.press("l")  # the Results tab, where the log is
+            await pilot.pause()
+            width = log.scrollable_content_region.width
+            assert 0 < width and all(strip.cell_length <= width for strip in log.lines), (size, width, {s.cell_length for s in log.lines})
+            shown = "".join(strip.text for strip in log.lines).replace(" ", "")
+            assert all(f"{number}{line}".replace(" ", "") in shown for number in range(30)), size

@@ -170,6 +170,8 @@ def test_a_class_list_broken_while_serving_is_said_not_a_traceback(served: Serve
         (served.sessions / "learners.json").write_text('{"version": 1, "learners": [{"name": 5}]}')
         async with _learner() as learner:
             async with learner.post(f"{served.url}/join", data={"name": "Ada"}, headers={"Origin": served.url}) as response:
-                assert response.status == 503 and "class list cannot be read" in await response.text()
+                page = await response.text()
+                assert response.status == 503 and "class list cannot be read" in page
+                assert str(served.sessions) not in page  # the server's folders are not the class's to read
 
     asyncio.run(scenario())

@@ -75,6 +75,59 @@ def test_a_frontend_of_the_learners_choice_is_refused(dockerfile: str) -> None:
     assert "BUILDKIT_SYNTAX" in argument
 
 
+# Each spelling below is read by Docker's own parser as the mount or copy it hides (measured on
+# Engine 20.10: `fr\\om=` and `--"from"=` both reached another image before this policy read flags
+# as the parser does); later parsers also take a flag's value after a space.
+@pytest.mark.parametrize(
+    ("dockerfile", "says"),
+    [
+        ("FROM busybox\nRUN --mount=type=bind,FROM=docker-tutor/x:y,target=/m true\n", "from=docker-tutor/x:y"),
+        ("FROM busybox\nRUN --mount=type=bind,fr\\om=docker-tutor/x:y,target=/m true\n", "from=docker-tutor/x:y"),
+        ('FROM busybox\nRUN --mount=type=bind,"from=docker-tutor/x:y",target=/m true\n', "from=docker-tutor/x:y"),
+        ('FROM busybox\nRUN --"mount"=type=bind,from=docker-tutor/x:y,target=/m true\n', "from=docker-tutor/x:y"),
+        ("FROM busybox\nRUN --mount='type=bind,from=docker-tutor/x:y,target=/m' true\n", "from=docker-tutor/x:y"),
+        ("FROM busybox\nRUN --mount type=bind,from=docker-tutor/x:y,target=/m true\n", "from=docker-tutor/x:y"),
+        ("FROM busybox\nRUN --mount=type=cache,from=docker-tutor/x:y,target=/root/.cache/pip true\n", "type=cache,from="),
+        ("FROM busybox\nARG V=docker-tutor/x:y\nRUN --mount=type=cache,from=$V,source=/,target=/c true\n", "from=docker-tutor/x:y"),
+        ("FROM busybox AS a\nONBUILD RUN --mount=type=bind,From=3f2a9b0c1d2e,target=/m true\n", "from=3f2a9b0c1d2e"),
+        ('FROM busybox\nCOPY --"from"=docker-tutor/x:y /a /a\n', "COPY --from=docker-tutor/x:y"),
+        ("FROM busybox\nCOPY --fr\\om=docker-tutor/x:y /a /a\n", "COPY --from=docker-tutor/x:y"),
+        ("FROM busybox\nCOPY --from docker-tutor/x:y /a /a\n", "COPY --from=docker-tutor/x:y"),
+        ("FROM busybox\nADD --chown 1 http://127.0.0.1/x /x\n", "fetch"),
+        ("FROM --platform busybox docker-tutor/x:y\n", "FROM docker-tutor/x:y"),
+        ("FROM busybox\nRUN --mount=type=secret,id=token cat /run/secrets/token\n", "no secret can reach"),
+        ("FROM busybox\nRUN --mount=type=SSH ssh-add -l\n", "no SSH agent can reach"),
+        ("FROM busybox\nRUN --mount=type=bind,target=/m,weird=1 true\n", "'weird' is not a mount option"),
+        ('FROM busybox\nRUN --mount=type=bind,fr\\"om=x,target=/m true\n', "a quote in the middle"),
+        ("FROM busybox\nRUN --mount=type=volume,target=/m true\n", "not a mount type"),
+        ("FROM busybox\nRUN --mount= true\n", "it is empty"),
+    ],
+)
+def test_every_spelling_of_a_mount_or_copy_is_judged_as_the_builder_reads_it(dockerfile: str, says: str) -> None:
+    problems = refused(dockerfile)
+    assert problems and says in problems[0], problems
+
+
+def test_a_cache_mount_namespace_of_the_learners_choice_is_refused() -> None:
+    [argument] = refusals(parse_dockerfile("FROM busybox\n"), BASES, build_args={"buildkit_cache_mount_ns": "theirs"})
+    assert "cache mounts" in argument
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        "FROM busybox\nRUN --mount=type=cache,id=pip,target=/root/.cache/pip,sharing=locked true\n",
+        "FROM busybox\nRUN --mount=target=/root/.cache/pip,type=cache --mount=type=cache,dst=/root/.cache,sharing=private,mode=0700,uid=0 true\n",
+        "FROM busybox\nRUN --mount=type=tmpfs,target=/scratch --mount=type=bind,source=wheels,target=/w,ro true\n",
+        "FROM busybox\nRUN --mount=type=bind,from=python:3.11-slim,source=/usr/lib,target=/l true\n",
+        "FROM busybox AS deps\nFROM busybox\nRUN --mount=type=cache,from=deps,source=/c,target=/c true\n",
+        "FROM busybox\nRUN -- --mount=type=bind,from=x true\n",  # after --, it is the command's own text
+    ],
+)
+def test_mounts_of_the_folder_a_stage_a_base_image_or_a_private_cache_are_allowed(dockerfile: str) -> None:
+    assert refused(dockerfile) == []
+
+
 @pytest.mark.parametrize(
     "dockerfile",
     [

@@ -99,3 +99,12 @@ def test_feedback_never_shows_a_regular_expression(tmp_path: Path) -> None:
     instruction = {"kind": "dockerfile.instruction", "instruction": "USER", "matches": "^(app|1000)$", "title": "Runs as app"}
     result = judge(tmp_path / "user", instruction, "FROM busybox\nUSER root\n")
     assert "^(app|1000)$" not in result.message and "Runs as app" in result.message, result.message
+
+
+def test_a_forbid_check_that_passes_says_what_it_read_not_its_pattern(tmp_path: Path) -> None:
+    check = {"kind": "dockerfile.forbid", "instruction": "RUN", "pattern": "--no-cache-dir.*--mount", "title": "No --no-cache-dir"}
+    result = judge(tmp_path / "two", check, "FROM busybox\nRUN echo a\nRUN echo b\n")
+    assert result.passed and result.message == "read 2 RUN lines: none has it", result.message
+    anywhere = {"kind": "dockerfile.forbid", "pattern": "sudo", "title": "No sudo"}
+    result = judge(tmp_path / "any", anywhere, "FROM busybox\n")
+    assert result.passed and result.message == "read 1 instruction: none has it", result.message

@@ -46,6 +46,12 @@ def test_verify_on_podman_then_clean(tmp_path: Path) -> None:
     assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
     left = leftovers(docker.APIClient(base_url=PODMAN_URL, timeout=60), owners_under(tmp_path))
     assert not any(left.values()), f"left on Podman after clean: {left}"
+    # doctor names the product: Podman's version number is Podman's, not Docker Engine's.
+    doctor = subprocess.run(
+        [sys.executable, "-m", "tutor", "doctor"], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DOCKER_HOST": PODMAN_URL},
+    )
+    assert re.search(r"Docker engine: Podman \d", doctor.stdout), doctor.stdout
 
 
 def test_compose_exercises_are_the_ones_left_out_on_podman(curriculum) -> None:

@@ -176,8 +176,12 @@ def someone_elses_image(host) -> Iterator[tuple[str, str]]:
         "ARG BASE={tag}\nFROM $BASE\n",
         "FROM busybox\nCOPY --from={short} /bin/busybox /stolen\n",
         "FROM {short}\n",
+        # Spellings Docker's parser reads as the mount or copy they hide (quotes, backslashes, case).
+        'FROM busybox\nCOPY --"from"={tag} /bin/busybox /stolen\n',
+        "FROM busybox\nRUN --mount=type=bind,fr\\om={tag},target=/m cat /m/bin/busybox > /stolen\n",
+        'FROM busybox\nRUN --mount=type=cache,"FROM={tag}",target=/m cat /m/bin/busybox > /stolen\n',
     ],
-    ids=["from-tag", "from-arg", "copy-from-id", "from-id"],
+    ids=["from-tag", "from-arg", "copy-from-id", "from-id", "copy-quoted-flag", "mount-escaped-key", "cache-mount-quoted-key"],
 )
 def test_a_build_may_not_use_another_image(probe, someone_elses_image, template: str) -> None:
     tag, image_id = someone_elses_image

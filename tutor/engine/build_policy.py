@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, Instruction, read_dockerfile
+from tutor.engine.instruction_flags import MountUnreadable, builder_flags, parse_mount
 from tutor.engine.shell_words import Unresolvable, expand, words
 
 # What Docker's builders would fetch rather than read from the context: any scheme://, an scp-like
@@ -36,6 +37,11 @@ def refusals(dockerfile: Dockerfile, allowed_bases: Collection[str], *, build_ar
     if dockerfile.syntax:
         problems.append(f"the parser directive # syntax={dockerfile.syntax}: the tutor builds with the engine's own Dockerfile frontend")
     problems += [f"build argument {name}: chooses a Dockerfile frontend to fetch" for name in given if name.upper() == "BUILDKIT_SYNTAX"]
+    problems += [
+        f"build argument {name}: the tutor chooses where a build's cache mounts are kept (each folder's are its own)"
+        for name in given
+        if name.upper() == "BUILDKIT_CACHE_MOUNT_NS"
+    ]
     meta: dict[str, str] = {}
     stage_env: list[dict[str, str]] = []  # ENV each earlier stage ends with (a later FROM inherits it)
     aliases: list[str] = []
@@ -47,14 +53,15 @@ def refusals(dockerfile: Dockerfile, allowed_bases: Collection[str], *, build_ar
             if name == "FROM":
                 if aliases:
                     stage_env.append(env)
-                words_ = [w for w in instruction.value.split() if not w.startswith("--")]
-                base = expand(words_[0], meta, escape) if words_ else ""
+                readings = [_rest(instruction.value, spaced).split() for spaced in (False, True)]
+                words_ = readings[0]
                 earlier = [a.lower() for a in aliases]
-                if base.lower() in earlier:
-                    env = dict(stage_env[earlier.index(base.lower())])
-                else:
-                    env = {}
-                    if not _base_allowed(base, allowed, allowed_repos):
+                env = {}
+                for reading in dict.fromkeys(tuple(r) for r in readings):
+                    base = expand(reading[0], meta, escape) if reading else ""
+                    if base.lower() in earlier:
+                        env = dict(stage_env[earlier.index(base.lower())])
+                    elif not _base_allowed(base, allowed, allowed_repos):
                         problems.append(f"line {line}: FROM {base or instruction.value}: {_not_allowed(allowed)}")
                 aliases.append(words_[2] if len(words_) >= 3 and words_[1].upper() == "AS" else f"\0{len(aliases)}")
                 continue
@@ -80,7 +87,7 @@ def _judge(
     if name == "ONBUILD":
         inner, _, rest = value.strip().partition(" ")
         return _judge(Instruction(inner.upper(), rest.strip(), instruction.line, instruction.stage), env, aliases, allowed, repos, escape)
-    flags, rest = _flags(value)
+    flags = _flags(value)
     found = []
     if name in ("ADD", "COPY"):
         for flag, flag_value in flags:
@@ -89,7 +96,8 @@ def _judge(
                 if not _earlier_stage(source, aliases) and not _base_allowed(source, allowed, repos):
                     found.append(f"{name} --from={source}: only an earlier stage of this Dockerfile (or a curriculum base image) may be copied from")  # noqa: E501
         if name == "ADD":
-            for source in _sources(rest, env, escape):
+            sources = [s for spaced in (False, True) for s in _sources(_rest(value, spaced), env, escape)]
+            for source in dict.fromkeys(sources):
                 if _REMOTE.search(source):
                     found.append(
                         f"ADD {source}: the tutor does not let the engine fetch for a build (it would reach "
@@ -99,10 +107,7 @@ def _judge(
     elif name == "RUN":
         for flag, flag_value in flags:
             if flag == "mount":
-                fields = dict(part.partition("=")[::2] for part in flag_value.split(","))
-                source = expand(fields.get("from", ""), env, escape)
-                if source and not _earlier_stage(source, aliases) and not _base_allowed(source, allowed, repos):
-                    found.append(f"RUN --mount=from={source}: only an earlier stage of this Dockerfile may be mounted")
+                found += _mount_problems(flag_value, env, aliases, allowed, repos, escape)
             elif flag == "network" and expand(flag_value, env, escape) not in _RUN_NETWORKS:
                 found.append(f"RUN --network={flag_value}: build steps take the exercise's network rules")
             elif flag == "security":
@@ -110,14 +115,43 @@ def _judge(
     return found
 
 
-def _flags(value: str) -> tuple[list[tuple[str, str]], str]:
-    """Leading --name=value flags (Docker takes no other spelling), and the rest."""
-    flags = []
-    rest = value.lstrip()
-    while match := re.match(r"--([A-Za-z-]+)(?:=(\S*))?\s*", rest):
-        flags.append((match.group(1).lower(), match.group(2) or ""))
-        rest = rest[match.end() :]
-    return flags, rest
+def _mount_problems(value: str, env: dict[str, str], aliases: list[str], allowed: set[str], repos: set[str], escape: str) -> list[str]:
+    """What a `RUN --mount` may not do here: be read otherwise than the builder reads it, ask for a
+    client session (secret, ssh), or mount from an image that is neither a curriculum base image
+    nor an earlier stage. A cache mount is kept private by the builder (see BuildRequest.cache_key)."""
+    try:
+        mount = parse_mount(value)
+    except MountUnreadable as exc:
+        return [f"RUN --mount={value}: the builder would not read this mount ({exc}); write it as key=value pairs, e.g. --mount=type=cache,target=/root/.cache/pip"]  # noqa: E501
+    if mount.type in ("secret", "ssh"):
+        return [
+            f"RUN --mount=type={mount.type}: the tutor builds without a client session, so no "
+            f"{'secret' if mount.type == 'secret' else 'SSH agent'} can reach the build; build with what the "
+            "folder holds (COPY), and keep secrets out of images"
+        ]
+    source = mount.fields.get("from")
+    if source is None:
+        return []
+    # Judged after substitution, as later builders read it (20.10's takes a `$` literally: no image).
+    source = expand(source, env, escape)
+    if _earlier_stage(source, aliases) or _base_allowed(source, allowed, repos):
+        return []
+    return [
+        f"RUN --mount=type={mount.type},from={source}: only an earlier stage of this Dockerfile "
+        "(or a curriculum base image) may be mounted"
+    ]
+
+
+def _flags(value: str) -> list[tuple[str, str]]:
+    """The instruction's flags as any builder may read them: the parser of Engine 20.10 and later
+    ones, which also take a flag's value after a space (`--from stage`). A flag with no value is
+    left out: the builder refuses it ("missing a value"), or it is a switch such as --link."""
+    both = builder_flags(value)[0] + builder_flags(value, spaced=True)[0]
+    return list(dict.fromkeys((flag, flag_value) for flag, flag_value in both if flag_value is not None))
+
+
+def _rest(value: str, spaced: bool) -> str:
+    return builder_flags(value, spaced=spaced)[1]
 
 
 def _sources(rest: str, env: dict[str, str], escape: str) -> list[str]:

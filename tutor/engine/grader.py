@@ -142,7 +142,8 @@ def grade(
     needs = buildkit_only(dockerfile)
 
     def build(path: Path, tag: str | None) -> BuildOutcome:
-        return _build(host, exercise, dockerfile, path, tag, needs, on_event, cancel)
+        # A rebuild (of an edited copy) sees the folder's own cache mounts: the folder's tag is their key.
+        return _build(host, exercise, dockerfile, path, tag, needs, on_event, cancel, cache_key=images.tag)
 
     reused = images.image_to_reuse
     outcome = BuildOutcome(ok=True, seconds=0.0, image_id=reused) if reused else build(directory, images.tag)
@@ -202,6 +203,8 @@ def _build(
     needs: tuple[str, ...],
     on_event: EventSink,
     cancel: threading.Event,
+    *,
+    cache_key: str,
 ) -> BuildOutcome:
     for _attempt in range(1 + CACHE_RACE_RETRIES):
         outcome = host.build(
@@ -214,6 +217,7 @@ def _build(
             on_event=on_event,
             cancel=cancel,
             needs=needs,
+            cache_key=cache_key,
         )
         # The classic builder's cache is shared by everyone on the engine: a layer this build
         # took from it can be removed by another user's tutor before the build is done. That

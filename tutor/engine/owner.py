@@ -36,6 +36,13 @@ def owner_id(secret: bytes | None = None) -> str:
     return hashlib.sha256(b"owner\0" + (tag_secret() if secret is None else secret)).hexdigest()[:16]
 
 
+def cache_namespace(key: str) -> str:
+    """The namespace of a build's cache mounts (BuildKit's BUILDKIT_CACHE_MOUNT_NS) for one graded
+    folder (`key`): of this data folder's secret, so no other learner, and no other folder graded
+    by the same tutor, can name it, and the same folder's next check finds its cache again."""
+    return hashlib.sha256(b"cache-mount\0" + tag_secret() + b"\0" + key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
 def _load_or_create(folder: Path) -> bytes:
     with contextlib.suppress(LearnerFileRefused):
         data = read_learner_file(folder, _FILE, 4096)

@@ -118,7 +118,10 @@ class ClassServer:
             raise
         except UsageError as exc:  # the class list became unreadable while serving: said, not a traceback
             log.error("%s %s: %s", request.method, request.path, exc.message)
-            page = pages.refusal_page("The class list cannot be read", f"{exc.message}. Tell your instructor.")
+            # Which file and why is the instructor's to read, in the server's log: not shown to the class.
+            page = pages.refusal_page(
+                "The class list cannot be read", "Tell your instructor: the server's log says which file and why."
+            )
             return web.Response(status=503, text=page, content_type="text/html")
 
     # --- learners -------------------------------------------------------------------------------

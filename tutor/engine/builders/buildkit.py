@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -21,7 +22,11 @@ from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.builders.trace import Status, Vertex, decode
 from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
+from tutor.engine.owner import cache_namespace
 from tutor.engine.sanitize import clean_line, clean_text
+
+# The build argument BuildKit's Dockerfile frontend puts in front of every cache mount's id.
+CACHE_NAMESPACE_ARG = "BUILDKIT_CACHE_MOUNT_NS"
 
 # "[2/4] RUN ...", "[builder 1/2] FROM ...", "[linux/amd64 stage-1 3/3] COPY ..."
 _STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]]*?) )?(?P<index>\d+)/(?P<total>\d+)\] (?P<text>.*)$", re.S)
@@ -265,8 +270,10 @@ class BuildKitBuilder(Builder):
             params["t"] = request.tag
         if not request.network:
             params["networkmode"] = "none"
-        if request.build_args:
-            params["buildargs"] = json.dumps(dict(request.build_args))
+        # Every cache mount's id goes under a namespace private to this owner and folder: the
+        # tutor's value wins over any the learner gives (build_policy refuses one too).
+        key = request.cache_key or os.fsdecode(request.context.resolve())
+        params["buildargs"] = json.dumps({**dict(request.build_args), CACHE_NAMESPACE_ARG: cache_namespace(key)})
         if request.target:
             params["target"] = request.target
         context = build_context_tar(request.context, request.dockerfile)

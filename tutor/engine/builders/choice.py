@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tutor.engine.instruction_flags import builder_flags
+
 if TYPE_CHECKING:
     from tutor.engine.dockerfile import Dockerfile
 
@@ -59,12 +61,14 @@ def buildkit_only(dockerfile: Dockerfile) -> tuple[str, ...]:
     found: list[str] = []
     for instruction in dockerfile.instructions:
         words = instruction.value.split()
-        flags = _leading_flags(words)
-        for flag in flags:
-            name = flag[2:].split("=", 1)[0].lower()
+        # Flags as the parser reads them (quotes, backslashes, a value after a space), so a
+        # spelling such as --"mount"=... is known for what it is.
+        flags, rest = builder_flags(instruction.value)
+        names = dict.fromkeys(name for name, _ in flags + builder_flags(instruction.value, spaced=True)[0])
+        for name in names:
             if name in _BUILDKIT_FLAGS.get(instruction.name, ()):
                 found.append(f"line {instruction.line}: {instruction.name} --{name}")
-        if instruction.name in _BUILDKIT_FLAGS and _has_heredoc(words[len(flags):]):
+        if instruction.name in _BUILDKIT_FLAGS and _has_heredoc(rest.split()):
             found.append(f"line {instruction.line}: a here-document ({instruction.name} <<)")
         if instruction.name == "ARG":
             bare = [w for w in words if w in _PLATFORM_ARGS]  # declared without a value of its own
@@ -91,15 +95,6 @@ def _has_heredoc(words: list[str]) -> bool:
         if mark and mark.group(2) in words[index + 1 :]:
             return True
     return False
-
-
-def _leading_flags(words: list[str]) -> list[str]:
-    flags = []
-    for word in words:
-        if not word.startswith("--"):
-            break
-        flags.append(word)
-    return flags
 
 
 def choose(

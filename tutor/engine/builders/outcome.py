@@ -18,6 +18,10 @@ class BuildRequest:
     build_args: tuple[tuple[str, str], ...] = ()  # ARG values (Compose's build.args)
     target: str = ""  # the stage to build ("": the last)
     labels: tuple[tuple[str, str], ...] = ()  # the learner's own (Compose's build.labels); the tutor's win
+    # Whose cache mounts the build sees: one graded folder's (its image tag; "": the context's path).
+    # BuildKit keys a cache mount by its id (default: its target) across the whole engine, so the
+    # tutor gives each folder a namespace of its own (owner.cache_namespace).
+    cache_key: str = ""
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
 from tutor.engine.dockerfile import Stage, split_reference
+from tutor.words import plural
 
 
 class _DockerfileCheck(Check):
@@ -133,13 +134,14 @@ class ForbiddenPattern(_DockerfileCheck):
 
     def run(self, ctx: CheckContext) -> Verdict:
         assert ctx.dockerfile is not None
-        for i in ctx.dockerfile.instructions:
-            if self.instruction and i.name != self.instruction.upper():
-                continue
+        looked_at = [i for i in ctx.dockerfile.instructions if not self.instruction or i.name == self.instruction.upper()]
+        for i in looked_at:
             if re.search(self.pattern, i.text):
                 why = f": {self.reason}" if self.reason else ""
                 return failed(f"line {i.line}: {i.text}{why}")
-        return passed(f"no instruction matches {self.pattern!r}")
+        # What it forbids is in the title: a pass names what was read, not the pattern.
+        read = plural(len(looked_at), f"{self.instruction.upper()} line" if self.instruction else "instruction")
+        return passed(f"read {read}: none has it")
 
 
 @register

@@ -116,6 +116,7 @@ def build_service(
         build_args=build.args,
         target=build.target,
         labels=build.labels,
+        cache_key=build.tag,
     )
 
 

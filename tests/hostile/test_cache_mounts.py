@@ -1,0 +1,58 @@
+"""BuildKit cache mounts on a shared engine: each owner's, and each graded folder's, are its own.
+
+BuildKit keys a cache mount by its id (by default its target) across the whole engine, so without
+the tutor's namespace one learner's build reads, or poisons, another's pip cache."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.engine.helpers import context, exercise
+from tutor.engine.grader import Grading, grade
+
+pytestmark = pytest.mark.docker
+
+# Two mounts: the default id (the target, as exercise 06b teaches) and an id of the learner's own.
+_MOUNTS = "--mount=type=cache,target=/root/.cache/pip --mount=type=cache,id=pip,target=/ids"
+
+
+def _dockerfile(nonce: str, write: str) -> str:
+    # The nonce makes each build's step new (not taken from the layer cache); /seen is what the
+    # step found in the cache mounts before writing its own file.
+    return (
+        "FROM busybox\n"
+        f"RUN {_MOUNTS} cat /root/.cache/pip/* /ids/* > /seen 2>/dev/null; "
+        f"echo {write} > /root/.cache/pip/{nonce}; echo {write} > /ids/{nonce}; echo {nonce}\n"
+    )
+
+
+def _saw(host, folder: Path, dockerfile: str, secret: str) -> bool:
+    """Grade the folder with BuildKit; did its build step find `secret` in its cache mounts?"""
+    check = {"kind": "command", "command": ["cat", "/seen"], "expectedOutput": [secret]}
+    report = grade(exercise([check]), context(folder, {"Dockerfile": dockerfile}), lambda: host, grading=Grading(keep_image=False))
+    assert report.build.ok, report.build.error
+    assert report.build.builder == "buildkit"
+    return report.checks[0].passed
+
+
+def test_cache_mounts_are_private_to_an_owner_and_a_graded_folder(host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", "buildkit")
+    nonce = f"n{time.time_ns()}"
+    secret = f"secret-of-a-{nonce}"
+    monkeypatch.setenv("DOCKER_TUTOR_DATA", str(tmp_path / "learner-a"))
+    assert not _saw(host, tmp_path / "a", _dockerfile(f"{nonce}a1", secret), secret)
+
+    # Another learner (serve: another data folder, so another owner secret), same targets and id.
+    monkeypatch.setenv("DOCKER_TUTOR_DATA", str(tmp_path / "learner-b"))
+    assert not _saw(host, tmp_path / "b", _dockerfile(f"{nonce}b1", "poison"), secret)
+    # Another folder graded by the same tutor (grade: the instructor's one data folder).
+    monkeypatch.setenv("DOCKER_TUTOR_DATA", str(tmp_path / "learner-a"))
+    assert not _saw(host, tmp_path / "a-other", _dockerfile(f"{nonce}a2", "poison"), secret)
+
+    # The learner's own next check of the same folder (an edited Dockerfile) finds its cache, and
+    # neither the other learner's nor the other folder's writes.
+    assert _saw(host, tmp_path / "a", _dockerfile(f"{nonce}a3", "again"), secret)
+    assert not _saw(host, tmp_path / "a", _dockerfile(f"{nonce}a4", "again"), "poison")
