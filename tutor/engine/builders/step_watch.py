@@ -41,19 +41,20 @@ class _Step:
     volume_bytes: int = 0
     volume_files: int = 0
     reader: Any = None  # the reader container that holds and measures the volumes
+    held: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)  # the reader, until released
     next_files_check: float = 0.0
 
 
 class StepWatch:
     """Measures the running step each time it is asked (`over_limit`), and the step's volumes once
-    more when it is over (`step_over`); `close` removes the readers and the volumes they held."""
+    more when it is over (`step_over`), then removes its reader and those volumes; `close` removes
+    what is still held when the build ends."""
 
     def __init__(self, host: DockerHost, exercise_id: str) -> None:
         self.host = host
         self.exercise_id = exercise_id
         self._step: _Step | None = None
-        self._readers = contextlib.ExitStack()
-        self.volumes: list[str] = []  # every volume a reader held: removed when the build is done
+        self.volumes: list[str] = []  # the volumes a reader holds now (a killed tutor's note names them)
 
     def over_limit(self, container_id: str) -> str:
         """Why the running step must stop now ("" if it may go on)."""
@@ -70,7 +71,7 @@ class StepWatch:
         volumes = {m["Name"]: m.get("Destination", "") for m in attrs.get("Mounts") or [] if m.get("Type") == "volume" and m.get("Name")}
         if volumes and step.reader is None:
             step.volumes = volumes
-            step.reader = self._hold(list(volumes))
+            step.reader = self._hold(step)
         if step.reader is not None:
             self._measure_volumes(step)
         if time.monotonic() >= step.next_files_check:
@@ -85,30 +86,44 @@ class StepWatch:
         if step is None or step.reader is None:
             return ""
         self._measure_volumes(step)
+        self._release(step)
         return _verdict(step)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._readers.close()
-        for name in self.volumes:
+        step, self._step = self._step, None
+        if step is not None:
+            self._release(step)
+        for name in list(self.volumes):  # a reader that was being started when its step ended
             with contextlib.suppress(Exception):
                 self.host.api.remove_volume(name, force=True)
+            self.volumes.remove(name)
 
-    def _hold(self, names: list[str]) -> Any:
+    def _hold(self, step: _Step) -> Any:
         image = next((name for name in PROBER_IMAGES if self.host.image_attrs(name)), "")
         if not image:
             return None
+        names = list(step.volumes)
         mounts = [
             docker.types.Mount(f"{_MOUNTED}/{i}", name, type="volume", read_only=True, no_copy=True)
             for i, name in enumerate(names)
         ]
         self.volumes.extend(names)
         try:
-            return self._readers.enter_context(
+            return step.held.enter_context(
                 self.host.container(image, ["sleep", "3600"], sandbox=PROBER_SANDBOX, exercise_id=self.exercise_id, mounts=mounts)
             )
         except Exception:
             return None  # the step was already over and its volumes gone: nothing left to hold
+
+    def _release(self, step: _Step) -> None:
+        """Remove the step's reader, then the volumes it held (the step container is gone by now)."""
+        with contextlib.suppress(Exception):
+            step.held.close()
+        for name in step.volumes:
+            with contextlib.suppress(Exception):
+                self.host.api.remove_volume(name, force=True)
+            with contextlib.suppress(ValueError):
+                self.volumes.remove(name)
 
     def _measure_volumes(self, step: _Step) -> None:
         with contextlib.suppress(Exception):
