@@ -151,7 +151,7 @@ class Builder(ABC):
         outcome.ok = bool(outcome.image_id) and not outcome.error
         outcome.log_tail = list(log.tail)
         if outcome.ok:
-            self._check_image(outcome)
+            self._check_image(outcome, request)
         outcome.seconds = time.monotonic() - started
         if not outcome.ok:
             self._remove_leftovers(outcome, cut=bool(reason))
@@ -173,9 +173,11 @@ class Builder(ABC):
         """A limit the build ran into, to say before the engine's error ("" if none)."""
         return ""
 
-    def _check_image(self, outcome: BuildOutcome) -> None:
+    def _check_image(self, outcome: BuildOutcome, request: BuildRequest) -> None:
         """The disk budget of a build, in bytes and in files: an image that adds more than either to
-        its base is removed, and the build fails."""
+        its base is removed, and the build fails. Files are counted in an image that is kept (one
+        with a tag): a check's untagged rebuild of an edited copy, removed when the grading ends,
+        is the same Dockerfile as the image that passed the count."""
         from tutor.engine.builders.limits import human, max_added_bytes, max_build_files
 
         base = self._base_ref(outcome)
@@ -188,7 +190,7 @@ class Builder(ABC):
                 "exercise's image may add, and the image was removed",
             )
             return
-        files = self.host.files_added(outcome.image_id, base, max_build_files())
+        files = self.host.files_added(outcome.image_id, base, max_build_files()) if request.tag else None
         if files is not None and files > max_build_files():
             self._refuse_image(
                 outcome,

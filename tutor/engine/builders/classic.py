@@ -198,13 +198,13 @@ class ClassicBuilder(Builder):
         self._watched = running
         return self._watch.over_limit(running)
 
-    def _check_image(self, outcome: BuildOutcome) -> None:
+    def _check_image(self, outcome: BuildOutcome, request: BuildRequest) -> None:
         """The last step's volumes are measured once more (it may have ended between two looks)."""
         over = self._watch.step_over()
         if over:
             self._refuse_image(outcome, over)
             return
-        super()._check_image(outcome)
+        super()._check_image(outcome, request)
 
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
         from tutor.engine.dockerhost import image_labels
