@@ -153,3 +153,24 @@ def test_step_volumes_a_killed_tutor_was_holding_are_removed_by_the_next_one(hos
             reader.remove(force=True)
         with contextlib.suppress(Exception):
             host.api.remove_volume(volume)
+
+
+def test_clean_removes_the_step_volumes_a_left_reader_held(host) -> None:
+    """A reader left by a tutor killed before its note was written: `clean` removes it and what it held."""
+    from tutor.engine.builders.step_watch import _MOUNTED
+    from tutor.engine.dockerhost import MANAGED_LABEL
+    from tutor.engine.owner import OWNER_LABEL, owner_id
+
+    volume = host.api.create_volume()["Name"]
+    reader = host.client.containers.create(
+        "busybox", ["sleep", "60"], labels={MANAGED_LABEL: "true", OWNER_LABEL: owner_id()},
+        mounts=[docker.types.Mount(f"{_MOUNTED}/0", volume, type="volume", read_only=True)],
+    )
+    try:
+        containers, _ = host.sweep()
+        assert containers == 1 and volume not in _volumes(host), "clean left the step volume behind"
+    finally:
+        with contextlib.suppress(Exception):
+            reader.remove(force=True)
+        with contextlib.suppress(Exception):
+            host.api.remove_volume(volume)

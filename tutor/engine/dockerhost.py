@@ -459,8 +459,7 @@ class DockerHost:
                 pid = labels.get(SESSION_LABEL, "").split("-")[0]
                 if labels.get(HOST_LABEL) != _process_space() or not pid.isdigit() or _alive(int(pid)):
                     continue
-                with contextlib.suppress(docker.errors.APIError):
-                    self.api.remove_container(container["Id"], force=True, v=True)
+                if self._remove_with_held_volumes(container):
                     removed += 1
             for network in self.api.networks(filters={"label": f"{MANAGED_LABEL}=true"}):
                 labels = network.get("Labels") or {}
@@ -471,6 +470,20 @@ class DockerHost:
         # After the containers: a dead build's step volumes are free once its reader is gone.
         return removed + sweep_dead_builds(self)
 
+    def _remove_with_held_volumes(self, container: dict[str, Any]) -> bool:
+        """Remove a container the tutor made, and the build-step volumes it held if it was a step's
+        reader (builders/step_watch.py: a tutor killed while it held them); whether it went."""
+        from tutor.engine.builders.step_watch import held_volumes
+
+        try:
+            self.api.remove_container(container["Id"], force=True, v=True)
+        except docker.errors.APIError:
+            return False
+        for volume in held_volumes(container):
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_volume(volume)  # not forced: a volume still in use stays
+        return True
+
     def sweep(self, *, images: bool = False) -> tuple[int, int]:
         """Remove the containers (and, if asked, images) this user's tutor made: (containers, images).
 
@@ -480,8 +493,7 @@ class DockerHost:
         mine = {"label": f"{OWNER_LABEL}={owner_id()}"}
         with engine_errors("cleaning up"):
             for container in self.api.containers(all=True, filters=mine):
-                with contextlib.suppress(docker.errors.APIError):
-                    self.api.remove_container(container["Id"], force=True, v=True)
+                if self._remove_with_held_volumes(container):
                     removed_containers += 1
             for network in self.api.networks(filters=mine):
                 with contextlib.suppress(docker.errors.APIError):

@@ -157,6 +157,15 @@ def _verdict(step: _Step) -> str:
     return ""
 
 
+def held_volumes(container: dict[str, Any]) -> list[str]:
+    """The step volumes a reader container holds (from the engine's container list or inspect)."""
+    return [
+        str(mount["Name"])
+        for mount in container.get("Mounts") or []
+        if mount.get("Type") == "volume" and mount.get("Name") and str(mount.get("Destination", "")).startswith(f"{_MOUNTED}/")
+    ]
+
+
 def _inspect(api: Any, container_id: str) -> dict[str, Any] | None:
     with contextlib.suppress(Exception):
         response = api._get(api._url("/containers/{0}/json", container_id), params={"size": 1})
