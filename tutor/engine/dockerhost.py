@@ -128,6 +128,7 @@ class DockerHost:
         self.client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
         self._version: dict[str, Any] | None = None
         self._podman: bool | None = None
+        self._file_counter: Any = None
 
     @property
     def engine_url(self) -> str:
@@ -237,6 +238,15 @@ class DockerHost:
                 return
             time.sleep(1.0)
 
+    def files_added(self, image: str, base: str, limit: int) -> int | None:
+        """Files and folders an image has beyond its base ("": all), exact when over limit; None where
+        they cannot be counted."""
+        from tutor.engine.builders.image_files import FileCounter
+
+        if self._file_counter is None:
+            self._file_counter = FileCounter(self)  # one per engine: each base image counted once
+        return self._file_counter.added(image, base, limit)
+
     # --- run -------------------------------------------------------------------------------
     def run(self, image: str, command: list[str] | str | None = None, *, timeout: float = 20.0, **options: Any) -> RunOutcome:
         """Run a container to completion (or kill it at the deadline) and collect its output.
@@ -284,13 +294,17 @@ class DockerHost:
         pid_mode: str = "",
         exercise_id: str = "",
         start: bool = True,
+        mounts: list[docker.types.Mount] | None = None,
     ) -> Iterator[Any]:
         """A started, sandboxed container that is always removed afterwards.
 
         network: join this (isolated) network instead of the sandbox's: none, or with sandbox.network
         a network of its own that reaches the outside but no other container (tutor/engine/egress.py);
-        pid_mode: join this process namespace ("container:ID") instead of one of its own."""
+        pid_mode: join this process namespace ("container:ID") instead of one of its own;
+        mounts: volumes only (the tutor's own readers: never a host folder)."""
         kwargs = sandbox_kwargs(sandbox)
+        if mounts:
+            kwargs["mounts"] = mounts
         if pid_mode:
             kwargs["pid_mode"] = pid_mode
         container = None
@@ -438,7 +452,7 @@ class DockerHost:
         that died (kill -9, power loss)."""
         from tutor.engine.builders.classic import sweep_dead_builds
 
-        removed = sweep_dead_builds(self)
+        removed = 0
         with engine_errors("cleaning up after an earlier run"):
             for container in self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
                 labels = container.get("Labels") or {}
@@ -454,7 +468,8 @@ class DockerHost:
                 if labels.get(HOST_LABEL) == _process_space() and pid.isdigit() and not _alive(int(pid)):
                     with contextlib.suppress(docker.errors.APIError):
                         self.api.remove_network(network["Id"])
-        return removed
+        # After the containers: a dead build's step volumes are free once its reader is gone.
+        return removed + sweep_dead_builds(self)
 
     def sweep(self, *, images: bool = False) -> tuple[int, int]:
         """Remove the containers (and, if asked, images) this user's tutor made: (containers, images).
