@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.errors
@@ -33,6 +33,9 @@ from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
 from tutor.engine.probers import PROBER_IMAGES, PROBER_SANDBOX, NamespaceProber, NetworkProber, Prober
 from tutor.engine.sanitize import clean_text
 from tutor.errors import EngineUnavailable, TutorError, UsageError
+
+if TYPE_CHECKING:
+    from tutor.engine.builders.image_files import FileCounter
 
 MIN_API_VERSION = "1.41"
 MANAGED_LABEL = "org.docker-tutor.managed"
@@ -128,7 +131,7 @@ class DockerHost:
         self.client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
         self._version: dict[str, Any] | None = None
         self._podman: bool | None = None
-        self._file_counter: Any = None
+        self._file_counter: FileCounter | None = None
 
     @property
     def engine_url(self) -> str:
@@ -241,11 +244,14 @@ class DockerHost:
     def files_added(self, image: str, base: str, limit: int) -> int | None:
         """Files and folders an image has beyond its base ("": all), exact when over limit; None where
         they cannot be counted."""
+        return self.file_counter().added(image, base, limit)
+
+    def file_counter(self) -> FileCounter:
         from tutor.engine.builders.image_files import FileCounter
 
         if self._file_counter is None:
             self._file_counter = FileCounter(self)  # one per engine: each base image counted once
-        return self._file_counter.added(image, base, limit)
+        return self._file_counter
 
     # --- run -------------------------------------------------------------------------------
     def run(self, image: str, command: list[str] | str | None = None, *, timeout: float = 20.0, **options: Any) -> RunOutcome:

@@ -75,6 +75,11 @@ class FileCounter:
                 self._counted[attrs["Id"]] = found
         return found
 
+    def prepare(self) -> None:
+        """Read busybox's binary now (a build calls it as it starts: the count then waits for less)."""
+        with contextlib.suppress(Exception):  # in a thread of its own: the count says what failed
+            self._archive()
+
     def _archive(self) -> bytes:
         """A tar holding busybox's binary at _BUSYBOX, read once from the busybox image."""
         with self._lock:
