@@ -106,7 +106,9 @@ def test_images_of_a_classic_build_whose_tutor_was_killed_are_swept_by_the_next(
     deadline = time.monotonic() + 30
     while not [p for p in _folder().glob(f"{process.pid}-*.json")] and time.monotonic() < deadline:
         time.sleep(0.1)
-    time.sleep(1.0)  # some images more
+    # Killed once the build has made an image: how long its first step takes depends on the machine.
+    while not images_made(host, nonce, before) and time.monotonic() < deadline:
+        time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
     time.sleep(1.0)  # the engine sees the closed connection and stops the build
