@@ -21,8 +21,10 @@ from tutor.engine.builders.journal import BuildJournal, dead_builds
 from tutor.engine.builders.limits import build_pids, max_added_bytes
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.builders.step_limits import StepLimits, step_limits
+from tutor.engine.cache_mounts import PrivateCacheDockerfile, private_cache_mounts
 from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
+from tutor.engine.learner_files import DOCKERFILE_LIMIT, LearnerFileRefused, read_learner_file
 from tutor.engine.sanitize import clean_line, clean_text
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ class ClassicLog:
         self._hiding = False
         self._hidden_cached = False
         self._pull_states: set[str] = set()
+        self.shown: dict[str, str] = {}  # instructions the tutor rewrote -> the learner's text
 
     def feed(self, chunk: dict[str, Any]) -> None:
         if "stream" in chunk:
@@ -85,6 +88,8 @@ class ClassicLog:
 
     def _line(self, line: str) -> None:
         outcome = self.outcome
+        for sent, own in self.shown.items():  # the learner's own text, not the tutor's copy
+            line = line.replace(sent, own)
         if step := _STEP.match(line):
             stage, stages = int(step.group(2) or 1), int(step.group(3) or 1)
             index, total, text = int(step.group(5)), int(step.group(6)), step.group(8)
@@ -200,8 +205,11 @@ class ClassicBuilder(Builder):
         labels = {**dict(request.labels), **image_labels(request.exercise_id)}
         self._reader.hidden_labels = labels
         # The tutor's own tar: the SDK reads .dockerignore as UTF-8 and fails on a Latin-1 one,
-        # where `docker build` takes its bytes as they are.
-        self._context = build_context_tar(request.context, request.dockerfile)
+        # where `docker build` takes its bytes as they are. On Podman, with the folder's cache
+        # mounts made private (Buildah has no namespace for them; cache_mounts.py).
+        private = self._private_cache_mounts(request) if self.host.is_podman() else None
+        self._reader.shown = private.shown if private else {}
+        self._context = build_context_tar(request.context, request.dockerfile, dockerfile_text=private.text if private else None)
         self._holder = contextlib.ExitStack()
         self._limits = self._holder.enter_context(
             step_limits(self.host, pids=build_pids(), memory_mb=request.memory_mb, exercise_id=request.exercise_id)
@@ -237,6 +245,15 @@ class ClassicBuilder(Builder):
         )
         api._raise_for_status(response)
         return api._stream_helper(response, decode=True)
+
+    @staticmethod
+    def _private_cache_mounts(request: BuildRequest) -> PrivateCacheDockerfile | None:
+        try:
+            data = read_learner_file(request.context, request.dockerfile, DOCKERFILE_LIMIT)
+            text = data.decode("utf-8").removeprefix("\ufeff")
+        except (LearnerFileRefused, UnicodeDecodeError):
+            return None  # refused before the build, with its reason (grader, compose builds)
+        return private_cache_mounts(text, request.cache_namespace)
 
     def _remove_leftovers(self, outcome: BuildOutcome, *, cut: bool) -> None:
         """A failed or cut build leaves its step container and half a chain of images: remove both.
