@@ -78,3 +78,10 @@ def test_cache_mounts_are_private_to_an_owner_and_a_graded_folder(engine, tmp_pa
     # neither the other learner's nor the other folder's writes.
     assert _saw(host, tmp_path / "a", _dockerfile(f"{nonce}a3", "again"), secret)
     assert not _saw(host, tmp_path / "a", _dockerfile(f"{nonce}a4", "again"), "poison")
+
+
+def test_a_failing_step_with_a_cache_mount_is_named_in_the_learners_words(engine, tmp_path: Path) -> None:
+    dockerfile = f"FROM busybox\nRUN {_MOUNTS} \\\n    false\n"
+    report = grade(exercise([{"kind": "user"}]), context(tmp_path / "f", {"Dockerfile": dockerfile}), lambda: engine, grading=Grading(keep_image=False))
+    assert not report.build.ok and "false" in report.build.error
+    assert not re.search(r"id=[0-9a-f]{32}-", report.build.error + "\n".join(report.build.log_tail)), report.build.error

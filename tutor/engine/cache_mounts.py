@@ -40,16 +40,16 @@ def private_cache_mounts(text: str, namespace: str) -> PrivateCacheDockerfile | 
         flags, rest = builder_flags(value)
         if not any(name == "mount" and _is_cache(flag_value) for name, flag_value in flags):
             continue
-        words = [
-            _flag(name, _private(flag_value, namespace) if name == "mount" and _is_cache(flag_value) else flag_value)
-            for name, flag_value in flags
-        ]
-        rewritten = " ".join([keyword, *words, rest]).rstrip()
+        own = f"{keyword} {value}"
+        sent = [(name, _private(arg, namespace) if name == "mount" and _is_cache(arg) else arg) for name, arg in flags]
+        rewritten = " ".join([keyword, *(_flag(name, arg) for name, arg in sent), rest]).rstrip()
+        # Buildah's errors quote the step as it parsed it: its flags without their quotes.
+        parsed = " ".join([keyword, *(f"--{name}" + (f"={arg}" if arg is not None else "") for name, arg in sent), rest]).rstrip()
+        shown[rewritten] = shown[parsed] = own
         start, end = item["startline"], item["endline"]
         lines[start] = rewritten + "\n"
         for number in range(start + 1, min(end + 1, len(lines))):
             lines[number] = "\n"
-        shown[rewritten] = f"{keyword} {value}"
     return PrivateCacheDockerfile("".join(lines), shown) if shown else None
 
 

@@ -67,7 +67,10 @@ class ClassicLog:
             for raw in str(chunk["stream"]).splitlines():
                 self._line(clean_line(raw))
         elif "error" in chunk:
-            self.outcome.error = clean_text(str(chunk["error"]), limit=2000).strip()
+            error = str(chunk["error"])
+            for sent, own in self.shown.items():  # Buildah quotes the step as it was sent
+                error = error.replace(sent, own)
+            self.outcome.error = clean_text(error, limit=2000).strip()
         elif "status" in chunk:
             # A missing base image is being pulled: say so once per layer and state, not per tick.
             line = clean_line(f"{chunk['status']} {chunk.get('id', '')}".strip())
