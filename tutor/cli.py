@@ -114,6 +114,19 @@ def _parser() -> argparse.ArgumentParser:
         help=f"close a tab with no key press for M minutes; its work is kept (default {DEFAULTS.idle_minutes:g})",
     )
     serve.add_argument(
+        "--joins-at-once", type=_positive, default=DEFAULTS.joins_at_once, metavar="N",
+        help=f"new names one client address may take at once (a class behind one NAT shares it; default {DEFAULTS.joins_at_once})",
+    )
+    serve.add_argument(
+        "--joins-per-minute", type=_positive_float, default=DEFAULTS.joins_per_minute, metavar="M",
+        help=f"then new names per minute from that address (default {DEFAULTS.joins_per_minute:g}); a wrong class code counts as one",
+    )
+    serve.add_argument(
+        "--class-code", metavar="CODE",
+        help="the code learners give to join (default: DOCKER_TUTOR_CLASS_CODE, or one made, kept with the sessions "
+        "and printed at start); other users of this machine can read a command line, the environment they cannot",
+    )
+    serve.add_argument(
         "--allow-host", action="append", default=[], metavar="NAME",
         help="a host name learners use to reach this server (IP addresses, localhost and this machine's name are allowed already)",
     )
@@ -668,10 +681,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     class_engines(args.engines, "serve")  # an unknown context name is refused here too
     _pin_engine()
     sessions = args.sessions or locations.data_dir() / "served-sessions"
-    limits = Limits(args.max_learners, args.max_processes, args.max_tabs, args.idle_minutes)
+    limits = Limits(
+        args.max_learners, args.max_processes, args.max_tabs, args.idle_minutes, args.joins_at_once, args.joins_per_minute
+    )
     return serve(
         args.host, args.port, sessions, args.content, content_only=args.content_only, limits=limits,
         allow_hosts=args.allow_host, password_file=args.instructor_password_file, public_url=args.public_url,
+        class_code=args.class_code,
         exercises=len(curriculum.exercises), engines=args.engines,
     )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.errors import UsageError
+from tutor.served.admission import class_code as find_class_code
 from tutor.served.guard import Limits, OriginGuard
 from tutor.words import plural
 
@@ -79,6 +80,7 @@ def serve(
     limits: Limits | None = None,
     allow_hosts: list[str] | None = None,
     password_file: Path | None = None,
+    class_code: str | None = None,
     public_url: str | None = None,
     exercises: int = 0,
     engines: list[str] | None = None,
@@ -91,6 +93,7 @@ def serve(
     ensure_port_free(host, port)
     sessions.mkdir(parents=True, exist_ok=True)
     password = instructor_password(sessions, password_file)
+    code = find_class_code(sessions, class_code)
     extra = [arg for path in content for arg in ("--content", str(path.resolve()))]
     extra += ["--content-only"] if content_only else []
     server = ClassServer(
@@ -99,27 +102,30 @@ def serve(
         limits=limits,
         guard=OriginGuard(host, [*(allow_hosts or []), *([public_url] if public_url else [])]),
         password=password.value,
+        class_code=code,
         exercises=exercises,
         secure_cookie=bool(public_url and public_url.startswith("https:")),
         engines=engines,
     )
     shown = public_url or f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}"
     print(f"docker-tutor: serving a class on {shown} (Ctrl-C to stop)")
-    print(f"  learners open {shown}/ and give their name; their work is kept in {sessions}")
+    print(f"  learners open {shown}/ and give their name and the class code; their work is kept in {sessions}")
+    print(f"    {code.banner()}")
     # Shown once, on the terminal that started the class; the server's log never holds it.
     print(f"  instructor page: {shown}/instructor")
     print(f"    {password.banner()}")
     print(
         f"  limits: {plural(limits.max_learners, 'learner')}, {plural(limits.max_processes, 'tab')} in all, {limits.max_tabs} per learner; "
-        f"idle tabs closed after {limits.idle_minutes:g} min",
+        f"idle tabs closed after {limits.idle_minutes:g} min; new names from one address: "
+        f"{limits.joins_at_once} at once, then {limits.joins_per_minute:g} a minute",
         flush=True,
     )
     if engines:
         print(f"  engines: {', '.join(engines)} (each new learner's tabs on the answering one with the fewest tabs)")
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(
-            "docker-tutor: warning: anyone who can reach this address can join and run builds and containers on "
-            "this machine's Docker engine. Serve on a trusted network only.",
+            "docker-tutor: warning: anyone who can reach this address and has the class code can join and run builds "
+            "and containers on this machine's Docker engine. Serve on a trusted network only.",
             file=sys.stderr,
         )
     web.run_app(server.app(), host=host, port=port, print=None, access_log=None)

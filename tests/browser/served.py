@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 PASSWORD = "instructor-test-pw"
+CLASS_CODE = "TEST-CLASS-42"
 
 
 def free_port() -> int:
@@ -30,7 +31,7 @@ class ServedClass:
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> ServedClass:
-        env = {**os.environ, "DOCKER_TUTOR_INSTRUCTOR_PASSWORD": PASSWORD}
+        env = {**os.environ, "DOCKER_TUTOR_INSTRUCTOR_PASSWORD": PASSWORD, "DOCKER_TUTOR_CLASS_CODE": CLASS_CODE}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tutor", "serve", "--port", str(self.port), "--sessions", str(self.sessions), *self.options],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,

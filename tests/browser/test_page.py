@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.served import ServedClass, wait_until
+from tests.browser.served import CLASS_CODE, ServedClass, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -38,6 +38,7 @@ def test_the_terminal_has_the_keys_on_load_and_the_page_stays_offline(served: Se
         page.on("request", lambda request: requested.append(request.url))
         page.goto(served.url)
         page.fill("input[name=name]", "Grace Hopper")
+        page.fill("input[name=code]", CLASS_CODE)
         page.click("button[type=submit]")
         page.wait_for_selector("canvas", timeout=20_000)
         wait_until(lambda: page.evaluate("document.activeElement.className").startswith("xterm"), "terminal focus", 10)

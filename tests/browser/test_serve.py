@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.served import ServedClass, basic_auth, wait_until
+from tests.browser.served import CLASS_CODE, ServedClass, basic_auth, wait_until
 from tutor import locations
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -78,6 +78,7 @@ def test_a_reload_and_a_restart_return_to_the_same_learner_with_their_progress(s
         screen = _Screen(page)
         page.goto(served.url)
         page.fill("input[name=name]", "Ada Lovelace")
+        page.fill("input[name=code]", CLASS_CODE)
         page.click("button[type=submit]")
         (learner,) = wait_until(served.learners, "Ada joining")
         session = served.sessions / learner["folder"]

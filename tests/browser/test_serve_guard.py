@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.browser.served import PASSWORD, ServedClass, basic_auth, wait_until
+from tests.browser.served import CLASS_CODE, PASSWORD, ServedClass, basic_auth, wait_until
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServedCla
 
 async def _join(session: aiohttp.ClientSession, url: str, name: str, origin: str | None = None) -> aiohttp.ClientResponse:
     headers = {"Origin": origin or url}
-    async with session.post(f"{url}/join", data={"name": name}, headers=headers, allow_redirects=False) as response:
+    async with session.post(f"{url}/join", data={"name": name, "code": CLASS_CODE}, headers=headers, allow_redirects=False) as response:
         await response.read()
         return response
 
@@ -169,7 +169,7 @@ def test_a_class_list_broken_while_serving_is_said_not_a_traceback(served: Serve
     async def scenario() -> None:
         (served.sessions / "learners.json").write_text('{"version": 1, "learners": [{"name": 5}]}')
         async with _learner() as learner:
-            async with learner.post(f"{served.url}/join", data={"name": "Ada"}, headers={"Origin": served.url}) as response:
+            async with learner.post(f"{served.url}/join", data={"name": "Ada", "code": CLASS_CODE}, headers={"Origin": served.url}) as response:
                 page = await response.text()
                 assert response.status == 503 and "class list cannot be read" in page
                 assert str(served.sessions) not in page  # the server's folders are not the class's to read

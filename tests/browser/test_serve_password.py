@@ -15,7 +15,8 @@ from tests.browser.served import basic_auth, free_port, wait_until
 
 
 def _serve(sessions: Path, port: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DOCKER_TUTOR_INSTRUCTOR_PASSWORD"}
+    made = ("DOCKER_TUTOR_INSTRUCTOR_PASSWORD", "DOCKER_TUTOR_CLASS_CODE")
+    env = {k: v for k, v in os.environ.items() if k not in made}
     return subprocess.Popen(
         [sys.executable, "-m", "tutor", "serve", "--port", str(port), "--sessions", str(sessions)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
@@ -41,14 +42,16 @@ def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
         return process.communicate(timeout=5)
 
 
-def test_a_made_password_is_printed_once_with_the_url_and_never_logged(tmp_path: Path) -> None:
+def test_a_made_password_and_class_code_are_printed_once_with_the_url_and_never_logged(tmp_path: Path) -> None:
     sessions, port = tmp_path / "sessions", free_port()
     kept, url = sessions / "instructor-password", f"http://127.0.0.1:{port}/instructor"
+    codes = []
     for start in ("made now", "kept from the first start"):
         process = _serve(sessions, port)
         try:
             wait_until(lambda: kept.is_file() and kept.read_text().strip(), "the password file")
             password = kept.read_text().strip()
+            codes.append((sessions / "class-code").read_text().strip())
             wait_until(lambda pw=password: _status(url, basic_auth(pw)) == 200, f"the instructor page ({start})")
             assert _status(url, basic_auth("wrong-password")) == 401
         finally:
@@ -56,3 +59,5 @@ def test_a_made_password_is_printed_once_with_the_url_and_never_logged(tmp_path:
         assert out.count(password) == 1, (start, out)
         assert re.search(rf"instructor page: http://localhost:{port}/instructor\n\s+password: {re.escape(password)}\b", out), out
         assert password not in err, err  # the log (refusals, joins, engines) goes to stderr
+        assert out.count(codes[-1]) == 1 and re.search(rf"class code: {codes[-1]}\b", out) and codes[-1] not in err, out
+    assert codes[0] == codes[1] and re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", codes[0])  # a restart keeps it

@@ -155,7 +155,7 @@ def test_serve_places_tabs_by_load_and_moves_a_learner_off_a_crashed_engine(
 
     import aiohttp
 
-    from tests.browser.served import ServedClass, basic_auth, wait_until
+    from tests.browser.served import CLASS_CODE, ServedClass, basic_auth, wait_until
 
     for name, value in tls_env(crashing_engine).items():
         monkeypatch.setenv(name, value)  # the tab processes inherit them, as the server's own --engine does
@@ -181,7 +181,8 @@ def test_serve_places_tabs_by_load_and_moves_a_learner_off_a_crashed_engine(
         tabs = []
         try:
             for index, session in enumerate(sessions):
-                async with session.post(f"{served.url}/join", data={"name": f"learner {index}"}, headers={"Origin": served.url}):
+                form = {"name": f"learner {index}", "code": CLASS_CODE}
+                async with session.post(f"{served.url}/join", data=form, headers={"Origin": served.url}):
                     pass
                 tabs.append(await session.ws_connect(ws_url, headers={"Origin": served.url}))
                 await asyncio.sleep(0.5)

@@ -79,3 +79,20 @@ def test_on_a_shared_engine_what_only_buildkit_builds_is_refused_outside_the_exe
     monkeypatch.setenv(ENV_VAR, "auto")
     monkeypatch.delenv(SHARED_ENV_VAR)  # check on one's own machine builds it with BuildKit
     assert refused_on_a_shared_engine(needs, taught_here=False) == ""
+
+
+def test_a_build_that_needs_the_network_is_built_where_its_steps_get_a_network_of_their_own(monkeypatch) -> None:
+    # BuildKit through the API takes only the default bridge (networkmode "default", "host" or "none"):
+    # the classic builder takes a network by name, one made for the build (tutor/engine/egress.py).
+    for shared in (False, True):
+        chosen = choose(DOCKER, "auto", shared=shared, network=True)
+        assert chosen.name == "classic" and "default bridge" in chosen.why and "network of their own" in chosen.why
+    needs = ("line 3: RUN --mount",)
+    assert choose(DOCKER, "auto", shared=False, needs=needs, network=True).name == "buildkit"
+    assert "default bridge" in choose(DOCKER, "buildkit", shared=True, network=True).why
+    monkeypatch.setenv(SHARED_ENV_VAR, "1")
+    refused = refused_on_a_shared_engine(needs, taught_here=True, network=True)
+    assert "needs the network" in refused and "default bridge" in refused
+    assert refused_on_a_shared_engine((), taught_here=False, network=True) == ""
+    monkeypatch.delenv(SHARED_ENV_VAR)
+    assert refused_on_a_shared_engine(needs, taught_here=True, network=True) == ""

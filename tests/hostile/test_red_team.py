@@ -557,6 +557,15 @@ def test_a_program_slow_to_install_its_sigterm_handler_passes_the_stop_check(pro
     assert not report.checks[0].passed and "137" in report.checks[0].message, report.checks[0].message
 
 
+def test_a_program_without_a_handler_that_ends_by_itself_during_the_stop_fails(probe) -> None:
+    """A loaded machine slows the check until a program that ignores SIGTERM is near its own end: it
+    then exits 0 within the grace period. Before, that passed as a graceful stop."""
+    program = "import time\ntime.sleep(4.5)\n"  # no handler: ends by itself during the grace period
+    files = {"ends.py": program, "Dockerfile": 'FROM python:3.11-slim\nCOPY ends.py /ends.py\nCMD ["python3", "/ends.py"]\n'}
+    report = probe(files, [{"kind": "stop", "max_seconds": 5, "grace": 5, "handler_wait": 0.5}])
+    assert not report.checks[0].passed and "never caught SIGTERM" in report.checks[0].message, report.checks[0].message
+
+
 def test_a_health_probe_that_ran_out_of_time_once_is_waited_for(probe) -> None:
     """The first probe outlives its timeout (a machine too busy to run it in time), the next answers."""
     script = "if [ -f /warm ]; then exit 0; fi; touch /warm; sleep 4"

@@ -43,7 +43,7 @@ FIELD_NOTES = {
     "excludedError": "none may match stderr",
     "envVars": "environment for the run: `[{key, value}]` or a table; `{nonce}` in a value stands for a value made for this run",
     "timeout": "seconds to wait before the check fails",
-    "network": "give the container a network (off by default)",
+    "network": "give the container a network of its own that routes out but reaches no other container (off by default)",
     "memory_mb": "memory limit of the container",
     "max_mb": "largest size allowed, in MB",
     "max_layers": "most layers allowed",

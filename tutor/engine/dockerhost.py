@@ -203,7 +203,7 @@ class DockerHost:
         from tutor.engine.builders.buildkit import BuildKitBuilder
         from tutor.engine.builders.classic import ClassicBuilder
 
-        choice = self.builder_choice(needs)
+        choice = self.builder_choice(needs, network=network)
         builder = BuildKitBuilder(self) if choice.name == "buildkit" else ClassicBuilder(self)
         on_event(BuildOutput(f"docker-tutor: building with {BUILDER_NAMES[choice.name]}: {choice.why}"))
         request = BuildRequest(
@@ -215,10 +215,11 @@ class DockerHost:
         outcome.builder_why = choice.why
         return outcome
 
-    def builder_choice(self, needs: tuple[str, ...] = ()) -> BuilderChoice:
+    def builder_choice(self, needs: tuple[str, ...] = (), *, network: bool = False) -> BuilderChoice:
         """BuildKit where the engine offers it, unless --builder or DOCKER_TUTOR_BUILDER says otherwise;
-        in serve and grade, the classic builder unless the Dockerfile needs BuildKit (needs)."""
-        return choose(self.version(), requested(), needs=needs)
+        in serve and grade, and for a build that needs the network (network), the classic builder
+        unless the Dockerfile needs BuildKit (needs)."""
+        return choose(self.version(), requested(), needs=needs, network=network)
 
     def remove_image(self, ref: str) -> None:
         """Remove a tag or an image and its unused layers. Never forced: an image that a running
@@ -286,15 +287,19 @@ class DockerHost:
     ) -> Iterator[Any]:
         """A started, sandboxed container that is always removed afterwards.
 
-        network: join this (isolated) network instead of the sandbox's none or bridge;
+        network: join this (isolated) network instead of the sandbox's: none, or with sandbox.network
+        a network of its own that reaches the outside but no other container (tutor/engine/egress.py);
         pid_mode: join this process namespace ("container:ID") instead of one of its own."""
         kwargs = sandbox_kwargs(sandbox)
-        if network:
-            kwargs["network_mode"] = network
         if pid_mode:
             kwargs["pid_mode"] = pid_mode
         container = None
+        own_network = contextlib.ExitStack()
         try:
+            if sandbox.network and not network and not self.is_podman():
+                network = own_network.enter_context(self.egress_network(exercise_id))
+            if network:
+                kwargs["network_mode"] = network
             with engine_errors(f"starting a container from {image}"):
                 container = self.client.containers.create(
                     image,
@@ -314,6 +319,14 @@ class DockerHost:
             if container is not None:
                 with contextlib.suppress(Exception):
                     container.remove(force=True, v=True)
+            own_network.close()
+
+    def egress_network(self, exercise_id: str = "") -> contextlib.AbstractContextManager[str]:
+        """The network mode of one build or container that needs the network: out to the internet,
+        to nothing near the engine (tutor/engine/egress.py)."""
+        from tutor.engine.egress import egress_network
+
+        return egress_network(self, _labels(exercise_id), SESSION_ID, exercise_id)
 
     def podman_file_owner(self, image: str, path: str, *, exercise_id: str = "") -> tuple[int, int] | None:
         """(uid, gid) of a path in the image, on Podman; None when it is not there.

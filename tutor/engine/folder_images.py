@@ -76,7 +76,7 @@ class FolderImages:
         if self._verdicts is None:
             return None
         bases = [str((self._host.image_attrs(base) or {}).get("Id", "")) for base in dockerfile.base_images]
-        builder = self._host.builder_choice(buildkit_only(dockerfile)).name
+        builder = self._host.builder_choice(buildkit_only(dockerfile), network=self._exercise.build.network).name
         self._print = fingerprint(self._exercise, self._directory, bases, builder)
         remembered = self._verdicts.recall(self.tag)
         if remembered and (remembered.fingerprint != self._print or not self._previous or self._previous != remembered.image_id):

@@ -297,7 +297,7 @@ def _refuse_before_build(
             "and ADD and COPY take files from your folder. Nothing was sent to the engine.",
         )
         return refused, "the Dockerfile uses what a build here may not"
-    unlimited = refused_on_a_shared_engine(buildkit_only(dockerfile), exercise.build.buildkit)
+    unlimited = refused_on_a_shared_engine(buildkit_only(dockerfile), exercise.build.buildkit, exercise.build.network)
     if unlimited:
         hint = (
             "Write these steps with what both builders build (plain RUN, COPY --chown, ...): it builds here "

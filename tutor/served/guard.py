@@ -22,6 +22,10 @@ class Limits:
     max_processes: int = 40  # tutor processes (open tabs) on this machine at once
     max_tabs: int = 3  # tabs one learner may have open at once
     idle_minutes: float = 30.0  # a tab with no key press for this long is closed; its work is kept
+    # New names (and wrong class codes) from one client address: a class behind one NAT address
+    # joins at once; a script with the code still cannot take every seat in one go.
+    joins_at_once: int = 30
+    joins_per_minute: float = 10.0
 
 
 def _is_ip(name: str) -> bool:

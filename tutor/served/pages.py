@@ -19,6 +19,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { padding: .35rem .6rem; border-bottom: 1px solid #29414f; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { word-break: break-all; }
+.class-code { font-size: 1.6rem; letter-spacing: .12em; font-weight: bold; }
 a { color: #8cc4ff; }
 """
 
@@ -32,16 +33,20 @@ def _page(title: str, body: str, *, refresh: int = 0) -> str:
     )
 
 
-def join_page(error: str = "", hint: str = "", name: str = "") -> str:
+def join_page(error: str = "", hint: str = "", name: str = "", code: str = "") -> str:
     problem = f'<p class="error">{html.escape(error)}. {html.escape(hint)}</p>' if error else ""
     return _page(
         "docker-tutor: join the class",
         f"""<h1>docker-tutor</h1>
-<p>Give your name to start. Your work is kept under it: come back to this address in this browser
-(or open your personal link) and you continue where you left off.</p>{problem}
+<p>Give your name and the class code your instructor gave you. Your work is kept under your name:
+come back to this address in this browser (or open your personal link) and you continue where you
+left off, without the code.</p>{problem}
 <form method="post" action="/join">
-<label for="name">Your name</label><br>
-<input id="name" name="name" maxlength="40" autofocus required value="{html.escape(name)}">
+<p><label for="name">Your name</label><br>
+<input id="name" name="name" maxlength="40" autofocus required autocomplete="name" value="{html.escape(name)}"></p>
+<p><label for="code">Class code</label><br>
+<input id="code" name="code" maxlength="80" required autocomplete="off" autocapitalize="characters"
+ spellcheck="false" value="{html.escape(code)}"></p>
 <button type="submit">Start</button>
 </form>""",
     )
@@ -63,7 +68,7 @@ class LearnerRow:
     current: str  # what they last opened
 
 
-def instructor_page(rows: list[LearnerRow], exercises: int, limits: str) -> str:
+def instructor_page(rows: list[LearnerRow], exercises: int, limits: str, class_code: str) -> str:
     now = time.time()
 
     def ago(moment: float | None) -> str:
@@ -82,6 +87,8 @@ def instructor_page(rows: list[LearnerRow], exercises: int, limits: str) -> str:
     return _page(
         "docker-tutor: instructor",
         f"""<h1>Class progress</h1>
+<p>Class code: <code class="class-code">{html.escape(class_code)}</code> (learners give it with their name to join; personal
+links and a learner's own browser need none).</p>
 <p>{plural(len(rows), 'learner')}, {sum(r.tabs > 0 for r in rows)} online. Limits: {html.escape(limits)}.
 This page refreshes every 10 s. <a href="/instructor/export.json">Export the class's progress</a>
 (one file; <code>docker-tutor report FILE</code> reads it).</p>

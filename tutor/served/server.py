@@ -29,6 +29,7 @@ from tutor.engine.discovery import CLASS_TAB_VARIABLE, ENGINE_VARIABLE, named_en
 from tutor.errors import UsageError
 from tutor.progress import Progress
 from tutor.served import pages
+from tutor.served.admission import ClassCode, JoinRate, client_key
 from tutor.served.guard import Limits, OriginGuard
 from tutor.served.learners import JoinRefused, Learner, Roster
 from tutor.words import plural
@@ -57,6 +58,7 @@ class ClassServer:
         limits: Limits,
         guard: OriginGuard,
         password: str,
+        class_code: ClassCode,
         exercises: int,
         secure_cookie: bool = False,
         engines: list[str] | None = None,
@@ -66,6 +68,8 @@ class ClassServer:
         self.limits = limits
         self.guard = guard
         self.password = password
+        self.class_code = class_code
+        self.join_rate = JoinRate(limits.joins_at_once, limits.joins_per_minute)
         self.exercises = exercises
         self.secure_cookie = secure_cookie
         self.roster = Roster(sessions, limits.max_learners)
@@ -154,12 +158,31 @@ class ClassServer:
 
     async def join(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
-        name = str(form.get("name", ""))
+        name, code = str(form.get("name", "")), str(form.get("code", ""))
+        key, now = client_key(request.remote), time.monotonic()
+        wait = self.join_rate.wait(key, now)
+        if wait:
+            log.warning("refused a join from %s: over the join rate", key)
+            page = pages.join_page(
+                f"Too many new names from your network address just now ({self.limits.joins_at_once} at once, then "
+                f"{self.limits.joins_per_minute:g} a minute): try again in {plural(int(wait), 'second')}",
+                "If your whole class shares one address, the instructor can allow more: "
+                "docker-tutor serve --joins-at-once N --joins-per-minute M",
+                name[:40], code[:80],
+            )
+            return web.Response(status=429, text=page, content_type="text/html", headers={"Retry-After": str(int(wait))})
+        if not self.class_code.matches(code):
+            self.join_rate.take(key, now)  # a guess costs a join: the code cannot be tried at speed
+            log.warning("refused a join from %s: %s class code", key, "no" if not code.strip() else "a wrong")
+            error = "Give the class code to join" if not code.strip() else "That is not this class's code"
+            page = pages.join_page(error, "Your instructor has it (on the board, or in the invitation).", name[:40])
+            return web.Response(status=403, text=page, content_type="text/html")
         try:
             learner = self.roster.join(name)
         except JoinRefused as exc:
-            page = pages.join_page(exc.message, exc.hint or "", name[:40])
+            page = pages.join_page(exc.message, exc.hint or "", name[:40], code[:80])
             return web.Response(status=409, text=page, content_type="text/html")
+        self.join_rate.take(key, now)
         log.info("joined: %s (%s)", learner.name, learner.folder)
         return self._signed_in(learner)
 
@@ -336,14 +359,15 @@ class ClassServer:
             )
         limits = (
             f"{plural(self.limits.max_learners, 'learner')}, {plural(self.limits.max_processes, 'tab')} in all, "
-            f"{self.limits.max_tabs} per learner, idle tabs closed after {self.limits.idle_minutes:g} min"
+            f"{self.limits.max_tabs} per learner, idle tabs closed after {self.limits.idle_minutes:g} min, "
+            f"new names from one address {self.limits.joins_at_once} at once then {self.limits.joins_per_minute:g} a minute"
         )
         if self.engines:
             limits += "; tabs per engine: " + ", ".join(
                 f"{u} {sum(t.engine == u for t in self.tabs)}" + (" (not answering)" if u in self.lost_engines else "")
                 for u in self.engines
             )
-        return web.Response(text=pages.instructor_page(rows, self.exercises, limits), content_type="text/html")
+        return web.Response(text=pages.instructor_page(rows, self.exercises, limits, self.class_code.value), content_type="text/html")
 
     async def export(self, request: web.Request) -> web.StreamResponse:
         if not self._is_instructor(request):

@@ -25,6 +25,11 @@ ENV_VAR = "DOCKER_TUTOR_BUILDER"  # buildkit | classic | auto (the default)
 SHARED_ENV_VAR = "DOCKER_TUTOR_SHARED_ENGINE"
 # Why a multi-learner command (serve, grade) builds with the classic builder unless told otherwise.
 LIMITS_REASON = "build steps keep their memory, process and file-size limits (BuildKit through the engine API takes none)"
+# Why a build that needs the network is built by the classic builder (tutor/engine/egress.py).
+BUILDKIT_NETWORK_REASON = (
+    "BuildKit through the engine API runs steps only on the engine's default bridge, beside every other "
+    "container there, where the classic builder runs them on a network of their own that reaches no other container"
+)
 
 # Instruction flags the classic builder refuses ("the --mount option requires BuildKit").
 _BUILDKIT_FLAGS = {
@@ -76,10 +81,18 @@ def buildkit_only(dockerfile: Dockerfile) -> tuple[str, ...]:
     return tuple(found)
 
 
-def refused_on_a_shared_engine(needs: tuple[str, ...], taught_here: bool) -> str:
+def refused_on_a_shared_engine(needs: tuple[str, ...], taught_here: bool, network: bool = False) -> str:
     """Why a Dockerfile is not built on a shared engine ('' if it is): what only BuildKit builds,
-    outside the exercises that teach it, when the builder is chosen automatically."""
-    if not needs or taught_here or not shared_engine() or requested() != "auto":
+    outside the exercises that teach it or in a build that needs the network (BuildKit's steps could
+    reach other learners' containers), when the builder is chosen automatically."""
+    if not needs or not shared_engine() or requested() != "auto":
+        return ""
+    if network:
+        return (
+            f"the Dockerfile uses what only BuildKit builds ({'; '.join(needs)}) in a build that needs the network; "
+            f"on this shared engine that is not built, because {BUILDKIT_NETWORK_REASON}"
+        )
+    if taught_here:
         return ""
     return (
         f"the Dockerfile uses what only BuildKit builds ({'; '.join(needs)}); on this shared engine "
@@ -98,12 +111,18 @@ def _has_heredoc(words: list[str]) -> bool:
 
 
 def choose(
-    version: dict[str, Any], wanted: str | None = None, *, shared: bool | None = None, needs: tuple[str, ...] = ()
+    version: dict[str, Any],
+    wanted: str | None = None,
+    *,
+    shared: bool | None = None,
+    needs: tuple[str, ...] = (),
+    network: bool = False,
 ) -> BuilderChoice:
     """Pick a builder for an engine from its `GET /version` answer.
 
     shared: many people's builds on one engine (serve, grade; default: as the environment says).
-    needs: what the Dockerfile uses that only BuildKit builds (buildkit_only)."""
+    needs: what the Dockerfile uses that only BuildKit builds (buildkit_only).
+    network: the build's steps reach the network (the exercise's `[build] network`)."""
     from tutor.errors import UsageError
 
     wanted = (wanted or requested()).lower()
@@ -119,9 +138,20 @@ def choose(
     if wanted == "buildkit":
         if not offers:
             raise UsageError(f"this engine has no BuildKit builder: {missing}", hint="Use --builder classic.")
-        return BuilderChoice("buildkit", "asked for (--builder buildkit or " + ENV_VAR + ")")
+        why = "asked for (--builder buildkit or " + ENV_VAR + ")"
+        if network:
+            why += "; this build's steps reach the network on the engine's default bridge, beside every other container there"
+        return BuilderChoice("buildkit", why)
     if not offers:
         return BuilderChoice("classic", missing)
+    if network and not needs:
+        return BuilderChoice("classic", f"this exercise's build needs the network: {BUILDKIT_NETWORK_REASON}")
+    if network:
+        return BuilderChoice(
+            "buildkit",
+            f"the Dockerfile uses what only BuildKit builds ({'; '.join(needs)}); its steps reach the network on the "
+            "engine's default bridge, beside every other container there",
+        )
     if shared and needs:
         return BuilderChoice(
             "buildkit",

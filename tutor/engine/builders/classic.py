@@ -214,6 +214,11 @@ class ClassicBuilder(Builder):
         self._reader.shown = private.shown if private else {}
         self._context = build_context_tar(request.context, request.dockerfile, dockerfile_text=private.text if private else None)
         self._holder = contextlib.ExitStack()
+        # Steps that need the network get one of their own, out to the internet and to no other
+        # container (the default bridge holds every learner's); removed after the step containers.
+        own_network = ""
+        if request.network and not self.host.is_podman():
+            own_network = self._holder.enter_context(self.host.egress_network(request.exercise_id))
         self._limits = self._holder.enter_context(
             step_limits(self.host, pids=build_pids(), memory_mb=request.memory_mb, exercise_id=request.exercise_id)
         )
@@ -232,6 +237,8 @@ class ClassicBuilder(Builder):
             params["t"] = request.tag
         if not request.network:
             params["networkmode"] = "none"
+        elif own_network:
+            params["networkmode"] = own_network
         if request.build_args:
             params["buildargs"] = json.dumps(dict(request.build_args))
         if request.target:

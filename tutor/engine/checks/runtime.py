@@ -204,7 +204,7 @@ class StopsQuickly(Check):
     def run(self, ctx: CheckContext) -> Verdict:
         with ctx.image.service() as container:
             time.sleep(self.ready_seconds)
-            _wait_for_sigterm_handler(container, self.handler_wait)
+            caught = _wait_for_sigterm_handler(container, self.handler_wait)
             state = container.state()
             if not state.running:
                 return failed(
@@ -215,6 +215,13 @@ class StopsQuickly(Check):
             container.stop(self.grace)
             seconds = time.monotonic() - started
             code = container.state().exit_code
+        if caught is False and code != 137:
+            # A PID 1 without a handler ignores SIGTERM: exiting during the grace period, it ended by
+            # itself (a slow machine let it get there), which proves nothing about the stop.
+            return failed(
+                f"the container exited with code {code} {seconds:.1f} s after docker stop, but its main process never "
+                "caught SIGTERM: it ended by itself while docker stop waited, and a longer run would have been killed (137)"
+            )
         if code == 137 or seconds > self.max_seconds:
             return failed(
                 f"docker stop took {seconds:.1f} s and the container exited with code {code}"
@@ -225,24 +232,29 @@ class StopsQuickly(Check):
         return passed(f"stopped in {seconds:.2f} s with exit code {code}")
 
 
-def _wait_for_sigterm_handler(container: Service, seconds: float) -> None:
-    """Wait until PID 1 catches SIGTERM (its SigCgt mask), at most `seconds`; at once if its state
-    cannot be read or PID 1 is a shell that never will."""
+def _wait_for_sigterm_handler(container: Service, seconds: float) -> bool | None:
+    """Wait until PID 1 catches SIGTERM (its SigCgt mask), at most `seconds`. True: it does; False:
+    it still did not when the time ran out; None, at once: its state cannot be read, or PID 1 is a
+    shell that never will."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         try:
             status = container.main_process_status()
         except TutorError:  # it exited meanwhile: the check says so
-            return
+            return None
         if status is None:
-            return
+            return None
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         try:
             caught = int(fields.get("SigCgt", "0").strip(), 16)
         except ValueError:
-            return
-        if caught & (1 << (15 - 1)) or fields.get("Name", "").strip() in ("sh", "bash", "dash"):
-            return
+            return None
+        if caught & (1 << (15 - 1)):
+            return True
+        if fields.get("Name", "").strip() in ("sh", "bash", "dash"):
+            return None
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(POLL)
 
 

@@ -99,7 +99,7 @@ def build_service(
         needs = buildkit_only(read_dockerfile(build.context / build.dockerfile, build.context))
     except DockerfileUnreadable as exc:
         return BuildOutcome(ok=False, seconds=0.0, error=str(exc))
-    unlimited = refused_on_a_shared_engine(needs, buildkit_taught)
+    unlimited = refused_on_a_shared_engine(needs, buildkit_taught, build.network)
     if unlimited:
         return BuildOutcome(ok=False, seconds=0.0, error=unlimited)
     return host.build(
