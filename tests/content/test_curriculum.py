@@ -3,13 +3,15 @@ and every typical wrong attempt listed in an exercise's mistakes.toml fails the 
 Solutions and starters are graded on every engine set-up the tutor supports (what `verify --quick`
 does on each): BuildKit, the classic builder, and Podman's Docker-compatible API.
 
-The gradings run side by side in worker processes (tests/content/grading_pool.py), started for the
-tests that are selected; each test waits for its own report and judges it."""
+The gradings run side by side in worker processes (tests/content/grading_pool.py), started with the
+run for the tests that are selected; each test waits for its own report and judges it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,19 +59,35 @@ def _jobs(params: dict[str, Any]) -> dict[str, Job]:
     return {f"{exercise_id}:{folder}": Job(exercise_id, folder) for folder in ("solution", "starter")}
 
 
-@pytest.fixture(scope="module")
-def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
-    """Every grading the selected tests of this module need, started at once, in their order."""
+@dataclass(slots=True)
+class Gradings:
+    """The gradings of this module's selected tests, in worker processes, and where they keep data."""
+
+    data: Path
+    pool: ProcessPoolExecutor
+    jobs: dict[str, Job]
+    futures: dict[str, Future]
+
+
+def start_gradings(items: list[pytest.Item], data: Path) -> Gradings:
+    """Start every grading these tests need, in their order. The suite calls this when the run
+    starts (tests/conftest.py): the gradings mostly wait on the engine, which the tests before this
+    module keep busy meanwhile."""
     jobs: dict[str, Job] = {}
-    for item in request.session.items:
-        if item.module is request.module and hasattr(item, "callspec"):
-            jobs.update(_jobs(item.callspec.params))
-    data = tmp_path_factory.mktemp("graded-data")
+    for item in items:
+        jobs.update(_jobs(item.callspec.params))  # type: ignore[attr-defined]
     pool = grading_pool.start(data)
+    return Gradings(data, pool, jobs, {key: grading_pool.submit(pool, job) for key, job in jobs.items()})
+
+
+@pytest.fixture(scope="module")
+def graded(curriculum_gradings: Gradings) -> Iterator[dict[str, Future]]:
+    """Every grading the selected tests of this module need (started with the run)."""
     try:
-        yield {key: grading_pool.submit(pool, job) for key, job in jobs.items()}
+        yield curriculum_gradings.futures
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        curriculum_gradings.pool.shutdown(wait=True, cancel_futures=True)
+    jobs, data = curriculum_gradings.jobs, curriculum_gradings.data
     if any(job.engine == PODMAN_URL for job in jobs.values()):  # the suite's cleanup sees Docker's engine only
         import docker
 

@@ -61,6 +61,19 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         "A RUN step was killed, usually because it ran out of memory (the build has a memory limit).",
     ),
     (
+        re.compile(r"under VOLUME \S+"),
+        "A RUN step wrote under a path the Dockerfile declared as a VOLUME earlier: during the build that "
+        "path is a throwaway volume, so what a step writes there never reaches the image and only fills the "
+        "engine's disk. Write build output to another folder, or move the VOLUME line after the steps that "
+        "fill that folder.",
+    ),
+    (
+        re.compile(r"files and folders.* over the [\d,]+ an exercise's"),
+        "A build made more files than an exercise's image may hold: every file costs the engine's disk an "
+        "inode, however small. Make many small files at run time (in a volume), or keep them in one archive "
+        "and read it from there.",
+    ),
+    (
         re.compile(r"failed with exit code 153$|returned a non-zero code: 153|exit code: 153|wrote .* over |added .* to its base image"),
         "A build step wrote more than an exercise's image may hold (a file over the limit ends the step "
         "with code 153). Keep data sets and model weights out of the image: mount them, or fetch them at run time.",

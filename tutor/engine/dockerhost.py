@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.errors
@@ -33,6 +33,9 @@ from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
 from tutor.engine.probers import PROBER_IMAGES, PROBER_SANDBOX, NamespaceProber, NetworkProber, Prober
 from tutor.engine.sanitize import clean_text
 from tutor.errors import EngineUnavailable, TutorError, UsageError
+
+if TYPE_CHECKING:
+    from tutor.engine.builders.image_files import FileCounter
 
 MIN_API_VERSION = "1.41"
 MANAGED_LABEL = "org.docker-tutor.managed"
@@ -128,6 +131,7 @@ class DockerHost:
         self.client_kwargs = choice.client_kwargs()  # to open a separate connection per build stream
         self._version: dict[str, Any] | None = None
         self._podman: bool | None = None
+        self._file_counter: FileCounter | None = None
 
     @property
     def engine_url(self) -> str:
@@ -237,6 +241,18 @@ class DockerHost:
                 return
             time.sleep(1.0)
 
+    def files_added(self, image: str, base: str, limit: int) -> int | None:
+        """Files and folders an image has beyond its base ("": all), exact when over limit; None where
+        they cannot be counted."""
+        return self.file_counter().added(image, base, limit)
+
+    def file_counter(self) -> FileCounter:
+        from tutor.engine.builders.image_files import FileCounter
+
+        if self._file_counter is None:
+            self._file_counter = FileCounter(self)  # one per engine: each base image counted once
+        return self._file_counter
+
     # --- run -------------------------------------------------------------------------------
     def run(self, image: str, command: list[str] | str | None = None, *, timeout: float = 20.0, **options: Any) -> RunOutcome:
         """Run a container to completion (or kill it at the deadline) and collect its output.
@@ -284,13 +300,17 @@ class DockerHost:
         pid_mode: str = "",
         exercise_id: str = "",
         start: bool = True,
+        mounts: list[docker.types.Mount] | None = None,
     ) -> Iterator[Any]:
         """A started, sandboxed container that is always removed afterwards.
 
         network: join this (isolated) network instead of the sandbox's: none, or with sandbox.network
         a network of its own that reaches the outside but no other container (tutor/engine/egress.py);
-        pid_mode: join this process namespace ("container:ID") instead of one of its own."""
+        pid_mode: join this process namespace ("container:ID") instead of one of its own;
+        mounts: volumes only (the tutor's own readers: never a host folder)."""
         kwargs = sandbox_kwargs(sandbox)
+        if mounts:
+            kwargs["mounts"] = mounts
         if pid_mode:
             kwargs["pid_mode"] = pid_mode
         container = None
@@ -438,15 +458,14 @@ class DockerHost:
         that died (kill -9, power loss)."""
         from tutor.engine.builders.classic import sweep_dead_builds
 
-        removed = sweep_dead_builds(self)
+        removed = 0
         with engine_errors("cleaning up after an earlier run"):
             for container in self.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=true"}):
                 labels = container.get("Labels") or {}
                 pid = labels.get(SESSION_LABEL, "").split("-")[0]
                 if labels.get(HOST_LABEL) != _process_space() or not pid.isdigit() or _alive(int(pid)):
                     continue
-                with contextlib.suppress(docker.errors.APIError):
-                    self.api.remove_container(container["Id"], force=True, v=True)
+                if self._remove_with_held_volumes(container):
                     removed += 1
             for network in self.api.networks(filters={"label": f"{MANAGED_LABEL}=true"}):
                 labels = network.get("Labels") or {}
@@ -454,7 +473,22 @@ class DockerHost:
                 if labels.get(HOST_LABEL) == _process_space() and pid.isdigit() and not _alive(int(pid)):
                     with contextlib.suppress(docker.errors.APIError):
                         self.api.remove_network(network["Id"])
-        return removed
+        # After the containers: a dead build's step volumes are free once its reader is gone.
+        return removed + sweep_dead_builds(self)
+
+    def _remove_with_held_volumes(self, container: dict[str, Any]) -> bool:
+        """Remove a container the tutor made, and the build-step volumes it held if it was a step's
+        reader (builders/step_watch.py: a tutor killed while it held them); whether it went."""
+        from tutor.engine.builders.step_watch import held_volumes
+
+        try:
+            self.api.remove_container(container["Id"], force=True, v=True)
+        except docker.errors.APIError:
+            return False
+        for volume in held_volumes(container):
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_volume(volume)  # not forced: a volume still in use stays
+        return True
 
     def sweep(self, *, images: bool = False) -> tuple[int, int]:
         """Remove the containers (and, if asked, images) this user's tutor made: (containers, images).
@@ -465,8 +499,7 @@ class DockerHost:
         mine = {"label": f"{OWNER_LABEL}={owner_id()}"}
         with engine_errors("cleaning up"):
             for container in self.api.containers(all=True, filters=mine):
-                with contextlib.suppress(docker.errors.APIError):
-                    self.api.remove_container(container["Id"], force=True, v=True)
+                if self._remove_with_held_volumes(container):
                     removed_containers += 1
             for network in self.api.networks(filters=mine):
                 with contextlib.suppress(docker.errors.APIError):

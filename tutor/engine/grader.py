@@ -222,6 +222,11 @@ def _build(
         # The classic builder's cache is shared by everyone on the engine: a layer this build
         # took from it can be removed by another user's tutor before the build is done. That
         # is no mistake of the learner's: build again (the layer is then made anew).
+        # The same race can take the finished image itself, untagged for a moment, before it is used.
+        vanished = outcome.ok and host.image_attrs(outcome.image_id) is None
+        if vanished:
+            outcome = BuildOutcome(ok=False, seconds=outcome.seconds, error="the built image vanished before it was used")
+            continue
         if outcome.ok or cancel.is_set() or not VANISHED_LAYER.search(outcome.error):
             break
     if PULL_FAILED.search(outcome.error):

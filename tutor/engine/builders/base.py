@@ -38,6 +38,8 @@ _STREAM_BROKEN = (
 )
 # The longest a cut build's leftovers are waited for: the engine commits the step it was running.
 LEFTOVER_WAIT_SECONDS = 15.0
+# The longest a build waits for its watchdog's last look at the running step (the engine's answers).
+WATCH_JOIN_SECONDS = 60.0
 
 
 class BuildLogReader(Protocol):
@@ -112,6 +114,8 @@ class Builder(ABC):
                     _shutdown(api)
 
         log = self._log(outcome, on_event)
+        if request.tag:  # the image will be counted (_check_image): its counter gets ready meanwhile
+            threading.Thread(target=self.host.file_counter().prepare, name="file-counter", daemon=True).start()
         guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
         guard.start()
         try:
@@ -129,6 +133,9 @@ class Builder(ABC):
         finally:
             finished.set()
             _close(api)
+            # A look at the running step may still be under way (it can start a reader container):
+            # it ends before the build's leftovers are removed, so nothing it makes is missed.
+            guard.join(timeout=WATCH_JOIN_SECONDS)
         if outcome.error and not reason:
             note = self._failure_note()
             outcome.error = f"{note}: {outcome.error}" if note else outcome.error
@@ -146,7 +153,7 @@ class Builder(ABC):
         outcome.ok = bool(outcome.image_id) and not outcome.error
         outcome.log_tail = list(log.tail)
         if outcome.ok:
-            self._check_size(outcome)
+            self._check_image(outcome, request)
         outcome.seconds = time.monotonic() - started
         if not outcome.ok:
             self._remove_leftovers(outcome, cut=bool(reason))
@@ -168,33 +175,48 @@ class Builder(ABC):
         """A limit the build ran into, to say before the engine's error ("" if none)."""
         return ""
 
-    def _check_size(self, outcome: BuildOutcome) -> None:
-        """The disk budget of a build: an image that adds more than it to its base is removed, and
-        the build fails."""
-        from tutor.engine.builders.limits import human, max_added_bytes
+    def _check_image(self, outcome: BuildOutcome, request: BuildRequest) -> None:
+        """The disk budget of a build, in bytes and in files: an image that adds more than either to
+        its base is removed, and the build fails. Files are counted in an image that is kept (one
+        with a tag): a check's untagged rebuild of an edited copy, removed when the grading ends,
+        is the same Dockerfile as the image that passed the count."""
+        from tutor.engine.builders.limits import human, max_added_bytes, max_build_files
 
+        base = self._base_ref(outcome)
         size = (self.host.image_attrs(outcome.image_id) or {}).get("Size", 0)
-        added = size - self._base_size(outcome)
+        added = size - (int((self.host.image_attrs(base) or {}).get("Size", 0)) if base else 0)
         if added > max_added_bytes():
-            outcome.ok = False
-            outcome.error = (
+            self._refuse_image(
+                outcome,
                 f"the build added {human(added)} to its base image, over the {human(max_added_bytes())} an "
-                "exercise's image may add, and the image was removed"
+                "exercise's image may add, and the image was removed",
             )
-            # Forced: the build just gave it the exercise's tag, and no container uses it yet.
-            with contextlib.suppress(Exception):
-                self.host.api.remove_image(outcome.image_id, force=True, noprune=False)
+            return
+        files = self.host.files_added(outcome.image_id, base, max_build_files()) if request.tag else None
+        if files is not None and files > max_build_files():
+            self._refuse_image(
+                outcome,
+                f"the build added {files:,} files and folders to its base image, over the {max_build_files():,} an "
+                "exercise's image may add, and the image was removed",
+            )
 
-    def _base_size(self, outcome: BuildOutcome) -> int:
-        """The size of the image the final stage starts FROM (0 if it is a stage or unknown)."""
+    def _refuse_image(self, outcome: BuildOutcome, why: str) -> None:
+        outcome.ok = False
+        outcome.error = why
+        # Forced: the build just gave it the exercise's tag, and no container uses it yet.
+        with contextlib.suppress(Exception):
+            self.host.api.remove_image(outcome.image_id, force=True, noprune=False)
+
+    def _base_ref(self, outcome: BuildOutcome) -> str:
+        """The image the final stage starts FROM ("" if it is a stage, scratch or unknown)."""
         base = outcome.base_image
         if not base:
             froms = [text for _, text in sorted(outcome.steps.items()) if text.upper().startswith("FROM ")]
             words = [w for w in froms[-1].split()[1:] if not w.startswith("--")] if froms else []
             base = words[0] if words else ""
-        if not base or base == "scratch" or "$" in base:
-            return 0
-        return int((self.host.image_attrs(base) or {}).get("Size", 0))
+        if not base or base == "scratch" or "$" in base or not self.host.image_attrs(base):
+            return ""
+        return base
 
     @abstractmethod
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:

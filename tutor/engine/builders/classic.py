@@ -16,11 +16,14 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import docker.errors
+
 from tutor.engine.builders.base import LEFTOVER_WAIT_SECONDS, Builder, StreamClient
 from tutor.engine.builders.journal import BuildJournal, dead_builds
 from tutor.engine.builders.limits import build_pids, max_added_bytes
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.builders.step_limits import StepLimits, step_limits
+from tutor.engine.builders.step_watch import StepWatch
 from tutor.engine.cache_mounts import PrivateCacheDockerfile, private_cache_mounts
 from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
@@ -153,6 +156,8 @@ class ClassicBuilder(Builder):
         self._limits: StepLimits | None = None
         self._holder = contextlib.ExitStack()
         self._next_disk_check = 0.0
+        self._watched = ""
+        self._watch = StepWatch(self.host, "")
         self._file_limit = 0
         self._journal = BuildJournal(self.host.api.base_url, SESSION_ID, _process_space())
         # Engine clocks may differ from ours by a little (a VM's): a minute's margin.
@@ -161,14 +166,16 @@ class ClassicBuilder(Builder):
 
     def _note_progress(self) -> None:
         reader = self._reader
-        self._journal.note(reader.last_layer, list(reader.outcome.created_layers), reader.running_step(), self._started)
+        created = list(reader.outcome.created_layers)
+        self._journal.note(reader.last_layer, created, reader.running_step(), self._started, self._watch.volumes)
 
     def _done(self) -> None:
-        self._journal.close()
         with contextlib.suppress(Exception):
             self._context.close()
         with contextlib.suppress(Exception):
             self._holder.close()  # after the step containers: the holder's cgroup is their parent
+        self._watch.close()  # after the step containers too: then the volumes it held can go
+        self._journal.close()  # last: until now a killed tutor's leftovers are found from it
 
     def _failure_note(self) -> str:
         from tutor.engine.builders.limits import human
@@ -181,7 +188,7 @@ class ClassicBuilder(Builder):
         return ""
 
     def _over_limit(self) -> str:
-        from tutor.engine.builders.limits import DISK_POLL_SECONDS, human, max_added_bytes
+        from tutor.engine.builders.limits import DISK_POLL_SECONDS
 
         if self._limits is not None and self._limits.tripped.is_set():
             return (
@@ -189,17 +196,23 @@ class ClassicBuilder(Builder):
                 "stopped (a loop that starts processes without end?)"
             )
         now = time.monotonic()
-        running = self._reader.outcome.step_containers[-1:] if self._reader.running_step() else []
-        if not running or now < self._next_disk_check:
+        running = self._reader.outcome.step_containers[-1] if self._reader.running_step() and self._reader.outcome.step_containers else ""
+        if not running:
+            return self._watch.step_over()
+        # A new step is looked at at once: its volumes are held before it can end and take them along.
+        if now < self._next_disk_check and running == self._watched:
             return ""
         self._next_disk_check = now + DISK_POLL_SECONDS
-        size = _written(self.host.api, running[0])
-        if size > max_added_bytes():
-            return (
-                f"a build step wrote {human(size)}, over the {human(max_added_bytes())} an exercise's image may add, "
-                "and the build was stopped"
-            )
-        return ""
+        self._watched = running
+        return self._watch.over_limit(running)
+
+    def _check_image(self, outcome: BuildOutcome, request: BuildRequest) -> None:
+        """The last step's volumes are measured once more (it may have ended between two looks)."""
+        over = self._watch.step_over()
+        if over:
+            self._refuse_image(outcome, over)
+            return
+        super()._check_image(outcome, request)
 
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
         from tutor.engine.dockerhost import image_labels
@@ -223,6 +236,7 @@ class ClassicBuilder(Builder):
             step_limits(self.host, pids=build_pids(), memory_mb=request.memory_mb, exercise_id=request.exercise_id)
         )
         self._next_disk_check = 0.0
+        self._watch = StepWatch(self.host, request.exercise_id)
         memory = request.memory_mb * 2**20
         params: dict[str, Any] = {
             "dockerfile": request.dockerfile,
@@ -286,14 +300,6 @@ class ClassicBuilder(Builder):
         remove_chain(api, outcome.created_layers)
 
 
-def _written(api: Any, container_id: str) -> int:
-    """The bytes a running step container has written to its layer (the engine measures it)."""
-    with contextlib.suppress(Exception):
-        response = api._get(api._url("/containers/{0}/json", container_id), params={"size": 1})
-        return int(api._result(response, True).get("SizeRw") or 0)
-    return 0
-
-
 def remove_chain(api: Any, layers: list[str]) -> None:
     """Remove a build's own images, newest first (each removal also prunes untagged parents)."""
     for layer in reversed(layers):
@@ -312,10 +318,27 @@ def sweep_dead_builds(host: DockerHost) -> int:
         if ours or running:
             remove_descendants(host.api, last, running="" if ours else running, since=float(record.get("since", 0)))
         remove_chain(host.api, [str(layer) for layer in record.get("created", [])])
+        if _held_volumes_left(host.api, [str(volume) for volume in record.get("volumes") or []]):
+            continue  # the dead tutor's reader is still being removed: the next sweep takes them
         with contextlib.suppress(OSError):
             path.unlink()
         swept += 1
     return swept
+
+
+def _held_volumes_left(api: Any, volumes: list[str]) -> bool:
+    """Remove a dead build's step volumes (never forced); whether one is still in use."""
+    in_use = False
+    for volume in volumes:
+        try:
+            api.remove_volume(volume)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            in_use = in_use or exc.status_code == 409
+        except Exception:  # noqa: BLE001 - the engine went away: the next sweep tries again
+            in_use = True
+    return in_use
 
 
 def remove_descendants(api: Any, root: str, *, running: str = "", since: float = 0.0) -> int:

@@ -2,7 +2,8 @@
 
 The classic builder commits an unlabelled image per step. A tutor that dies mid-build (kill -9,
 power loss) cannot remove them, and no label finds them; the note names the newest image of the
-build, and the next tutor on this machine removes the images that grew from it.
+build, and the next tutor on this machine removes the images that grew from it (and the volumes of
+its steps that the tutor was holding to measure: step_watch.py).
 """
 
 from __future__ import annotations
@@ -29,14 +30,15 @@ class BuildJournal:
         self.space = space  # where that pid means something (host and pid namespace)
         self._written = ""
 
-    def note(self, last_layer: str, created: list[str], running: str, since: float) -> None:
-        """Record the newest image of the build and the step under way (cheap when unchanged)."""
-        state = f"{last_layer} {running}"
+    def note(self, last_layer: str, created: list[str], running: str, since: float, volumes: list[str]) -> None:
+        """Record the newest image of the build, the step under way and the step volumes the tutor
+        holds (cheap when unchanged)."""
+        state = f"{last_layer} {running} {volumes}"
         if not last_layer or state == self._written:
             return
         record = {
             "engine": self.engine, "owner": self.owner, "space": self.space,
-            "last": last_layer, "created": created[-50:], "running": running, "since": since,
+            "last": last_layer, "created": created[-50:], "running": running, "since": since, "volumes": volumes[-50:],
         }
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,9 @@ import os
 
 # How often the running step's writable layer is measured (the engine walks the layer to do it).
 DISK_POLL_SECONDS = 2.0
+# How often the running step's changed paths are counted (the engine compares the layer with its
+# parents to list them: half a second for a pip install's, seconds for hundreds of thousands).
+FILE_POLL_SECONDS = 10.0
 
 
 def _figure(name: str, default: int) -> int:
@@ -24,6 +27,13 @@ def max_added_bytes() -> int:
     1 GB is 10^9 bytes). Checked after the build (the image is removed when over it) and, under
     the classic builder, on the running step's writable layer (the build is stopped when over it)."""
     return _figure("DOCKER_TUTOR_MAX_IMAGE_MB", 1000) * 10**6
+
+
+def max_build_files() -> int:
+    """The files and folders one build step, or the whole build, may add to the image: an inode
+    costs the engine's disk whatever its size. As many as a build context may hold (a pip install
+    of a few packages makes a few thousand)."""
+    return _figure("DOCKER_TUTOR_MAX_BUILD_FILES", 50_000)
 
 
 def build_pids() -> int:
