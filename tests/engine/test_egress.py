@@ -11,8 +11,8 @@ from tutor.errors import UsageError
 def test_everything_near_is_blackholed_but_the_own_subnet_and_what_is_let_through() -> None:
     script = _holder_script(["172.17.0.0/16", "192.168.16.0/20"], ["10.255.255.53/32"])
     for cidr in (*NEAR, "172.17.0.0/16", "192.168.16.0/20"):
-        assert f'[ "$own" = "{cidr}" ] || ip route add blackhole {cidr}' in script
-    assert 'ip route add blackhole "$gw/32"' in script  # the host, at the network's own gateway
+        assert f'[ "$own" = "{cidr}" ] || ip route replace blackhole {cidr}' in script
+    assert 'ip route replace blackhole "$gw/32"' in script  # the host, at the network's own gateway
     assert script.index("blackhole") < script.index('ip route replace 10.255.255.53/32 via "$gw"') < script.index("echo ")
     assert script.startswith("set -e")  # a route that cannot be made stops the holder: never a half-closed network
 

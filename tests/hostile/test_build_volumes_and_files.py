@@ -47,10 +47,15 @@ def _ours(host, before: set[str], nonce: str) -> list[str]:
     """Volumes made since `before` that hold this test's nonce file: this test's, on a shared engine."""
     found = []
     for name in _volumes(host) - before:
-        mount = docker.types.Mount("/v", name, type="volume", read_only=True, no_copy=True)
+        created = ""
         with contextlib.suppress(Exception):
+            created = host.api.inspect_volume(name)["CreatedAt"]
+            mount = docker.types.Mount("/v", name, type="volume", read_only=True, no_copy=True)
             if host.client.containers.run("busybox", ["test", "-e", f"/v/{nonce}"], mounts=[mount], network_mode="none", remove=True) == b"":
                 found.append(name)
+        with contextlib.suppress(Exception):
+            if created and host.api.inspect_volume(name)["CreatedAt"] != created:
+                host.api.remove_volume(name)  # it was removed meanwhile, and the mount made it anew
     return found
 
 

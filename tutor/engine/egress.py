@@ -8,7 +8,8 @@ gets:
   other bridges (when the host's firewall still has them);
 - a holder container on it, from a trusted image, that alone has NET_ADMIN: it makes every
   address near the engine unroutable in the network namespace (private and link-local ranges,
-  every network the engine has, the network's own gateway, which is the host) and sleeps. The
+  every network the engine has, the network's own gateway and every other address of the machine
+  the engine runs on) and sleeps. The
   learner's build steps (the classic builder's `networkmode=container:ID`) and container join that
   namespace, without NET_ADMIN, so they cannot undo it; only the default route out is left, and
   routes to the name servers the engine's DNS forwards to (read from a one-shot container on the
@@ -78,7 +79,8 @@ def egress_network(host: DockerHost, labels: dict[str, str], session_id: str, ex
                 f"a build or check that needs the network needs the {HOLDER_IMAGE} image on the engine, to hold its network",
                 hint=f"docker-tutor images pull {HOLDER_IMAGE} (or images load FILE, offline)",
             )
-        script = _holder_script(_engine_subnets(host.api, name), [*_resolvers(host, exercise_id), *allowed])
+        near = [*_engine_subnets(host.api, name), *_engine_host_addresses(host, exercise_id)]
+        script = _holder_script(near, [*_resolvers(host, exercise_id), *allowed])
         with host.container(HOLDER_IMAGE, ["sh", "-c", script], sandbox=HOLDER_SANDBOX, network=name, exercise_id=exercise_id) as holder:
             _wait_ready(holder)
             yield f"container:{holder.id}"
@@ -96,6 +98,29 @@ def _engine_subnets(api: Any, own: str) -> list[str]:
             for config in (network.get("IPAM") or {}).get("Config") or []:
                 with contextlib.suppress(ValueError, TypeError):
                     found.append(str(ipaddress.IPv4Network(config.get("Subnet", ""), strict=False)))
+    return found
+
+
+def _engine_host_addresses(host: DockerHost, exercise_id: str) -> list[str]:
+    """The IPv4 addresses of the machine the engine runs on (a VM's, for Docker Desktop), as /32s:
+    its services answer on every one of them, public ones included. Read by a one-shot container
+    of a trusted image in the host's network namespace (it reads, and ends)."""
+    try:
+        with host.container(
+            HOLDER_IMAGE, ["ip", "-4", "-o", "addr"], sandbox=READER_SANDBOX, network="host", exercise_id=exercise_id
+        ) as reader:
+            reader.wait(timeout=20)
+            text = reader.logs(stdout=True, stderr=False).decode(errors="replace")
+    except Exception:  # noqa: BLE001 - none found: the private ranges and the gateway are still closed
+        return []
+    found = []
+    for line in text.splitlines():
+        words = line.split()
+        if "inet" in words and words.index("inet") + 1 < len(words):
+            with contextlib.suppress(ValueError):
+                address = ipaddress.IPv4Interface(words[words.index("inet") + 1]).ip
+                if not address.is_loopback:
+                    found.append(f"{address}/32")
     return found
 
 
@@ -124,11 +149,11 @@ def _resolvers(host: DockerHost, exercise_id: str) -> list[str]:
 def _holder_script(subnets: list[str], allowed: list[str]) -> str:
     own = "$(ip -4 route | awk '/ scope link /{print $1; exit}')"
     gateway = "$(ip -4 route | awk '/^default/{print $3; exit}')"
-    lines = ["set -e", f"gw={gateway}", f"own={own}", 'ip route add blackhole "$gw/32"']
+    lines = ["set -e", f"gw={gateway}", f"own={own}", 'ip route replace blackhole "$gw/32"']
     for cidr in dict.fromkeys([*NEAR, *subnets]):
         # The network's own subnet stays on its link; a range that holds it is still blackholed
         # (the more specific route to the own subnet wins).
-        lines.append(f'[ "$own" = "{cidr}" ] || ip route add blackhole {cidr}')
+        lines.append(f'[ "$own" = "{cidr}" ] || ip route replace blackhole {cidr}')
     lines += [f'ip route replace {cidr} via "$gw"' for cidr in allowed]  # may be the gateway itself
     lines += [f"echo {READY}", "exec sleep 86400"]
     return "\n".join(lines)
@@ -143,7 +168,11 @@ def _wait_ready(holder: Any) -> None:
                 return
             holder.reload()
             if holder.status not in ("created", "running"):
-                raise TutorError(f"the network of a build or check that needs the network could not be made ready: {logs.strip()[-300:]}")
+                code = holder.attrs.get("State", {}).get("ExitCode")
+                raise TutorError(
+                    f"the network of a build or check that needs the network could not be made ready "
+                    f"(its holder ended with exit code {code}): {logs.strip()[-300:] or 'no output'}"
+                )
         if time.monotonic() > deadline:
             raise TutorError(f"the network of a build or check that needs the network was not ready within {READY_SECONDS:g} s")
         time.sleep(0.05)

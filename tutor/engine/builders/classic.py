@@ -196,8 +196,11 @@ class ClassicBuilder(Builder):
                 "stopped (a loop that starts processes without end?)"
             )
         now = time.monotonic()
-        running = self._reader.outcome.step_containers[-1] if self._reader.running_step() and self._reader.outcome.step_containers else ""
-        if not running:
+        step = self._reader.running_step()
+        running = self._reader.outcome.step_containers[-1] if step and self._reader.outcome.step_containers else ""
+        # Only RUN, and FROM (an earlier stage's ONBUILD RUN runs there), start their container: the
+        # others only make one for its configuration, where nothing runs that could write.
+        if not running or not step.upper().startswith(("RUN", "FROM")):
             return self._watch.step_over()
         # A new step is looked at at once: its volumes are held before it can end and take them along.
         if now < self._next_disk_check and running == self._watched:
