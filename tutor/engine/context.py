@@ -6,6 +6,7 @@ terabyte of sparse files costs no more memory than a small one.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import tarfile
@@ -83,13 +84,15 @@ def summarize(directory: Path, dockerfile: str = "Dockerfile") -> ContextSummary
     return ContextSummary(files, total, frozenset(included), tuple(sorted(escaping)), unreadable=tuple(sorted(unreadable)))
 
 
-def build_context_tar(context: Path, dockerfile: str = "Dockerfile") -> IO[bytes]:
+def build_context_tar(context: Path, dockerfile: str = "Dockerfile", *, dockerfile_text: str | None = None) -> IO[bytes]:
     """The build context after .dockerignore, as a tar in GNU format, for both builders.
 
     .dockerignore is read as summarize reads it (bytes that are not UTF-8 kept as they are, as
     `docker build` keeps them; the SDK's own reading fails on them). Not the SDK's tar: Python
     writes PAX headers, and BuildKit's frontend, which sniffs the body's first block to tell a
-    tar from a bare Dockerfile, then reads the tar as a Dockerfile."""
+    tar from a bare Dockerfile, then reads the tar as a Dockerfile.
+
+    dockerfile_text: what to send as the Dockerfile instead of the folder's file (the tutor's copy)."""
     root = context.resolve()
     body = tempfile.TemporaryFile()
     with tarfile.open(fileobj=body, mode="w", format=tarfile.GNU_FORMAT) as archive:
@@ -99,7 +102,11 @@ def build_context_tar(context: Path, dockerfile: str = "Dockerfile") -> IO[bytes
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             info.mtime = int(info.mtime)
-            if info.isfile():
+            if dockerfile_text is not None and relative.replace(os.sep, "/") == dockerfile.replace(os.sep, "/"):
+                data = dockerfile_text.encode("utf-8")
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+            elif info.isfile():
                 with path.open("rb") as content:
                     archive.addfile(info, content)
             else:

@@ -117,7 +117,7 @@ class Mount:
 def parse_mount(value: str) -> Mount:
     """A `--mount` value as BuildKit reads it: one CSV record of key=value (or ro/rw) fields."""
     fields: dict[str, str] = {}
-    for field in _csv_record(value):
+    for field in csv_record(value):
         key, equals, field_value = field.partition("=")
         key = key.lower()
         if not equals and key in ("readonly", "ro", "readwrite", "rw"):
@@ -133,7 +133,7 @@ def parse_mount(value: str) -> Mount:
     return mount
 
 
-def _csv_record(text: str) -> list[str]:
+def csv_record(text: str) -> list[str]:
     """One record of Go's encoding/csv (what BuildKit reads a mount with): commas separate fields,
     a field may be double-quoted ("" is a quote inside), a quote elsewhere is an error."""
     if not text:

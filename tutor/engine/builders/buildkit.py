@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -22,7 +21,6 @@ from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.builders.trace import Status, Vertex, decode
 from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
-from tutor.engine.owner import cache_namespace
 from tutor.engine.sanitize import clean_line, clean_text
 
 # The build argument BuildKit's Dockerfile frontend puts in front of every cache mount's id.
@@ -272,8 +270,7 @@ class BuildKitBuilder(Builder):
             params["networkmode"] = "none"
         # Every cache mount's id goes under a namespace private to this owner and folder: the
         # tutor's value wins over any the learner gives (build_policy refuses one too).
-        key = request.cache_key or os.fsdecode(request.context.resolve())
-        params["buildargs"] = json.dumps({**dict(request.build_args), CACHE_NAMESPACE_ARG: cache_namespace(key)})
+        params["buildargs"] = json.dumps({**dict(request.build_args), CACHE_NAMESPACE_ARG: request.cache_namespace})
         if request.target:
             params["target"] = request.target
         context = build_context_tar(request.context, request.dockerfile)

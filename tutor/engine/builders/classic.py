@@ -24,8 +24,10 @@ from tutor.engine.builders.limits import build_pids, max_added_bytes
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.builders.step_limits import StepLimits, step_limits
 from tutor.engine.builders.step_watch import StepWatch
+from tutor.engine.cache_mounts import PrivateCacheDockerfile, private_cache_mounts
 from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
+from tutor.engine.learner_files import DOCKERFILE_LIMIT, LearnerFileRefused, read_learner_file
 from tutor.engine.sanitize import clean_line, clean_text
 
 if TYPE_CHECKING:
@@ -61,13 +63,17 @@ class ClassicLog:
         self._hiding = False
         self._hidden_cached = False
         self._pull_states: set[str] = set()
+        self.shown: dict[str, str] = {}  # instructions the tutor rewrote -> the learner's text
 
     def feed(self, chunk: dict[str, Any]) -> None:
         if "stream" in chunk:
             for raw in str(chunk["stream"]).splitlines():
                 self._line(clean_line(raw))
         elif "error" in chunk:
-            self.outcome.error = clean_text(str(chunk["error"]), limit=2000).strip()
+            error = str(chunk["error"])
+            for sent, own in self.shown.items():  # Buildah quotes the step as it was sent
+                error = error.replace(sent, own)
+            self.outcome.error = clean_text(error, limit=2000).strip()
         elif "status" in chunk:
             # A missing base image is being pulled: say so once per layer and state, not per tick.
             line = clean_line(f"{chunk['status']} {chunk.get('id', '')}".strip())
@@ -88,6 +94,8 @@ class ClassicLog:
 
     def _line(self, line: str) -> None:
         outcome = self.outcome
+        for sent, own in self.shown.items():  # the learner's own text, not the tutor's copy
+            line = line.replace(sent, own)
         if step := _STEP.match(line):
             stage, stages = int(step.group(2) or 1), int(step.group(3) or 1)
             index, total, text = int(step.group(5)), int(step.group(6)), step.group(8)
@@ -216,8 +224,11 @@ class ClassicBuilder(Builder):
         labels = {**dict(request.labels), **image_labels(request.exercise_id)}
         self._reader.hidden_labels = labels
         # The tutor's own tar: the SDK reads .dockerignore as UTF-8 and fails on a Latin-1 one,
-        # where `docker build` takes its bytes as they are.
-        self._context = build_context_tar(request.context, request.dockerfile)
+        # where `docker build` takes its bytes as they are. On Podman, with the folder's cache
+        # mounts made private (Buildah has no namespace for them; cache_mounts.py).
+        private = self._private_cache_mounts(request) if self.host.is_podman() else None
+        self._reader.shown = private.shown if private else {}
+        self._context = build_context_tar(request.context, request.dockerfile, dockerfile_text=private.text if private else None)
         self._holder = contextlib.ExitStack()
         # Steps that need the network get one of their own, out to the internet and to no other
         # container (the default bridge holds every learner's); removed after the step containers.
@@ -261,6 +272,15 @@ class ClassicBuilder(Builder):
         )
         api._raise_for_status(response)
         return api._stream_helper(response, decode=True)
+
+    @staticmethod
+    def _private_cache_mounts(request: BuildRequest) -> PrivateCacheDockerfile | None:
+        try:
+            data = read_learner_file(request.context, request.dockerfile, DOCKERFILE_LIMIT)
+            text = data.decode("utf-8").removeprefix("\ufeff")
+        except (LearnerFileRefused, UnicodeDecodeError):
+            return None  # refused before the build, with its reason (grader, compose builds)
+        return private_cache_mounts(text, request.cache_namespace)
 
     def _remove_leftovers(self, outcome: BuildOutcome, *, cut: bool) -> None:
         """A failed or cut build leaves its step container and half a chain of images: remove both.

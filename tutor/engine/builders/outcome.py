@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,13 @@ class BuildRequest:
     # BuildKit keys a cache mount by its id (default: its target) across the whole engine, so the
     # tutor gives each folder a namespace of its own (owner.cache_namespace).
     cache_key: str = ""
+
+    @property
+    def cache_namespace(self) -> str:
+        """This owner's namespace for the cache mounts of the folder graded (owner.cache_namespace)."""
+        from tutor.engine.owner import cache_namespace
+
+        return cache_namespace(self.cache_key or os.fsdecode(self.context.resolve()))
 
 
 @dataclass(slots=True)
