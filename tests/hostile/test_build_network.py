@@ -7,7 +7,6 @@ The figures are in tests/hostile/README.md."""
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import re
 import resource
@@ -23,6 +22,7 @@ import pytest
 from tests.classroom.helpers import run
 from tests.content.test_lint_content import make_pack
 from tests.engine.helpers import context
+from tests.hostile.test_red_team import service_on_every_address  # noqa: F401 - a fixture
 from tutor.engine.dockerhost import SESSION_ID
 from tutor.engine.driver import Sandbox
 from tutor.engine.owner import OWNER_LABEL, owner_id
@@ -86,30 +86,6 @@ CMD ["python3", "/probe.py", "run"]
 """
 
 
-class _Service(http.server.BaseHTTPRequestHandler):
-    hits: list[str]
-
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        self.hits.append(self.client_address[0])
-        body = b"a service of this machine"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def service_on_every_address() -> Iterator[tuple[int, list[str]]]:
-    hits: list[str] = []
-    server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), type("Handler", (_Service,), {"hits": hits}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], hits
-    server.shutdown()
-
-
 _NEIGHBOUR = ["python3", "-c", f"import http.server,os;os.makedirs('/w');open('/w/index.html','w').write('{SECRET}');"
               "os.chdir('/w');http.server.test(http.server.SimpleHTTPRequestHandler,port=8080,bind='0.0.0.0')"]
 
@@ -160,7 +136,7 @@ def _outside() -> str:
 
 
 def test_a_build_step_and_a_command_check_with_the_network_reach_out_but_no_other_container(
-    host, tmp_path: Path, service_on_every_address
+    host, tmp_path: Path, service_on_every_address  # noqa: F811 - the fixture imported above
 ) -> None:
     port, hits = service_on_every_address
     pack = make_pack(tmp_path, **{f"exercises/{EXERCISE}/exercise.toml": EXERCISE_TOML})
@@ -187,10 +163,9 @@ def test_a_build_step_and_a_command_check_with_the_network_reach_out_but_no_othe
     report = json.loads(checked.stdout)
     assert report["build"]["ok"], report["build"]
     (result,) = report["checks"]
-    tail = report["build"]["log_tail"]  # one string, or a list of lines
-    saw = [line for line in (tail.splitlines() if isinstance(tail, str) else tail) if re.search(r"\bbuild: (REACHED|blocked) ", line)]
+    saw = [line for line in report["build"]["log_tail"] if re.search(r"\bbuild: (REACHED|blocked) ", line)]
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"\n{seconds:.1f} s, peak {peak:.0f} MB, exit {checked.returncode}, {len(seen)} networks made; host service asked from {sorted(set(hits))}")
+    print(f"\n{seconds:.1f} s, peak {peak:.0f} MB, exit {checked.returncode}, {len(seen)} networks made; host service asked for {sorted(set(hits))}")
     print("\n".join(saw), "\n", result["message"])
     assert saw and not [line for line in saw if re.search(r"REACHED (neighbour|docker0|own gateway|this machine)", line)], saw
     assert hits == [], hits  # the service on every address of this machine was never asked
