@@ -105,16 +105,8 @@ def _engine_host_addresses(host: DockerHost, exercise_id: str) -> list[str]:
     """The IPv4 addresses of the machine the engine runs on (a VM's, for Docker Desktop), as /32s:
     its services answer on every one of them, public ones included. Read by a one-shot container
     of a trusted image in the host's network namespace (it reads, and ends)."""
-    try:
-        with host.container(
-            HOLDER_IMAGE, ["ip", "-4", "-o", "addr"], sandbox=READER_SANDBOX, network="host", exercise_id=exercise_id
-        ) as reader:
-            reader.wait(timeout=20)
-            text = reader.logs(stdout=True, stderr=False).decode(errors="replace")
-    except Exception:  # noqa: BLE001 - none found: the private ranges and the gateway are still closed
-        return []
-    found = []
-    for line in text.splitlines():
+    found = []  # none read: the private ranges and the gateway are still closed
+    for line in _read(host, ["ip", "-4", "-o", "addr"], "host", exercise_id).splitlines():
         words = line.split()
         if "inet" in words and words.index("inet") + 1 < len(words):
             with contextlib.suppress(ValueError):
@@ -127,16 +119,8 @@ def _engine_host_addresses(host: DockerHost, exercise_id: str) -> list[str]:
 def _resolvers(host: DockerHost, exercise_id: str) -> list[str]:
     """The name servers the engine's embedded DNS forwards to (from inside the namespace, so they must
     stay routable): those a container on the default bridge is given, read by a one-shot container."""
-    try:
-        with host.container(
-            HOLDER_IMAGE, ["cat", "/etc/resolv.conf"], sandbox=READER_SANDBOX, network="bridge", exercise_id=exercise_id
-        ) as reader:
-            reader.wait(timeout=20)
-            text = reader.logs(stdout=True, stderr=False).decode(errors="replace")
-    except Exception:  # noqa: BLE001 - none found: names may not resolve, which the build's error will show
-        return []
-    found = []
-    for line in text.splitlines():
+    found = []  # none read: names may not resolve, which the build's error will show
+    for line in _read(host, ["cat", "/etc/resolv.conf"], "bridge", exercise_id).splitlines():
         words = line.split()
         if len(words) >= 2 and words[0] == "nameserver":
             with contextlib.suppress(ValueError):
@@ -144,6 +128,14 @@ def _resolvers(host: DockerHost, exercise_id: str) -> list[str]:
                 if not address.is_loopback:
                     found.append(f"{address}/32")
     return found
+
+
+def _read(host: DockerHost, command: list[str], network: str, exercise_id: str) -> str:
+    """What a one-shot container of the trusted image prints on `network` ("" if it could not run)."""
+    try:
+        return host.run(HOLDER_IMAGE, command, timeout=20, sandbox=READER_SANDBOX, network=network, exercise_id=exercise_id).stdout
+    except Exception:  # noqa: BLE001 - the callers read nothing then
+        return ""
 
 
 def _holder_script(subnets: list[str], allowed: list[str]) -> str:
