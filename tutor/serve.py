@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tutor.errors import UsageError
 from tutor.served.admission import class_code as find_class_code
+from tutor.served.admission import kept_or_made
 from tutor.served.guard import Limits, OriginGuard
 from tutor.words import plural
 
@@ -61,13 +62,8 @@ def instructor_password(sessions: Path, password_file: Path | None) -> Instructo
     given = os.environ.pop("DOCKER_TUTOR_INSTRUCTOR_PASSWORD", "")
     if given:
         return InstructorPassword(given, "from DOCKER_TUTOR_INSTRUCTOR_PASSWORD")
-    kept = sessions / PASSWORD_FILE
-    if kept.is_file():
-        return InstructorPassword(kept.read_text(encoding="utf-8").strip(), f"made at an earlier start, kept in {kept}", made=True)
-    password = secrets.token_urlsafe(12)
-    kept.touch(mode=0o600)
-    kept.write_text(password + "\n", encoding="utf-8")
-    return InstructorPassword(password, f"made for this class, kept in {kept}", made=True)
+    password, source = kept_or_made(sessions / PASSWORD_FILE, lambda: secrets.token_urlsafe(12))
+    return InstructorPassword(password, source, made=True)
 
 
 def serve(

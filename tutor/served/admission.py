@@ -14,6 +14,7 @@ import ipaddress
 import math
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,15 +61,25 @@ def class_code(sessions: Path, given: str | None) -> ClassCode:
                     hint="Choose a longer one, or leave it out and serve makes one.",
                 )
             return ClassCode(value.strip(), source)
-    kept = sessions / CODE_FILE
+    code, source = kept_or_made(
+        sessions / CODE_FILE,
+        lambda: "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(2)),
+        usable=lambda kept: len(_normal(kept)) >= MIN_CODE,
+    )
+    return ClassCode(code, source, made=True)
+
+
+def kept_or_made(kept: Path, make: Callable[[], str], *, usable: Callable[[str], bool] = lambda _kept: True) -> tuple[str, str]:
+    """A secret the server made at an earlier start and kept in `kept` (when usable), or one made now
+    and kept there, readable by its owner only; and where it came from, in the instructor's words."""
     if kept.is_file():
-        code = kept.read_text(encoding="utf-8").strip()
-        if len(_normal(code)) >= MIN_CODE:
-            return ClassCode(code, f"made at an earlier start, kept in {kept}", made=True)
-    code = "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(2))
+        value = kept.read_text(encoding="utf-8").strip()
+        if usable(value):
+            return value, f"made at an earlier start, kept in {kept}"
+    value = make()
     kept.touch(mode=0o600)
-    kept.write_text(code + "\n", encoding="utf-8")
-    return ClassCode(code, f"made for this class, kept in {kept}", made=True)
+    kept.write_text(value + "\n", encoding="utf-8")
+    return value, f"made for this class, kept in {kept}"
 
 
 def client_key(address: str | None) -> str:
