@@ -144,10 +144,13 @@ class Builder(ABC):
         if outcome.error.startswith("the build stream broke off"):
             self.host.ping()  # the engine went away mid-build: that is exit 3, not a learner's mistake
         if reason:
-            outcome.error = {
+            said = {
                 "cancelled": "the build was cancelled",
                 "timeout": f"the build did not finish within {request.timeout:g} s and was stopped",
             }.get(reason[0], reason[0])
+            # A step held at a limit until the deadline (BuildKit's, under its warden) says which.
+            note = self._failure_note() if reason[0] == "timeout" else ""
+            outcome.error = f"{note}, and {said}" if note else said
         # One message for a failed RUN step, whichever builder reported it (build_errors says why).
         outcome.error = step_failure(outcome.error) or outcome.error
         outcome.ok = bool(outcome.image_id) and not outcome.error

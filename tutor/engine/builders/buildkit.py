@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from tutor.engine.builders.base import Builder, StreamClient
+from tutor.engine.builders.limits import build_pids
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
+from tutor.engine.builders.step_limits import FORK_REFUSED
+from tutor.engine.builders.step_warden import StepWarden, step_warden
 from tutor.engine.builders.trace import Status, Vertex, decode
 from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
@@ -30,6 +34,8 @@ CACHE_NAMESPACE_ARG = "BUILDKIT_CACHE_MOUNT_NS"
 _STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]]*?) )?(?P<index>\d+)/(?P<total>\d+)\] (?P<text>.*)$", re.S)
 _FROM_LINE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*\S+(?:\s+AS\s+(?P<name>\S+))?\s*$", re.I | re.M)
 _ERROR_CONTEXT_LINES = 10  # a failed step's last lines, repeated under its error as the CLI does
+# A step the kernel killed (SIGKILL: the memory limit's OOM kill), in BuildKit's words.
+_KILLED = re.compile(r"exit code: 137\b")
 
 
 @dataclass(slots=True)
@@ -246,9 +252,39 @@ def final_stage_name(dockerfile: Path) -> str | None:
 class BuildKitBuilder(Builder):
     name = "buildkit"
 
+    def build(self, request: BuildRequest, on_event: EventSink, cancel: threading.Event | None = None) -> BuildOutcome:
+        # The warden goes with the build however it ends: finished, failed, cut, or Ctrl-C.
+        self._warden_stack = contextlib.ExitStack()
+        self._warden: StepWarden | None = None
+        with self._warden_stack:
+            return super().build(request, on_event, cancel)
+
     def _log(self, outcome: BuildOutcome, on_event: EventSink) -> PlainProgress:
         self._reader = PlainProgress(outcome, on_event)
         return self._reader
+
+    def _over_limit(self) -> str:
+        """A step of this build said a fork was refused: it reached the process limit its warden
+        wrote (its own log is what ties a held step to this build), so the build stops now."""
+        warden = self._warden
+        if warden is None or not FORK_REFUSED.search("\n".join(self._reader.tail)):
+            return ""
+        return (
+            f"a build step tried to run more than {warden.pids} processes at once and the build was stopped "
+            "(a loop that starts processes without end?)"
+        )
+
+    def _failure_note(self) -> str:
+        """The limit a step ran into, where a warden held the steps (step_warden.py): a refused
+        fork in the step's log, or a step killed as the kernel kills one over its memory."""
+        warden = self._warden
+        if warden is None:
+            return ""
+        if FORK_REFUSED.search("\n".join(self._reader.tail)):
+            return f"a build step tried to run more than {warden.pids} processes at once"
+        if _KILLED.search(self._reader.outcome.error):
+            return f"a build step was killed, as one is when it goes over the build's {warden.memory_mb} MB of memory"
+        return ""
 
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:
         from tutor.engine.dockerhost import image_labels
@@ -273,6 +309,11 @@ class BuildKitBuilder(Builder):
         params["buildargs"] = json.dumps({**dict(request.build_args), CACHE_NAMESPACE_ARG: request.cache_namespace})
         if request.target:
             params["target"] = request.target
+        # BuildKit's steps get the build's process and memory limits from a warden, ready before
+        # the build starts (None where the engine cannot give them).
+        self._warden = self._warden_stack.enter_context(
+            step_warden(self.host, pids=build_pids(), memory_mb=request.memory_mb, exercise_id=request.exercise_id)
+        )
         context = build_context_tar(request.context, request.dockerfile)
         self._context = context
         response = api._post(

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tutor.engine.dockerhost import DockerHost
 
-# What a step prints when a fork is refused: busybox and dash, bash, Python.
-FORK_REFUSED = re.compile(r"can't fork|fork: retry|fork: Resource temporarily unavailable|BlockingIOError: \[Errno 11\]")
+# What a step prints when a fork is refused: busybox, dash, bash, Python.
+FORK_REFUSED = re.compile(
+    r"can't fork|Cannot fork|fork: retry|fork: Resource temporarily unavailable|BlockingIOError: \[Errno 11\]"
+)
 EXIT_PIDS = 3  # the holder's exit code when the build reached its process limit
 # The count is hierarchical (the steps' processes are charged to the holder's cgroup too), but a
 # refused fork is counted in the step's own pids.events: so the holder watches for the count

@@ -1,0 +1,208 @@
+"""BuildKit's build steps held to the build's process and memory limits by the step warden
+(tutor/engine/builders/step_warden.py), on the real engine. The figures are in tests/hostile/README.md.
+
+The forking steps here stop by themselves after 1,000 processes: an order over the limit the tests
+set (64), and harmless on an engine without the warden, where they would fail these tests."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.engine.helpers import context, exercise
+from tutor.content.model import BuildSettings, Curriculum
+from tutor.engine.grader import Grading, grade
+from tutor.engine.report import Report
+
+pytestmark = pytest.mark.docker
+
+PIDS = 64
+STEPS = "/sys/fs/cgroup/pids/*/buildkit/*/"  # where Engine 20.10 puts BuildKit's step cgroups
+_LOOP = "i=0; while [ $i -lt 1000 ]; do sleep 1000 & i=$((i+1)); done; wait"
+# dash gives up when a fork is refused, saying so.
+SHELL_FORKS = _LOOP
+# bash says so and tries again, and again.
+BASH_FORKS = f"bash -c '{_LOOP}'"
+# Python keeps trying, silently, until it has 1,000.
+_PYTHON_LOOP = (
+    "import os, time\\nmade = 0\\nwhile made < 1000:\\n try:\\n  if os.fork() == 0:\\n   time.sleep(1000)\\n   os._exit(0)\\n"
+    "  made += 1\\n except OSError:\\n  time.sleep(0.05)\\ntime.sleep(1000)"
+)
+PYTHON_FORKS = f"python3 -c \"exec('{_PYTHON_LOOP}')\""
+
+
+@pytest.fixture(autouse=True)
+def buildkit_held(host, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tutor.engine.builders.step_limits import supported
+
+    if not supported(host) or not glob.glob("/sys/fs/cgroup/pids/"):
+        pytest.skip("the warden needs cgroup v1 with the cgroupfs driver, and these tests the engine's machine")
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", "buildkit")
+    monkeypatch.setenv("DOCKER_TUTOR_BUILD_PIDS", str(PIDS))
+
+
+@dataclass
+class Watch:
+    """What the machine looked like while a build ran, sampled every 5 ms from outside."""
+
+    # The most processes one held BuildKit step cgroup ran (others' steps on a shared engine, seen
+    # before a warden started, are left out).
+    step_peak: int = 0
+    steps_held: set[str] = field(default_factory=set)  # step cgroups seen with a pids.max
+    wardens: set[str] = field(default_factory=set)  # this run's warden containers seen
+
+
+@contextlib.contextmanager
+def watched(host) -> Iterator[Watch]:
+    from tutor.engine.dockerhost import SESSION_ID
+
+    watch, stop = Watch(), threading.Event()
+
+    def sample() -> None:
+        next_look = 0.0
+        while not stop.is_set():
+            for step in glob.glob(STEPS):
+                with contextlib.suppress(OSError, ValueError):
+                    current = int(Path(step, "pids.current").read_text())
+                    if Path(step, "pids.max").read_text().strip() != "max":
+                        watch.step_peak = max(watch.step_peak, current)
+                        watch.steps_held.add(step)
+            if time.monotonic() > next_look:
+                next_look = time.monotonic() + 0.2
+                watch.wardens |= set(_wardens(host, SESSION_ID))
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield watch
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _wardens(host, session: str) -> list[str]:
+    """The warden containers of one tutor process: its label, and the engine's cgroups mounted."""
+    found = host.api.containers(all=True, filters={"label": f"org.docker-tutor.session={session}"})
+    return [c["Id"] for c in found if any(m.get("Destination") == "/host-cgroup" for m in c.get("Mounts") or [])]
+
+
+def _build(host, folder: Path, *, timeout: float = 10, memory_mb: int = 1024, cancel: threading.Event | None = None) -> Report:
+    settings = BuildSettings(timeout=timeout, memory_mb=memory_mb)
+    return grade(exercise([{"kind": "user"}], build=settings), folder, lambda: host, grading=Grading(keep_image=False), cancel=cancel)
+
+
+@pytest.mark.parametrize(
+    "run", [SHELL_FORKS, BASH_FORKS, PYTHON_FORKS], ids=["dash-gives-up", "bash-keeps-retrying", "python-keeps-trying-silently"]
+)
+def test_a_buildkit_step_that_forks_is_held_to_the_process_limit(host, tmp_path: Path, run: str) -> None:
+    from tutor.engine.dockerhost import SESSION_ID
+
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM python:3.11-slim\nRUN echo {time.time_ns()}; {run}\n"})
+    silent = run == PYTHON_FORKS
+    started = time.monotonic()
+    with watched(host) as watch:
+        report = _build(host, folder, timeout=10 if silent else 120)
+    took = time.monotonic() - started
+    assert not report.build.ok
+    assert watch.steps_held and watch.step_peak <= PIDS, f"a step ran {watch.step_peak} processes"
+    assert watch.wardens and not _wardens(host, SESSION_ID)
+    if silent:  # held at the limit until the deadline: nothing ties the held step to this build
+        assert "did not finish within 10 s" in report.build.error, report.build.error
+        assert took < 25, f"ended after {took:.0f} s"
+    else:  # its own log says a fork was refused: stopped at once, the message names the limit
+        assert f"more than {PIDS} processes at once" in report.build.error, report.build.error
+        assert "processes without end" in report.build.hint
+        assert took < 30, f"ended after {took:.0f} s"
+
+
+def test_a_buildkit_step_over_the_builds_memory_is_killed_and_told_so(host, tmp_path: Path) -> None:
+    run = "python3 -c \"s = 'a' * (600 * 2**20); print(len(s))\""
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM python:3.11-slim\nRUN echo {time.time_ns()}; {run}\n"})
+    report = _build(host, folder, timeout=60, memory_mb=256)
+    assert not report.build.ok, "a step used 600 MB in a 256 MB build"
+    assert "over the build's 256 MB of memory" in report.build.error, report.build.error
+    assert "exit code 137" in report.build.error and "out of memory" in report.build.hint
+
+
+def test_a_correct_06b_solution_passes_under_buildkit_held_by_a_warden(host, curriculum: Curriculum, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tutor.engine.dockerhost import SESSION_ID
+
+    monkeypatch.setenv("DOCKER_TUTOR_SHARED_ENGINE", "1")  # as `grade` and `serve` build it
+    monkeypatch.delenv("DOCKER_TUTOR_BUILDER")
+    found = next(e for e in curriculum.exercises if e.id == "06b-pip-cache-mount")
+    with watched(host) as watch:
+        report = grade(found, found.solution_dir, lambda: host, grading=Grading(keep_image=False))
+    assert report.build.ok and report.build.builder == "buildkit", report.build.error
+    assert all(c.passed for c in report.checks), [c.message for c in report.checks if not c.passed]
+    assert watch.wardens and not _wardens(host, SESSION_ID)
+    assert watch.steps_held, "no BuildKit step was seen held"
+
+
+def test_a_cut_buildkit_build_leaves_no_warden(host, tmp_path: Path) -> None:
+    from tutor.engine.dockerhost import SESSION_ID
+
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()}; sleep 60\n"})
+    cancel = threading.Event()
+    with watched(host) as watch:
+        threading.Timer(3, cancel.set).start()
+        report = _build(host, folder, timeout=60, cancel=cancel)
+    assert "cancelled" in report.build.error, report.build.error
+    assert watch.wardens and not _wardens(host, SESSION_ID)
+
+
+def test_a_killed_tutors_warden_is_swept_by_the_next(host, tmp_path: Path) -> None:
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()}; sleep 60\n"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tutor", "check", "04-first-dockerfile", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+    )
+    session = ""
+    deadline = time.monotonic() + 30
+    while not session:
+        assert process.poll() is None and time.monotonic() < deadline, "no warden appeared"
+        for found in host.api.containers(filters={"label": "org.docker-tutor.managed=true"}):
+            owner = (found.get("Labels") or {}).get("org.docker-tutor.session", "")
+            if owner.startswith(f"{process.pid}-") and _wardens(host, owner):
+                session = owner
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert _wardens(host, session), "the killed tutor's warden should still be there"
+    host.sweep_orphans()
+    assert not _wardens(host, session)
+
+
+def test_two_buildkit_builds_at_once_each_held_and_neither_fails_the_other(host, tmp_path: Path) -> None:
+    """One learner's step forks as far as it can; another's correct build runs beside it."""
+    from tutor.engine.dockerhost import SESSION_ID
+
+    forks = context(tmp_path / "forks", {"Dockerfile": f"FROM python:3.11-slim\nRUN echo {time.time_ns()}; {PYTHON_FORKS}\n"})
+    correct = "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait; python3 -c \"s = 'a' * (100 * 2**20)\""
+    good = context(tmp_path / "good", {"Dockerfile": f'FROM python:3.11-slim\nRUN echo {time.time_ns()}; {correct}\nCMD ["true"]\n'})
+    reports: dict[str, Report] = {}
+    threads = [
+        threading.Thread(target=lambda: reports.__setitem__("forks", _build(host, forks))),
+        threading.Thread(target=lambda: reports.__setitem__("good", _build(host, good, timeout=60, memory_mb=256))),
+    ]
+    with watched(host) as watch:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert reports["good"].build.ok, reports["good"].build.error
+    assert not reports["forks"].build.ok and "did not finish within 10 s" in reports["forks"].build.error
+    assert watch.step_peak <= PIDS, f"a step ran {watch.step_peak} processes"
+    assert len(watch.steps_held) >= 2
+    assert len(watch.wardens) == 2 and not _wardens(host, SESSION_ID)
