@@ -263,6 +263,17 @@ class BuildKitBuilder(Builder):
         self._reader = PlainProgress(outcome, on_event)
         return self._reader
 
+    def _over_limit(self) -> str:
+        """A step of this build said a fork was refused: it reached the process limit its warden
+        wrote (its own log is what ties a held step to this build), so the build stops now."""
+        warden = self._warden
+        if warden is None or not FORK_REFUSED.search("\n".join(self._reader.tail)):
+            return ""
+        return (
+            f"a build step tried to run more than {warden.pids} processes at once and the build was stopped "
+            "(a loop that starts processes without end?)"
+        )
+
     def _failure_note(self) -> str:
         """The limit a step ran into, where a warden held the steps (step_warden.py): a refused
         fork in the step's log, or a step killed as the kernel kills one over its memory."""
