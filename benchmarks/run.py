@@ -94,7 +94,8 @@ def _cli_for(check: Check, image: str, folder: Path) -> list[str]:
 
 def forget(exercise: Exercise, folder: Path) -> None:
     """Make the next build cold: remove every image of the exercise (any folder's) and the CLI's,
-    with the layers only they use."""
+    with the layers only they use, and what the tutor kept of any image (its file counts)."""
+    shutil.rmtree(locations.cache_dir(), ignore_errors=True)
     listed = subprocess.run(
         ["docker", "images", "-q", "--filter", f"label=org.docker-tutor.exercise={exercise.id}"],
         capture_output=True, text=True,
@@ -239,9 +240,10 @@ def main() -> None:
     global build_cli
     build_cli = BUILD_CLI[args.builder]
     os.environ["DOCKER_TUTOR_BUILDER"] = args.builder
-    # The tutor's remembered verdicts and progress go to a folder of their own, not the user's.
+    # The tutor's remembered verdicts, progress and cache go to a folder of their own, not the user's.
     with tempfile.TemporaryDirectory(prefix="docker-tutor-bench-") as data:
         os.environ["DOCKER_TUTOR_DATA"] = data
+        os.environ["DOCKER_TUTOR_CACHE"] = os.path.join(data, "cache")
         report(args)
 
 
