@@ -207,14 +207,12 @@ class DockerHost:
         target: str = "",
         labels: dict[str, str] | None = None,
         cache_key: str = "",
-        count_beside: bool = False,
     ) -> BuildOutcome:
         """Build with the builder builder_choice(needs) picks, streaming per-step events, within a
         wall-clock limit; a build that fails or is cut leaves no image behind. needs: what the
         Dockerfile uses that only BuildKit builds (builders/choice.py: buildkit_only); build_args,
         target and labels: as `docker build --build-arg`, `--target` and `--label` (Compose's).
-        cache_key: the graded folder whose cache mounts the build sees (BuildRequest.cache_key).
-        count_beside: the image's files are counted while the caller checks it (BuildRequest.count_beside)."""
+        cache_key: the graded folder whose cache mounts the build sees (BuildRequest.cache_key)."""
         from tutor.engine.builders.buildkit import BuildKitBuilder
         from tutor.engine.builders.classic import ClassicBuilder
 
@@ -227,7 +225,7 @@ class DockerHost:
         request = BuildRequest(
             context, tag, exercise_id, timeout, network, memory_mb, dockerfile,
             build_args=tuple((build_args or {}).items()), target=target, labels=tuple((labels or {}).items()),
-            cache_key=cache_key, count_beside=count_beside,
+            cache_key=cache_key,
         )
         outcome = builder.build(request, on_event, cancel)
         outcome.builder_why = choice.why

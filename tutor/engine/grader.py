@@ -182,21 +182,14 @@ def _grade_on_the_engine(
         images.made_by_rebuild(again.image_id if again.ok else "", again.created_layers, own=outcome.image_id)
         return again
 
-    # Run the checks that need the image, while its files are counted.
+    # Run the checks that need the image.
     context.driver = EngineDriver(host, outcome.image_id, exercise.id)
     context.rebuild = rebuild
-    without_image = dict(results)
     try:
         results |= _run_on_the_image(checks, context, on_event)
     finally:
         context.shared.close()  # e.g. a Compose project: down, with its volumes and networks
-        try:
-            if outcome.files_count is not None:
-                outcome.files_count.settle(outcome)  # too many files: refused and removed now
-        finally:
-            images.close()
-    if not outcome.ok:
-        return report(_build_result(host, outcome, exercise.build.network), _results(checks, without_image, "the image did not build"))
+        images.close()
 
     # Report.
     final = report(build_result, [results[c.id] for c in checks])
@@ -250,7 +243,6 @@ def _build(
             cancel=cancel,
             needs=needs,
             cache_key=cache_key,
-            count_beside=tag is not None,  # settled after the checks (grade)
         )
         # The classic builder's cache is shared by everyone on the engine: a layer this build
         # took from it can be removed by another user's tutor before the build is done. That

@@ -13,7 +13,6 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import docker
@@ -183,9 +182,8 @@ class Builder(ABC):
         """The disk budget of a build, in bytes and in files: an image that adds more than either to
         its base is removed, and the build fails. Files are counted in an image that is kept (one
         with a tag): a check's untagged rebuild of an edited copy, removed when the grading ends,
-        is the same Dockerfile as the image that passed the count. With request.count_beside the
-        count goes on beside the caller's checks, which settle it (outcome.files_count)."""
-        from tutor.engine.builders.limits import human, max_added_bytes
+        is the same Dockerfile as the image that passed the count."""
+        from tutor.engine.builders.limits import human, max_added_bytes, max_build_files
 
         image = self.host.image_attrs(outcome.image_id) or {}
         base = self._base_attrs(outcome)
@@ -197,26 +195,13 @@ class Builder(ABC):
                 "exercise's image may add, and the image was removed",
             )
             return
-        if not request.tag or not image:
-            return
-        if request.count_beside:
-            outcome.files_count = FilesCount(self, image, base)
-            return
-        why = self._files_refusal(image, base)
-        if why:
-            self._refuse_image(outcome, why)
-
-    def _files_refusal(self, image: dict[str, Any], base: dict[str, Any] | None) -> str:
-        """Why the image must go for the files it adds ("" if it may stay)."""
-        from tutor.engine.builders.limits import max_build_files
-
-        files = self.host.files_added(image, base, max_build_files())
+        files = self.host.files_added(image, base, max_build_files()) if request.tag and image else None
         if files is not None and files > max_build_files():
-            return (
+            self._refuse_image(
+                outcome,
                 f"the build added {files:,} files and folders to its base image, over the {max_build_files():,} an "
-                "exercise's image may add, and the image was removed"
+                "exercise's image may add, and the image was removed",
             )
-        return ""
 
     def _refuse_image(self, outcome: BuildOutcome, why: str) -> None:
         outcome.ok = False
@@ -247,33 +232,6 @@ class Builder(ABC):
     @abstractmethod
     def _remove_leftovers(self, outcome: BuildOutcome, *, cut: bool) -> None:
         """Remove what a build that did not finish made (cut: stopped by deadline or cancel)."""
-
-
-class FilesCount:
-    """The count of a built image's files, under way in a thread of its own while the caller runs
-    its checks on the image (BuildRequest.count_beside): the container that counts starts while
-    theirs do, and the caller settles it before it says the build passed."""
-
-    def __init__(self, builder: Builder, image: dict[str, Any], base: dict[str, Any] | None) -> None:
-        self._builder = builder
-        self._why: Future[str] = Future()
-
-        def count() -> None:
-            try:
-                self._why.set_result(builder._files_refusal(image, base))
-            except BaseException as exc:  # noqa: BLE001 - raised again where it is settled
-                self._why.set_exception(exc)
-
-        threading.Thread(target=count, name="file-count", daemon=True).start()
-
-    def settle(self, outcome: BuildOutcome) -> None:
-        """Wait for the count (the checks' containers are gone by now): an image over the limit is
-        refused as if the build had refused it, and removed with what its build left."""
-        why = self._why.result()
-        outcome.files_count = None
-        if why:
-            self._builder._refuse_image(outcome, why)
-            self._builder._remove_leftovers(outcome, cut=False)
 
 
 def _shutdown(api: StreamClient) -> None:

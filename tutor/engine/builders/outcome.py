@@ -5,10 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from tutor.engine.builders.base import FilesCount
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +23,6 @@ class BuildRequest:
     # BuildKit keys a cache mount by its id (default: its target) across the whole engine, so the
     # tutor gives each folder a namespace of its own (owner.cache_namespace).
     cache_key: str = ""
-    # Count the image's files beside the caller's checks, not before it returns: the caller calls
-    # outcome.files_count.settle(outcome) before it says the build passed (the grader does).
-    count_beside: bool = False
 
     @property
     def cache_namespace(self) -> str:
@@ -59,5 +52,3 @@ class BuildOutcome:
     # Steps of the stage that became the image, in order (the steps after the last FROM).
     final_stage: list[int] = field(default_factory=list)
     base_image: str = ""  # BuildKit: the image the final stage starts FROM, when it names one
-    # The image's file count, still under way (BuildRequest.count_beside): the caller settles it.
-    files_count: FilesCount | None = None
