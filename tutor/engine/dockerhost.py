@@ -21,10 +21,12 @@ import docker
 import docker.errors
 import requests.exceptions
 from docker.transport import UnixHTTPAdapter
-from docker.types import LogConfig
+from docker.types import LogConfig, Ulimit
 
 from tutor.engine.builders.choice import BUILDER_NAMES, BuilderChoice, choose, requested
+from tutor.engine.builders.limits import max_added_bytes
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
+from tutor.engine.container_watch import ContainerWatch
 from tutor.engine.discovery import EngineChoice, chosen_engine, named_hint, socket_candidates, start_hint
 from tutor.engine.driver import RunOutcome, Sandbox
 from tutor.engine.events import BuildOutput, EventSink
@@ -66,9 +68,11 @@ def image_labels(exercise_id: str = "") -> dict[str, str]:
     return labels
 
 
-def sandbox_kwargs(sandbox: Sandbox) -> dict[str, Any]:
-    """A Sandbox as container-create options."""
-    return {
+def sandbox_kwargs(sandbox: Sandbox, *, podman: bool = False) -> dict[str, Any]:
+    """A Sandbox as container-create options. podman: the engine is Podman, where any ulimit given
+    replaces all of its configured ones (nofile, nproc), and a default above the machine's hard
+    limit keeps the container from starting: no fsize there, the watch alone holds its disk."""
+    kwargs = {
         "mem_limit": f"{sandbox.memory_mb}m",
         "memswap_limit": f"{sandbox.memory_mb}m",
         "nano_cpus": int(sandbox.cpus * 1e9),
@@ -81,6 +85,11 @@ def sandbox_kwargs(sandbox: Sandbox) -> dict[str, Any]:
         # The json-file log is capped so a flood cannot fill the disk or our memory.
         "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
     }
+    if not podman:
+        # No file over a build's disk budget, whichever filesystem it is on (the layer, a volume,
+        # /dev/shm, the engine's /etc/hosts): root is held to RLIMIT_FSIZE too.
+        kwargs["ulimits"] = [Ulimit(name="fsize", soft=max_added_bytes(), hard=max_added_bytes())]
+    return kwargs
 
 
 @contextlib.contextmanager
@@ -309,7 +318,7 @@ class DockerHost:
         pid_mode: join this process namespace ("container:ID") instead of one of its own;
         mounts: volumes only (the tutor's own readers), or the engine machine's cgroups for the tutor's
         own step warden (builders/step_warden.py): never a host folder in a learner's container."""
-        kwargs = sandbox_kwargs(sandbox)
+        kwargs = sandbox_kwargs(sandbox, podman=self.is_podman())
         if mounts:
             kwargs["mounts"] = mounts
         if pid_mode:
@@ -334,8 +343,17 @@ class DockerHost:
                 )
                 if start:
                     container.start()
-            with self._podman_healthchecks(container.id, image):
-                yield container
+            watch = ContainerWatch(self, container.id, exercise_id) if start and sandbox.learner else contextlib.nullcontext()
+            with watch, self._podman_healthchecks(container.id, image):
+                try:
+                    yield container
+                except Exception:
+                    # What the check saw of a killed container (an exit code, a closed port) is not the story.
+                    if isinstance(watch, ContainerWatch):
+                        watch.raise_if_over()
+                    raise
+            if isinstance(watch, ContainerWatch):
+                watch.raise_if_over()
         finally:
             if container is not None:
                 with contextlib.suppress(Exception):

@@ -248,6 +248,7 @@ def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResul
         return _skip(check, "cancelled")
     on_event(CheckStarted(check.id, check.display_title))
     started = time.monotonic()
+    own_hint = ""
     try:
         with engine_errors(f"check {check.id}"):
             verdict = check.run(context)
@@ -255,14 +256,15 @@ def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResul
     except EngineUnavailable:
         raise
     except TutorError as exc:
-        passed, message = False, exc.message
+        # An error's own hint (a container stopped for a limit) says what to do about it.
+        passed, message, own_hint = False, exc.message, exc.hint
     result = CheckResult(
         id=check.id,
         kind=check.kind,
         title=without_patterns(check, check.display_title),
         passed=passed,
         message=without_patterns(check, message),
-        hint="" if passed else check.display_hint,
+        hint="" if passed else own_hint or check.display_hint,
         seconds=round(time.monotonic() - started, 3),
         lesson=check.lesson,
     )

@@ -30,7 +30,7 @@ _COUNT = (
     f"set -o pipefail; {_BUSYBOX} find / \\( -path /proc -o -path /sys -o -path /dev -o -path {_DIR} \\) -prune "
     f"-o -print | {_BUSYBOX} wc -l"
 )
-_SANDBOX = Sandbox(memory_mb=128, cpus=1.0, pids=16, cap_add=("DAC_READ_SEARCH",))
+_SANDBOX = Sandbox(memory_mb=128, cpus=1.0, pids=16, cap_add=("DAC_READ_SEARCH",), learner=False)
 COUNT_SECONDS = 60.0
 
 
