@@ -29,7 +29,8 @@ from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_docke
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
 from tutor.engine.engine_driver import EngineDriver
 from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, GradeWarning, ignore
-from tutor.engine.folder_images import FolderImages
+from tutor.engine.folder_images import FolderImages, image_tag
+from tutor.engine.folder_lock import folder_lock
 from tutor.engine.learner_files import display_name
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
 from tutor.engine.verdicts import VerdictStore
@@ -131,6 +132,27 @@ def grade(
             hint="Run this exercise against Docker's engine (docker-tutor --engine NAME|URL); see the README: Builders, Podman.",
         )
     host.sweep_orphans()
+    # One grading of a folder at a time: a second tutor on it would share its image's tag.
+    with folder_lock(image_tag(exercise, directory), directory, lambda text: on_event(GradeWarning(text)), cancel) as ours:
+        if not ours:
+            return report(_not_built("the check was cancelled", ""), _results(checks, results, "cancelled"))
+        return _grade_on_the_engine(host, exercise, directory, dockerfile, checks, results, context, grading, on_event, cancel, report)
+
+
+def _grade_on_the_engine(
+    host: DockerHost,
+    exercise: Exercise,
+    directory: Path,
+    dockerfile: Dockerfile,
+    checks: list[Check],
+    results: dict[str, CheckResult],
+    context: CheckContext,
+    grading: Grading,
+    on_event: EventSink,
+    cancel: threading.Event,
+    report: Callable[[BuildResult, list[CheckResult]], Report],
+) -> Report:
+    """Reuse the image of an unchanged folder or build it, run the checks on it, report."""
     # A remembered verdict ran without the hidden checks.
     images = FolderImages(
         host, exercise, directory, keep=grading.keep_image, verdicts=None if grading.hidden else grading.verdicts,
@@ -142,8 +164,8 @@ def grade(
     needs = buildkit_only(dockerfile)
 
     def build(path: Path, tag: str | None) -> BuildOutcome:
-        # A rebuild (of an edited copy) sees the folder's own cache mounts: the folder's tag is their key.
-        return _build(host, exercise, dockerfile, path, tag, needs, on_event, cancel, cache_key=images.tag)
+        # A rebuild (of an edited copy) sees the folder's own cache mounts.
+        return _build(host, exercise, dockerfile, path, tag, needs, on_event, cancel, cache_key=images.cache_key)
 
     reused = images.image_to_reuse
     outcome = BuildOutcome(ok=True, seconds=0.0, image_id=reused) if reused else build(directory, images.tag)
