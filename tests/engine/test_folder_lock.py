@@ -107,3 +107,16 @@ def test_two_checks_of_one_folder_at_once_both_report_the_true_grade_and_leave_n
         assert not found["containers"] and not found["volumes"] and not found["networks"], found
     finally:
         remove(host.api, found)
+
+
+def test_a_file_where_the_folder_of_locks_goes_is_kept_aside_and_named(tmp_path: Path) -> None:
+    locks = locations.data_dir() / "locks"
+    locks.parent.mkdir(parents=True)
+    locks.write_text("not a folder")
+    said: list[str] = []
+    with folder_lock("docker-tutor/x:abc", tmp_path, said.append, threading.Event()) as ours:
+        assert ours and locks.is_dir()
+    (aside,) = locks.parent.glob("locks.corrupt-*")
+    assert aside.read_text() == "not a folder" and said == [
+        f"the folder of locks {locks} was not one the tutor makes (it is not a folder); it was kept as {aside}"
+    ]

@@ -250,9 +250,9 @@ class DockerHost:
                 return
             time.sleep(1.0)
 
-    def files_added(self, image: str, base: str, limit: int) -> int | None:
-        """Files and folders an image has beyond its base ("": all), exact when over limit; None where
-        they cannot be counted."""
+    def files_added(self, image: dict[str, Any], base: dict[str, Any] | None, limit: int) -> int | None:
+        """Files and folders an image has beyond its base (None: all), exact when over limit; None where
+        they cannot be counted. Both are the engine's attributes of the image (image_attrs)."""
         return self.file_counter().added(image, base, limit)
 
     def file_counter(self) -> FileCounter:

@@ -68,12 +68,16 @@ def _open(path: Path, say: Callable[[str], None]) -> IO[str] | None:
             return os.fdopen(os.open(path, flags, 0o600), "r+", encoding="utf-8", errors="replace")
         except OSError as exc:
             problem = exc.strerror or str(exc)
-            if not (path.is_symlink() or path.exists()):
+            # The lock file, or the folder of locks, is something the tutor never made there.
+            broken = path.parent if path.parent.is_symlink() or not path.parent.is_dir() else path
+            if not (broken.is_symlink() or broken.exists()):
                 break
-            aside = keep_aside(path)
+            aside = keep_aside(broken)
             if aside is None:
                 break
-            say(f"the lock file {path} was not one the tutor makes ({problem}); it was kept as {aside}")
+            what = "the lock file" if broken == path else "the folder of locks"
+            problem = problem if broken == path else "it is not a folder"
+            say(f"{what} {broken} was not one the tutor makes ({problem}); it was kept as {aside}")
     say(f"cannot lock {path} ({problem}): another tutor checking this folder at the same moment may disturb this check")
     return None
 

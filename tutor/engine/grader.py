@@ -32,6 +32,7 @@ from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFin
 from tutor.engine.folder_images import FolderImages, image_tag
 from tutor.engine.folder_lock import folder_lock
 from tutor.engine.learner_files import display_name
+from tutor.engine.owner import kept_aside as owner_notes
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
 from tutor.engine.verdicts import VerdictStore
 from tutor.errors import EngineUnavailable, TutorError, UsageError
@@ -102,6 +103,8 @@ def grade(
         )
         while grading.verdicts and grading.verdicts.warnings:  # each said once, also by a store used again
             on_event(GradeWarning(grading.verdicts.warnings.pop(0)))
+        for note in owner_notes():
+            on_event(GradeWarning(note))
         on_event(GradeFinished(result))
         return result
 
