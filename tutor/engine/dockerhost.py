@@ -216,6 +216,9 @@ class DockerHost:
         from tutor.engine.builders.buildkit import BuildKitBuilder
         from tutor.engine.builders.classic import ClassicBuilder
 
+        missing = self._images_to_pull(context, dockerfile, build_args)
+        if missing:
+            return BuildOutcome(ok=False, seconds=0.0, error=missing)
         choice = self.builder_choice(needs, network=network)
         builder = BuildKitBuilder(self) if choice.name == "buildkit" else ClassicBuilder(self)
         on_event(BuildOutput(f"docker-tutor: building with {BUILDER_NAMES[choice.name]}: {choice.why}"))
@@ -227,6 +230,19 @@ class DockerHost:
         outcome = builder.build(request, on_event, cancel)
         outcome.builder_why = choice.why
         return outcome
+
+    def _images_to_pull(self, context: Path, dockerfile: str, build_args: dict[str, str] | None) -> str:
+        """Why the build may not start: the images it names that the engine would pull ("" if none).
+        Every build goes through here (a check's, its rebuilds, a Compose service's)."""
+        from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
+        from tutor.engine.local_images import missing_images, refusal
+
+        try:
+            parsed = read_dockerfile(context / dockerfile, context)
+        except DockerfileUnreadable:
+            return ""  # the builder says what is wrong with it
+        missing = missing_images(self, parsed, build_args)
+        return refusal(missing) if missing else ""
 
     def builder_choice(self, needs: tuple[str, ...] = (), *, network: bool = False) -> BuilderChoice:
         """BuildKit where the engine offers it, unless --builder or DOCKER_TUTOR_BUILDER says otherwise;
