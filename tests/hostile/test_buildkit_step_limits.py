@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import os
 import signal
 import subprocess
 import sys
@@ -162,11 +161,12 @@ def test_a_cut_buildkit_build_leaves_no_warden(host, tmp_path: Path) -> None:
     assert watch.wardens and not _wardens(host, SESSION_ID)
 
 
-def test_a_killed_tutors_warden_is_swept_by_the_next(host, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_an_interrupted_tutors_warden_goes_with_it_or_with_the_next_sweep(host, tmp_path: Path, how: signal.Signals) -> None:
     folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM busybox\nRUN echo {time.time_ns()}; sleep 60\n"})
     process = subprocess.Popen(
         [sys.executable, "-m", "tutor", "check", "04-first-dockerfile", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     session = ""
     deadline = time.monotonic() + 30
@@ -177,10 +177,14 @@ def test_a_killed_tutors_warden_is_swept_by_the_next(host, tmp_path: Path) -> No
             if owner.startswith(f"{process.pid}-") and _wardens(host, owner):
                 session = owner
         time.sleep(0.2)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
-    assert _wardens(host, session), "the killed tutor's warden should still be there"
-    host.sweep_orphans()
+    time.sleep(1)  # the build under way
+    process.send_signal(how)
+    _, stderr = process.communicate(timeout=30)
+    if how == signal.SIGINT:
+        assert process.returncode == 130 and "interrupted" in stderr, stderr
+    else:
+        assert _wardens(host, session), "the killed tutor's warden should still be there"
+        host.sweep_orphans()  # what the next tutor on this machine does first
     assert not _wardens(host, session)
 
 
