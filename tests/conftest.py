@@ -36,6 +36,16 @@ def curriculum() -> Curriculum:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def run_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One cache folder for the whole run, never the user's: what the tutor keeps there (images'
+    file counts, by their layers) is shared by every test and process of the run, as by every
+    check on a learner's machine. A test that proves a count builds layers of its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_TUTOR_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def engine_left_clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """At the end of the run, remove what it made on the engine; fail if a container, network or
     volume was still there (the tutor removes those after every check: one left is a leak).
@@ -68,7 +78,7 @@ CURRICULUM_TESTS = "tests/content/test_curriculum.py::"
 
 @pytest.fixture(scope="session", autouse=True)
 def curriculum_gradings(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, engine_left_clean: None
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, engine_left_clean: None, run_cache: None
 ) -> Iterator[object]:
     """The curriculum's gradings start with the run, not with their module: they take minutes of
     waiting on the engine, which the tests before that module (the TUI, the browser, the classroom,

@@ -30,5 +30,16 @@ def data_dir() -> Path:
     return user_data_path("docker-tutor", appauthor=False)
 
 
+def cache_dir() -> Path:
+    """What the tutor keeps only to be faster, safe to delete (XDG cache dir unless
+    DOCKER_TUTOR_CACHE says otherwise)."""
+    override = os.environ.get("DOCKER_TUTOR_CACHE")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_cache_path
+
+    return user_cache_path("docker-tutor", appauthor=False)
+
+
 def progress_file() -> Path:
     return data_dir() / "progress.json"

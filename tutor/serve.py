@@ -7,6 +7,7 @@ reload, in another tab, or after the server restarts. See tutor/served/ for the 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import sys
@@ -15,11 +16,15 @@ from pathlib import Path
 
 from tutor.errors import UsageError
 from tutor.served.admission import class_code as find_class_code
-from tutor.served.admission import kept_or_made
 from tutor.served.guard import Limits, OriginGuard
+from tutor.served.kept_secrets import KeptSecret, kept_or_made
 from tutor.words import plural
 
 PASSWORD_FILE = "instructor-password"
+KEPT_PASSWORD = KeptSecret(
+    "the instructor password", re.compile(r"[A-Za-z0-9_-]{16}"), "a 16-character password of letters, digits, - and _",
+    "give a password with --instructor-password-file FILE or DOCKER_TUTOR_INSTRUCTOR_PASSWORD",
+)
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -62,7 +67,7 @@ def instructor_password(sessions: Path, password_file: Path | None) -> Instructo
     given = os.environ.pop("DOCKER_TUTOR_INSTRUCTOR_PASSWORD", "")
     if given:
         return InstructorPassword(given, "from DOCKER_TUTOR_INSTRUCTOR_PASSWORD")
-    password, source = kept_or_made(sessions / PASSWORD_FILE, lambda: secrets.token_urlsafe(12))
+    password, source = kept_or_made(sessions / PASSWORD_FILE, lambda: secrets.token_urlsafe(12), KEPT_PASSWORD)
     return InstructorPassword(password, source, made=True)
 
 
@@ -87,7 +92,13 @@ def serve(
 
     limits = limits or Limits()
     ensure_port_free(host, port)
-    sessions.mkdir(parents=True, exist_ok=True)
+    try:
+        sessions.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot use {sessions} as the sessions folder: {exc.strerror or exc}",
+            hint="Choose a folder the user who runs serve can write with --sessions DIR.",
+        ) from exc
     password = instructor_password(sessions, password_file)
     code = find_class_code(sessions, class_code)
     extra = [arg for path in content for arg in ("--content", str(path.resolve()))]

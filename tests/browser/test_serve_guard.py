@@ -165,6 +165,29 @@ def test_a_broken_class_list_stops_serve_at_its_start_and_is_said_while_serving(
     assert started.returncode == 2 and "learners.json" in started.stderr and "Traceback" not in started.stderr, started.stderr
 
 
+@pytest.mark.parametrize("case", ["nested thousands deep", "a link", "a folder", "not UTF-8"])
+def test_a_class_list_file_that_is_not_one_stops_serve_at_its_start(tmp_path: Path, case: str) -> None:
+    import subprocess
+    import sys
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    listed = sessions / "learners.json"
+    other = tmp_path / "another-class.json"
+    other.write_text(json.dumps({"version": 1, "learners": []}))
+    {
+        "nested thousands deep": lambda: listed.write_text("[" * 200_000),
+        "a link": lambda: listed.symlink_to(other),  # never another class's list, read or replaced
+        "a folder": lambda: listed.mkdir(),
+        "not UTF-8": lambda: listed.write_bytes(b"\xff\xfe{}"),
+    }[case]()
+    started = subprocess.run(
+        [sys.executable, "-m", "tutor", "serve", "--port", "0", "--sessions", str(sessions)], capture_output=True, text=True, timeout=60
+    )
+    assert started.returncode == 2 and f"docker-tutor: {listed} is unreadable: " in started.stderr, started.stderr
+    assert "Traceback" not in started.stderr and "move it aside" in started.stderr
+
+
 def test_a_class_list_broken_while_serving_is_said_not_a_traceback(served: ServedClass) -> None:
     async def scenario() -> None:
         (served.sessions / "learners.json").write_text('{"version": 1, "learners": [{"name": 5}]}')

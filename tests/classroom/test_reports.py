@@ -109,3 +109,9 @@ def test_unreadable_or_malformed_exports_are_named_and_exit_2(tmp_path: Path) ->
     assert_clear_failure(run("report", str(tmp_path / "absent.json")), 2, "cannot read")
     assert_clear_failure(run("report", str(good), "--output", str(tmp_path / "no" / "r.txt")), 2, "cannot write")
     assert_clear_failure(run("progress", "export", "--learner", " "), 2, "--learner must not be empty")
+
+
+def test_an_export_nested_thousands_deep_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000)
+    assert_clear_failure(run("report", str(deep)), 2, f"{deep} is not a progress export: it nests too deep")

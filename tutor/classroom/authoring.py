@@ -37,7 +37,7 @@ COMMON_MEANINGS = {
 FIELD_NOTES = {
     "args": "arguments after `command`; `{nonce}` stands for a value made for each run (see `expectedOutput`)",
     "exitCode": "the exit code the command must end with",
-    "expectedOutput": "each must match somewhere in the output, stdout and stderr together (multi-line); `{engine_kernel}` stands for the engine's kernel, `{nonce}` for the value made for this run (give it to the program in `envVars` or `args`: an `echo` baked into the image cannot print it)",
+    "expectedOutput": "each must match somewhere in the output, stdout and stderr together (multi-line); `{engine_kernel}` stands for the engine's kernel, `{nonce}` for the value made for this run (give it to the program in `envVars` or `args`: an `echo` baked into the image cannot print it, but `sh -c 'echo $VAR'` can repeat it; for output only a working program can print, see `command.given-input`'s `derived`)",
     "excludedOutput": "none may match the output (stdout and stderr)",
     "expectedError": "each must match somewhere in stderr",
     "excludedError": "none may match stderr",

@@ -132,6 +132,8 @@ def _read(path: Path) -> list[dict[str, Any]]:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{path} is not a progress export: not JSON ({exc})", hint=hint) from exc
+    except RecursionError as exc:  # [[[[...]]]] thousands deep
+        raise UsageError(f"{path} is not a progress export: it nests too deep", hint=hint) from exc
     if isinstance(data, dict) and (data.get("format") == GRADE_FORMAT or {"exercise", "submissions"} <= data.keys()):
         return _from_grade(path, data)
     exports = data if isinstance(data, list) else [data]

@@ -43,6 +43,13 @@ def step_failure(error: str) -> str:
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
     (
+        re.compile(r"not on this engine, and the tutor never makes the engine pull"),
+        "Get the image onto the engine first. On your own machine: docker pull NAME (the curriculum's base "
+        "images all at once: docker-tutor images pull). On a class's engine, ask your instructor to load it "
+        "(docker-tutor images load FILE, a tar written by docker-tutor images save). A digest (@sha256:...) "
+        "counts only when a local image carries it: docker images --digests lists them.",
+    ),
+    (
         re.compile(
             r"COPY failed|ADD failed|file not found in build context|no source files were specified|"
             r"failed to compute cache key: .* not found",  # BuildKit's words for it

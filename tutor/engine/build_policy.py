@@ -3,7 +3,9 @@
 A build may start FROM the curriculum's base images or an earlier stage of the same file, copy
 from those alone, and take files from its own folder only. The engine fetches `ADD <url>` itself,
 from the host's network, whatever the build's network mode: so remote sources are refused here,
-after Docker's own variable substitution, instead of being fetched for the learner.
+after Docker's own variable substitution, instead of being fetched for the learner. It pulls a
+missing image the same way: `images_used` lists what the build would take, for the engine-side
+check that each is already there (tutor/engine/local_images.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import functools
 import json
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, Instruction, read_dockerfile
@@ -24,13 +27,39 @@ _REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s:@]+@[^/\s:]+:|^github\.com/|
 _RUN_NETWORKS = {"none", "default"}
 
 
+@dataclass(frozen=True, slots=True)
+class ImageUse:
+    """An image a build would take from the engine (pulling it when absent): where, and which."""
+
+    line: int
+    how: str  # "FROM", "COPY --from", "RUN --mount=from"
+    reference: str  # after the builder's substitution
+
+    def __str__(self) -> str:
+        joiner = "=" if self.how.endswith("from") else " "
+        return f"line {self.line}: {self.how}{joiner}{self.reference}"
+
+
 def refusals(dockerfile: Dockerfile, allowed_bases: Collection[str], *, build_args: Mapping[str, str] | None = None) -> list[str]:
     """Every reason this Dockerfile may not be built, each naming its line.
 
     build_args: the values given for ARGs (Compose's `build.args`), which win over their defaults."""
+    return _walk(dockerfile, allowed_bases, build_args)[0]
+
+
+def images_used(dockerfile: Dockerfile, *, build_args: Mapping[str, str] | None = None) -> list[ImageUse]:
+    """Every image the build would take from the engine (FROM, COPY --from, RUN --mount=from=), as
+    the builder reads them: not `scratch`, not an earlier stage. Read as `refusals` reads them."""
+    return list(dict.fromkeys(_walk(dockerfile, (), build_args)[1]))
+
+
+def _walk(
+    dockerfile: Dockerfile, allowed_bases: Collection[str], build_args: Mapping[str, str] | None
+) -> tuple[list[str], list[ImageUse]]:
     given = dict(build_args or {})
+    uses: list[ImageUse] = []
     allowed = {normalize(ref) for ref in allowed_bases}
-    allowed_repos = {_repository(ref) for ref in allowed}
+    allowed_repos = {repository(ref) for ref in allowed}
     problems: list[str] = []
     # A frontend of the learner's choice is an image BuildKit fetches (from any registry, this
     # machine's included) and runs to read the Dockerfile: the engine's own frontend reads it here.
@@ -61,7 +90,10 @@ def refusals(dockerfile: Dockerfile, allowed_bases: Collection[str], *, build_ar
                     base = expand(reading[0], meta, escape) if reading else ""
                     if base.lower() in earlier:
                         env = dict(stage_env[earlier.index(base.lower())])
-                    elif not _base_allowed(base, allowed, allowed_repos):
+                        continue
+                    if base and base != "scratch":
+                        uses.append(ImageUse(line, "FROM", base))
+                    if not _base_allowed(base, allowed, allowed_repos):
                         problems.append(f"line {line}: FROM {base or instruction.value}: {_not_allowed(allowed)}")
                 aliases.append(words_[2] if len(words_) >= 3 and words_[1].upper() == "AS" else f"\0{len(aliases)}")
                 continue
@@ -73,26 +105,35 @@ def refusals(dockerfile: Dockerfile, allowed_bases: Collection[str], *, build_ar
                 env.update(_arg(instruction.value, {**meta, **env}, meta, escape, given))
             elif name == "ENV":
                 env.update(_env(instruction.value, env, escape))
-            for problem in _judge(instruction, env, aliases, allowed, allowed_repos, escape):
+            for problem in _judge(instruction, env, aliases, allowed, allowed_repos, escape, uses):
                 problems.append(f"line {line}: {problem}")
         except Unresolvable as exc:
             problems.append(f"line {line}: {name} uses {exc}, which the tutor cannot follow")
-    return problems
+    return problems, uses
 
 
 def _judge(
-    instruction: Instruction, env: dict[str, str], aliases: list[str], allowed: set[str], repos: set[str], escape: str
+    instruction: Instruction,
+    env: dict[str, str],
+    aliases: list[str],
+    allowed: set[str],
+    repos: set[str],
+    escape: str,
+    uses: list[ImageUse],
 ) -> list[str]:
     name, value = instruction.name, instruction.value
     if name == "ONBUILD":
         inner, _, rest = value.strip().partition(" ")
-        return _judge(Instruction(inner.upper(), rest.strip(), instruction.line, instruction.stage), env, aliases, allowed, repos, escape)
+        inner_instruction = Instruction(inner.upper(), rest.strip(), instruction.line, instruction.stage)
+        return _judge(inner_instruction, env, aliases, allowed, repos, escape, uses)
     flags = _flags(value)
     found = []
     if name in ("ADD", "COPY"):
         for flag, flag_value in flags:
             if flag == "from":
                 source = expand(flag_value, env, escape)
+                if not _earlier_stage(source, aliases) and source != "scratch":
+                    uses.append(ImageUse(instruction.line, f"{name} --from", source))
                 if not _earlier_stage(source, aliases) and not _base_allowed(source, allowed, repos):
                     found.append(f"{name} --from={source}: only an earlier stage of this Dockerfile (or a curriculum base image) may be copied from")  # noqa: E501
         if name == "ADD":
@@ -107,7 +148,7 @@ def _judge(
     elif name == "RUN":
         for flag, flag_value in flags:
             if flag == "mount":
-                found += _mount_problems(flag_value, env, aliases, allowed, repos, escape)
+                found += _mount_problems(flag_value, env, aliases, allowed, repos, escape, uses, instruction.line)
             elif flag == "network" and expand(flag_value, env, escape) not in _RUN_NETWORKS:
                 found.append(f"RUN --network={flag_value}: build steps take the exercise's network rules")
             elif flag == "security":
@@ -115,7 +156,16 @@ def _judge(
     return found
 
 
-def _mount_problems(value: str, env: dict[str, str], aliases: list[str], allowed: set[str], repos: set[str], escape: str) -> list[str]:
+def _mount_problems(
+    value: str,
+    env: dict[str, str],
+    aliases: list[str],
+    allowed: set[str],
+    repos: set[str],
+    escape: str,
+    uses: list[ImageUse],
+    line: int,
+) -> list[str]:
     """What a `RUN --mount` may not do here: be read otherwise than the builder reads it, ask for a
     client session (secret, ssh), or mount from an image that is neither a curriculum base image
     nor an earlier stage. A cache mount is kept private by the builder (see BuildRequest.cache_key)."""
@@ -134,7 +184,11 @@ def _mount_problems(value: str, env: dict[str, str], aliases: list[str], allowed
         return []
     # Judged after substitution, as later builders read it (20.10's takes a `$` literally: no image).
     source = expand(source, env, escape)
-    if _earlier_stage(source, aliases) or _base_allowed(source, allowed, repos):
+    if _earlier_stage(source, aliases):
+        return []
+    if source != "scratch":
+        uses.append(ImageUse(line, "RUN --mount=from", source))
+    if _base_allowed(source, allowed, repos):
         return []
     return [
         f"RUN --mount=type={mount.type},from={source}: only an earlier stage of this Dockerfile "
@@ -206,14 +260,14 @@ def normalize(reference: str) -> str:
     return name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
 
 
-def _repository(normalized: str) -> str:
+def repository(normalized: str) -> str:
     return normalized.partition("@")[0].rsplit(":", 1)[0] if ":" in normalized.rpartition("/")[2] else normalized.partition("@")[0]
 
 
 def base_allowed(reference: str, allowed_bases: Collection[str]) -> bool:
     """Whether an image reference names one of the allowed base images (any spelling of it)."""
     allowed = {normalize(ref) for ref in allowed_bases}
-    return _base_allowed(reference, allowed, {_repository(ref) for ref in allowed})
+    return _base_allowed(reference, allowed, {repository(ref) for ref in allowed})
 
 
 def _base_allowed(reference: str, allowed: set[str], repos: set[str]) -> bool:
@@ -224,9 +278,10 @@ def _base_allowed(reference: str, allowed: set[str], repos: set[str]) -> bool:
     ref = normalize(reference)
     if ref in allowed:
         return True
-    # A digest pin of an allowed image (python:3.11-slim@sha256:...) names the same repository's bytes.
+    # A digest pin of an allowed image (python:3.11-slim@sha256:...) names the same repository's bytes;
+    # it is built only when the engine holds an image with that digest (local_images.py), never pulled.
     name, _, digest = ref.partition("@")
-    return bool(digest) and (name in allowed or _repository(name) in repos) and name.count(":") <= 1
+    return bool(digest) and (name in allowed or repository(name) in repos) and name.count(":") <= 1
 
 
 def _not_allowed(allowed: set[str]) -> str:
@@ -236,7 +291,14 @@ def _not_allowed(allowed: set[str]) -> str:
 
 def allowed_bases(exercise_path: Path, builtin: Path) -> frozenset[str]:
     """The base images the exercise's pack and the built-in curriculum build FROM (their
-    solutions and starters): the images a learner's build may use."""
+    solutions and starters): the images a learner's build may use.
+
+    The whole curriculum's, not the exercise's own: a learner may start 04 from python:3.11-slim or
+    busybox whichever the solution uses, and an exercise's checks judge the base where it matters
+    (`dockerfile.base`). What made a CUDA base in 04 costly, the engine pulling gigabytes for the
+    learner, is closed for every base by local_images.py: a build may use only an image the engine
+    already holds, so an allowed base the instructor has not loaded is refused, and one already
+    there costs no disk (its layers are shared)."""
     own = _pack_bases(exercise_path.resolve().parent) if (exercise_path / "exercise.toml").is_file() else frozenset()
     return own | _pack_bases((builtin / "exercises").resolve())
 

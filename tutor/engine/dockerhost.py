@@ -21,10 +21,12 @@ import docker
 import docker.errors
 import requests.exceptions
 from docker.transport import UnixHTTPAdapter
-from docker.types import LogConfig
+from docker.types import LogConfig, Ulimit
 
 from tutor.engine.builders.choice import BUILDER_NAMES, BuilderChoice, choose, requested
+from tutor.engine.builders.limits import max_added_bytes
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
+from tutor.engine.container_watch import ContainerWatch
 from tutor.engine.discovery import EngineChoice, chosen_engine, named_hint, socket_candidates, start_hint
 from tutor.engine.driver import RunOutcome, Sandbox
 from tutor.engine.events import BuildOutput, EventSink
@@ -66,9 +68,11 @@ def image_labels(exercise_id: str = "") -> dict[str, str]:
     return labels
 
 
-def sandbox_kwargs(sandbox: Sandbox) -> dict[str, Any]:
-    """A Sandbox as container-create options."""
-    return {
+def sandbox_kwargs(sandbox: Sandbox, *, podman: bool = False) -> dict[str, Any]:
+    """A Sandbox as container-create options. podman: the engine is Podman, where any ulimit given
+    replaces all of its configured ones (nofile, nproc), and a default above the machine's hard
+    limit keeps the container from starting: no fsize there, the watch alone holds its disk."""
+    kwargs = {
         "mem_limit": f"{sandbox.memory_mb}m",
         "memswap_limit": f"{sandbox.memory_mb}m",
         "nano_cpus": int(sandbox.cpus * 1e9),
@@ -81,6 +85,11 @@ def sandbox_kwargs(sandbox: Sandbox) -> dict[str, Any]:
         # The json-file log is capped so a flood cannot fill the disk or our memory.
         "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
     }
+    if not podman:
+        # No file over a build's disk budget, whichever filesystem it is on (the layer, a volume,
+        # /dev/shm, the engine's /etc/hosts): root is held to RLIMIT_FSIZE too.
+        kwargs["ulimits"] = [Ulimit(name="fsize", soft=max_added_bytes(), hard=max_added_bytes())]
+    return kwargs
 
 
 @contextlib.contextmanager
@@ -207,6 +216,9 @@ class DockerHost:
         from tutor.engine.builders.buildkit import BuildKitBuilder
         from tutor.engine.builders.classic import ClassicBuilder
 
+        missing = self._images_to_pull(context, dockerfile, build_args)
+        if missing:
+            return BuildOutcome(ok=False, seconds=0.0, error=missing)
         choice = self.builder_choice(needs, network=network)
         builder = BuildKitBuilder(self) if choice.name == "buildkit" else ClassicBuilder(self)
         on_event(BuildOutput(f"docker-tutor: building with {BUILDER_NAMES[choice.name]}: {choice.why}"))
@@ -218,6 +230,19 @@ class DockerHost:
         outcome = builder.build(request, on_event, cancel)
         outcome.builder_why = choice.why
         return outcome
+
+    def _images_to_pull(self, context: Path, dockerfile: str, build_args: dict[str, str] | None) -> str:
+        """Why the build may not start: the images it names that the engine would pull ("" if none).
+        Every build goes through here (a check's, its rebuilds, a Compose service's)."""
+        from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
+        from tutor.engine.local_images import missing_images, refusal
+
+        try:
+            parsed = read_dockerfile(context / dockerfile, context)
+        except DockerfileUnreadable:
+            return ""  # the builder says what is wrong with it
+        missing = missing_images(self, parsed, build_args)
+        return refusal(missing) if missing else ""
 
     def builder_choice(self, needs: tuple[str, ...] = (), *, network: bool = False) -> BuilderChoice:
         """BuildKit where the engine offers it, unless --builder or DOCKER_TUTOR_BUILDER says otherwise;
@@ -243,9 +268,9 @@ class DockerHost:
                 return
             time.sleep(1.0)
 
-    def files_added(self, image: str, base: str, limit: int) -> int | None:
-        """Files and folders an image has beyond its base ("": all), exact when over limit; None where
-        they cannot be counted."""
+    def files_added(self, image: dict[str, Any], base: dict[str, Any] | None, limit: int) -> int | None:
+        """Files and folders an image has beyond its base (None: all), exact when over limit; None where
+        they cannot be counted. Both are the engine's attributes of the image (image_attrs)."""
         return self.file_counter().added(image, base, limit)
 
     def file_counter(self) -> FileCounter:
@@ -311,7 +336,7 @@ class DockerHost:
         pid_mode: join this process namespace ("container:ID") instead of one of its own;
         mounts: volumes only (the tutor's own readers), or the engine machine's cgroups for the tutor's
         own step warden (builders/step_warden.py): never a host folder in a learner's container."""
-        kwargs = sandbox_kwargs(sandbox)
+        kwargs = sandbox_kwargs(sandbox, podman=self.is_podman())
         if mounts:
             kwargs["mounts"] = mounts
         if pid_mode:
@@ -336,8 +361,17 @@ class DockerHost:
                 )
                 if start:
                     container.start()
-            with self._podman_healthchecks(container.id, image):
-                yield container
+            watch = ContainerWatch(self, container.id, exercise_id) if start and sandbox.learner else contextlib.nullcontext()
+            with watch, self._podman_healthchecks(container.id, image):
+                try:
+                    yield container
+                except Exception:
+                    # What the check saw of a killed container (an exit code, a closed port) is not the story.
+                    if isinstance(watch, ContainerWatch):
+                        watch.raise_if_over()
+                    raise
+            if isinstance(watch, ContainerWatch):
+                watch.raise_if_over()
         finally:
             if container is not None:
                 with contextlib.suppress(Exception):

@@ -28,6 +28,10 @@ class Sandbox:
     pids: int = 128
     network: bool = False
     cap_add: tuple[str, ...] = ()
+    # A learner's container: while it runs, what it writes is held to a build's disk budget
+    # (tutor/engine/container_watch.py). The tutor's own containers (probers, readers) are not watched.
+    # Every container, watched or not, has no file over that budget (an fsize ulimit).
+    learner: bool = True
 
 
 @dataclass(frozen=True, slots=True)

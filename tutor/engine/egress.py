@@ -42,8 +42,8 @@ ALLOW_VARIABLE = "DOCKER_TUTOR_EGRESS_ALLOW"  # comma-separated CIDRs routed out
 # NAT, link-local (a cloud's instance metadata at 169.254.169.254).
 NEAR = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
 HOLDER_IMAGE = "busybox"
-HOLDER_SANDBOX = Sandbox(memory_mb=16, cpus=0.2, pids=8, cap_add=("NET_ADMIN",))
-READER_SANDBOX = Sandbox(memory_mb=16, cpus=0.2, pids=8)
+HOLDER_SANDBOX = Sandbox(memory_mb=16, cpus=0.2, pids=8, cap_add=("NET_ADMIN",), learner=False)
+READER_SANDBOX = Sandbox(memory_mb=16, cpus=0.2, pids=8, learner=False)
 READY = "docker-tutor-egress-ready"
 READY_SECONDS = 30.0
 # A step container of a cut build can still hold an endpoint for a moment after the build ends.

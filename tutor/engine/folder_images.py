@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import os
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -63,7 +64,11 @@ class FolderImages:
         self._keep = keep
         self._verdicts = verdicts if keep else None  # a folder whose image goes has nothing to reuse
         self._release = release or host.remove_image
-        self.tag = image_tag(exercise, directory)
+        # The folder's cache mounts are found by its own tag; an image that goes when the grading
+        # ends gets a tag of its own, which a removal noted for later (LaterRemoval) can never take
+        # from the folder's next grading.
+        self.cache_key = image_tag(exercise, directory)
+        self.tag = self.cache_key if keep else f"{self.cache_key}-{uuid.uuid4().hex[:8]}"
         self._previous = str((host.image_attrs(self.tag) or {}).get("Id", ""))
         self._print = ""  # the folder's fingerprint, when verdicts are remembered
         self._remembered: Remembered | None = None

@@ -29,8 +29,10 @@ from tutor.engine.dockerfile import Dockerfile, DockerfileUnreadable, read_docke
 from tutor.engine.dockerhost import BuildOutcome, DockerHost, engine_errors
 from tutor.engine.engine_driver import EngineDriver
 from tutor.engine.events import CheckFinished, CheckStarted, EventSink, GradeFinished, GradeWarning, ignore
-from tutor.engine.folder_images import FolderImages
+from tutor.engine.folder_images import FolderImages, image_tag
+from tutor.engine.folder_lock import folder_lock
 from tutor.engine.learner_files import display_name
+from tutor.engine.owner import kept_aside as owner_notes
 from tutor.engine.report import BuildResult, CheckResult, LayerInfo, Report
 from tutor.engine.verdicts import VerdictStore
 from tutor.errors import EngineUnavailable, TutorError, UsageError
@@ -101,6 +103,8 @@ def grade(
         )
         while grading.verdicts and grading.verdicts.warnings:  # each said once, also by a store used again
             on_event(GradeWarning(grading.verdicts.warnings.pop(0)))
+        for note in owner_notes():
+            on_event(GradeWarning(note))
         on_event(GradeFinished(result))
         return result
 
@@ -131,6 +135,27 @@ def grade(
             hint="Run this exercise against Docker's engine (docker-tutor --engine NAME|URL); see the README: Builders, Podman.",
         )
     host.sweep_orphans()
+    # One grading of a folder at a time: a second tutor on it would share its image's tag.
+    with folder_lock(image_tag(exercise, directory), directory, lambda text: on_event(GradeWarning(text)), cancel) as ours:
+        if not ours:
+            return report(_not_built("the check was cancelled", ""), _results(checks, results, "cancelled"))
+        return _grade_on_the_engine(host, exercise, directory, dockerfile, checks, results, context, grading, on_event, cancel, report)
+
+
+def _grade_on_the_engine(
+    host: DockerHost,
+    exercise: Exercise,
+    directory: Path,
+    dockerfile: Dockerfile,
+    checks: list[Check],
+    results: dict[str, CheckResult],
+    context: CheckContext,
+    grading: Grading,
+    on_event: EventSink,
+    cancel: threading.Event,
+    report: Callable[[BuildResult, list[CheckResult]], Report],
+) -> Report:
+    """Reuse the image of an unchanged folder or build it, run the checks on it, report."""
     # A remembered verdict ran without the hidden checks.
     images = FolderImages(
         host, exercise, directory, keep=grading.keep_image, verdicts=None if grading.hidden else grading.verdicts,
@@ -142,8 +167,8 @@ def grade(
     needs = buildkit_only(dockerfile)
 
     def build(path: Path, tag: str | None) -> BuildOutcome:
-        # A rebuild (of an edited copy) sees the folder's own cache mounts: the folder's tag is their key.
-        return _build(host, exercise, dockerfile, path, tag, needs, on_event, cancel, cache_key=images.tag)
+        # A rebuild (of an edited copy) sees the folder's own cache mounts.
+        return _build(host, exercise, dockerfile, path, tag, needs, on_event, cancel, cache_key=images.cache_key)
 
     reused = images.image_to_reuse
     outcome = BuildOutcome(ok=True, seconds=0.0, image_id=reused) if reused else build(directory, images.tag)
@@ -248,6 +273,7 @@ def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResul
         return _skip(check, "cancelled")
     on_event(CheckStarted(check.id, check.display_title))
     started = time.monotonic()
+    own_hint = ""
     try:
         with engine_errors(f"check {check.id}"):
             verdict = check.run(context)
@@ -255,14 +281,15 @@ def _run(check: Check, context: CheckContext, on_event: EventSink) -> CheckResul
     except EngineUnavailable:
         raise
     except TutorError as exc:
-        passed, message = False, exc.message
+        # An error's own hint (a container stopped for a limit) says what to do about it.
+        passed, message, own_hint = False, exc.message, exc.hint
     result = CheckResult(
         id=check.id,
         kind=check.kind,
         title=without_patterns(check, check.display_title),
         passed=passed,
         message=without_patterns(check, message),
-        hint="" if passed else check.display_hint,
+        hint="" if passed else own_hint or check.display_hint,
         seconds=round(time.monotonic() - started, 3),
         lesson=check.lesson,
     )

@@ -12,16 +12,17 @@ import hashlib
 import os
 import re
 import secrets
-import time
 from pathlib import Path
 
 from tutor import locations
 from tutor.engine.learner_files import LearnerFileRefused, read_learner_file
+from tutor.state_files import keep_aside
 
 OWNER_LABEL = "org.docker-tutor.owner"
 _FILE = "owner-secret"
 _SHAPE = re.compile(rb"^[0-9a-f]{64}\n?$")
 _cache: dict[Path, bytes] = {}
+_notes: list[str] = []
 
 
 def tag_secret() -> bytes:
@@ -43,14 +44,27 @@ def cache_namespace(key: str) -> str:
     return hashlib.sha256(b"cache-mount\0" + tag_secret() + b"\0" + key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
+def kept_aside() -> list[str]:
+    """What became of a broken secret file since last asked (each said once), for the learner."""
+    said, _notes[:] = list(_notes), []
+    return said
+
+
 def _load_or_create(folder: Path) -> bytes:
-    with contextlib.suppress(LearnerFileRefused):
+    try:
         data = read_learner_file(folder, _FILE, 4096)
-        if _SHAPE.match(data):
-            return data.strip()
-        # Wrong shape: kept aside under a new name, never silently replaced.
-        with contextlib.suppress(OSError):
-            (folder / _FILE).rename(folder / f"{_FILE}.broken-{int(time.time())}")
+        problem = "" if _SHAPE.match(data) else "it is not 64 hexadecimal digits"
+    except LearnerFileRefused as exc:
+        problem = "" if exc.missing else str(exc).split(";")[0]
+        data = b""
+    if data and not problem:
+        return data.strip()
+    if problem:
+        # A link, a folder, unreadable or the wrong shape: kept aside and named, never silently replaced
+        # (a secret used for this process alone would label images no later `clean` finds).
+        aside = keep_aside(folder / _FILE)
+        if aside is not None:
+            _notes.append(f"the owner secret {folder / _FILE} could not be used ({problem}); it was kept as {aside} and a new one made")
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
         value = secrets.token_hex(32).encode()

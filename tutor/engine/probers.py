@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 # Trusted images (curriculum base images) a prober is started from, with how each sends a request.
 PROBER_IMAGES = ("busybox", "python:3.11-slim")
-PROBER_SANDBOX = Sandbox(memory_mb=64, cpus=0.5, pids=32)
+PROBER_SANDBOX = Sandbox(memory_mb=64, cpus=0.5, pids=32, learner=False)
 _ANSWER_LIMIT = 70_000
 _SEND = {
     "busybox": ["sh", "-c", f'printf "%s" "$REQ" | nc -w 5 "$IP" "$PORT" | head -c {_ANSWER_LIMIT}'],
@@ -124,7 +124,7 @@ class NamespaceProber:
     def _run(self, script: str, env: dict[str, str]) -> bytes:
         from tutor.engine.dockerhost import engine_errors
 
-        sandbox = Sandbox(PROBER_SANDBOX.memory_mb, PROBER_SANDBOX.cpus, PROBER_SANDBOX.pids, cap_add=("NET_ADMIN",))
+        sandbox = Sandbox(PROBER_SANDBOX.memory_mb, PROBER_SANDBOX.cpus, PROBER_SANDBOX.pids, cap_add=("NET_ADMIN",), learner=False)
         with self.host.container(
             self.image, ["sh", "-c", script], environment=env, sandbox=sandbox,
             network=f"container:{self.server_id}", exercise_id=self.exercise_id,

@@ -13,17 +13,22 @@ import hashlib
 import ipaddress
 import math
 import os
+import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tutor.errors import UsageError
+from tutor.served.kept_secrets import KeptSecret, kept_or_made
 
 CODE_FILE = "class-code"
 CODE_VARIABLE = "DOCKER_TUTOR_CLASS_CODE"
 MIN_CODE = 6  # characters, once spaces and dashes are dropped
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a projector and typed
+KEPT_CODE = KeptSecret(
+    "the class code", re.compile(f"[{_ALPHABET}]{{4}}-[{_ALPHABET}]{{4}}"), "a code like ABCD-EFGH",
+    f"give the code learners have with --class-code or {CODE_VARIABLE}",
+)
 
 
 def _normal(code: str) -> str:
@@ -64,22 +69,9 @@ def class_code(sessions: Path, given: str | None) -> ClassCode:
     code, source = kept_or_made(
         sessions / CODE_FILE,
         lambda: "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(2)),
-        usable=lambda kept: len(_normal(kept)) >= MIN_CODE,
+        KEPT_CODE,
     )
     return ClassCode(code, source, made=True)
-
-
-def kept_or_made(kept: Path, make: Callable[[], str], *, usable: Callable[[str], bool] = lambda _kept: True) -> tuple[str, str]:
-    """A secret the server made at an earlier start and kept in `kept` (when usable), or one made now
-    and kept there, readable by its owner only; and where it came from, in the instructor's words."""
-    if kept.is_file():
-        value = kept.read_text(encoding="utf-8").strip()
-        if usable(value):
-            return value, f"made at an earlier start, kept in {kept}"
-    value = make()
-    kept.touch(mode=0o600)
-    kept.write_text(value + "\n", encoding="utf-8")
-    return value, f"made for this class, kept in {kept}"
 
 
 def client_key(address: str | None) -> str:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tutor.errors import UsageError
+from tutor.state_files import BrokenState, read_json
 from tutor.words import plural
 
 FILE = "learners.json"
@@ -83,11 +84,13 @@ class Roster:
 
     def learners(self) -> list[Learner]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError) as exc:
+            # Within limits and never through a link: a class list of thousands of nested brackets,
+            # or a link to another class's list, is refused like any broken one.
+            data = read_json(self.path)
+        except BrokenState as exc:
             raise UsageError(f"{self.path} is unreadable: {exc}", hint="Restore it from a backup or move it aside.") from exc
+        if data is None:
+            return []
         rows = data.get("learners") if isinstance(data, dict) else None
         if not isinstance(rows, list):
             raise UsageError(f"{self.path} is not a learner list", hint="Move it aside to start a new class.")

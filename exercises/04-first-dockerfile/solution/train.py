@@ -5,6 +5,9 @@ import random
 
 random.seed(0)
 points = [(x / 10, 3 * (x / 10) + 2 + random.uniform(-0.1, 0.1)) for x in range(50)]
+if os.environ.get("DATA"):  # another dataset: a CSV file of x,y rows under a header
+    with open(os.environ["DATA"]) as handle:
+        points = [tuple(map(float, row.split(","))) for row in handle.read().split()[1:]]
 epochs = int(os.environ.get("EPOCHS", "200"))
 w, b, rate = 0.0, 0.0, 0.05
 for _ in range(epochs):

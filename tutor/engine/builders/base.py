@@ -185,9 +185,9 @@ class Builder(ABC):
         is the same Dockerfile as the image that passed the count."""
         from tutor.engine.builders.limits import human, max_added_bytes, max_build_files
 
-        base = self._base_ref(outcome)
-        size = (self.host.image_attrs(outcome.image_id) or {}).get("Size", 0)
-        added = size - (int((self.host.image_attrs(base) or {}).get("Size", 0)) if base else 0)
+        image = self.host.image_attrs(outcome.image_id) or {}
+        base = self._base_attrs(outcome)
+        added = int(image.get("Size", 0)) - (int(base.get("Size", 0)) if base else 0)
         if added > max_added_bytes():
             self._refuse_image(
                 outcome,
@@ -195,7 +195,7 @@ class Builder(ABC):
                 "exercise's image may add, and the image was removed",
             )
             return
-        files = self.host.files_added(outcome.image_id, base, max_build_files()) if request.tag else None
+        files = self.host.files_added(image, base, max_build_files()) if request.tag and image else None
         if files is not None and files > max_build_files():
             self._refuse_image(
                 outcome,
@@ -210,16 +210,17 @@ class Builder(ABC):
         with contextlib.suppress(Exception):
             self.host.api.remove_image(outcome.image_id, force=True, noprune=False)
 
-    def _base_ref(self, outcome: BuildOutcome) -> str:
-        """The image the final stage starts FROM ("" if it is a stage, scratch or unknown)."""
+    def _base_attrs(self, outcome: BuildOutcome) -> dict[str, Any] | None:
+        """The engine's attributes of the image the final stage starts FROM (None if it is a stage,
+        scratch or unknown)."""
         base = outcome.base_image
         if not base:
             froms = [text for _, text in sorted(outcome.steps.items()) if text.upper().startswith("FROM ")]
             words = [w for w in froms[-1].split()[1:] if not w.startswith("--")] if froms else []
             base = words[0] if words else ""
-        if not base or base == "scratch" or "$" in base or not self.host.image_attrs(base):
-            return ""
-        return base
+        if not base or base == "scratch" or "$" in base:
+            return None
+        return self.host.image_attrs(base)
 
     @abstractmethod
     def _stream(self, api: StreamClient, request: BuildRequest) -> Iterator[dict[str, Any]]:

@@ -173,7 +173,8 @@ def choose(
 def _offers_buildkit(version: dict[str, Any]) -> tuple[bool, str]:
     components = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [])
     if "podman" in components.lower():
-        return False, "Podman's Docker-compatible API offers only the classic builder"
+        # Said so, since Docker's classic builder refuses RUN --mount and Buildah builds it.
+        return False, "Podman builds with Buildah behind Docker's classic build API (Buildah builds RUN --mount too)"
     if str(version.get("Os", "linux")).lower() != "linux":
         return False, f"BuildKit builds Linux images only; this engine runs {version.get('Os')} containers"
     numbers = tuple(int(n) for n in re.findall(r"\d+", str(version.get("Version", "0")))[:2])

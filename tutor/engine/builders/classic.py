@@ -20,7 +20,7 @@ import docker.errors
 
 from tutor.engine.builders.base import LEFTOVER_WAIT_SECONDS, Builder, StreamClient
 from tutor.engine.builders.journal import BuildJournal, dead_builds
-from tutor.engine.builders.limits import build_pids, max_added_bytes
+from tutor.engine.builders.limits import FILE_TOO_LARGE, build_pids, max_added_bytes
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.builders.step_limits import StepLimits, step_limits
 from tutor.engine.builders.step_watch import StepWatch
@@ -40,7 +40,6 @@ _USING_CACHE = re.compile(r"^ ?-{2,3}> Using cache\b")
 _LAYER_ID = re.compile(r"^ ?-{2,3}> ([0-9a-f]{11,64})$")
 _STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})$")
 # What a step prints when a write goes past RLIMIT_FSIZE (EFBIG, or SIGXFSZ's exit code).
-_FILE_TOO_LARGE = re.compile(r"File too large|File size limit exceeded|Errno 27\]|returned a non-zero code: 153")
 _REMOVING = re.compile(r"^Removing intermediate container [0-9a-f]{12,64}$")
 
 
@@ -183,7 +182,7 @@ class ClassicBuilder(Builder):
         log = "\n".join(self._reader.tail)
         if self._limits is not None and self._limits.reached(log):
             return f"a build step tried to run more than {self._limits.pids} processes at once"
-        if self._file_limit and _FILE_TOO_LARGE.search(log):
+        if self._file_limit and FILE_TOO_LARGE.search(log):
             return f"a build step wrote a file over {human(self._file_limit)}, what an exercise's image may add"
         return ""
 

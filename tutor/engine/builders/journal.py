@@ -16,6 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tutor.state_files import BrokenState, keep_aside, read_json, shape_problem
+
 
 def _folder() -> Path:
     # Per machine, not per learner: the next tutor to start on this machine sweeps, whoever runs it.
@@ -52,15 +54,26 @@ class BuildJournal:
             self.path.unlink()
 
 
+# What note() writes; a note of any other shape is no build of the tutor's.
+_SHAPE = {"engine": str, "owner": str, "space": str, "last": str, "created": ["items", str], "running": str,
+          "since": (int, float), "volumes": ["items", str]}
+
+
 def dead_builds(engine: str, space: str, alive: Any) -> list[tuple[Path, dict[str, Any]]]:
-    """Notes of builds on this engine whose tutor, in this process space, is gone."""
+    """Notes of builds on this engine whose tutor, in this process space, is gone. The folder is
+    the machine's: a note that is not one (a link, a folder, not JSON, another shape) is never
+    followed; it is kept aside, so no sweep reads it again."""
     found = []
     for path in sorted(_folder().glob("*.json")) if _folder().is_dir() else []:
         try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
+            record = read_json(path)
+        except BrokenState:
+            record = None
+        if record is None or shape_problem(record, _SHAPE) or not {"engine", "owner", "space", "last"} <= set(record):
+            if path.is_symlink() or path.exists():
+                keep_aside(path)
             continue
-        pid = str(record.get("owner", "")).split("-")[0]
+        pid = record["owner"].split("-")[0]
         if record.get("engine") == engine and record.get("space") == space and pid.isdigit() and not alive(int(pid)):
             found.append((path, record))
     return found

@@ -7,12 +7,15 @@ more; it is read when a build starts.
 from __future__ import annotations
 
 import os
+import re
 
 # How often the running step's writable layer is measured (the engine walks the layer to do it).
 DISK_POLL_SECONDS = 2.0
 # How often the running step's changed paths are counted (the engine compares the layer with its
 # parents to list them: half a second for a pip install's, seconds for hundreds of thousands).
 FILE_POLL_SECONDS = 10.0
+# What a process prints, or a shell reports, when a write is refused for the file-size limit (EFBIG).
+FILE_TOO_LARGE = re.compile(r"File too large|File size limit exceeded|Errno 27\]|returned a non-zero code: 153")
 
 
 def _figure(name: str, default: int) -> int:

@@ -83,7 +83,7 @@ def step_limits(host: DockerHost, *, pids: int, memory_mb: int, exercise_id: str
         yield None
         return
     cpus = float(host.info().get("NCPU") or 1)  # no CPU cap beyond the machine's: a build may use every core
-    sandbox = Sandbox(memory_mb=memory_mb, cpus=cpus, pids=pids)
+    sandbox = Sandbox(memory_mb=memory_mb, cpus=cpus, pids=pids, learner=False)
     with host.container(image, _WATCH[image], sandbox=sandbox, exercise_id=exercise_id) as holder:
         # With the cgroupfs driver a container's cgroup is its parent's path (the engine's default
         # is /docker) and its id.

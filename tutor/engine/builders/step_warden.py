@@ -131,7 +131,7 @@ def step_warden(host: DockerHost, *, pids: int, memory_mb: int, exercise_id: str
     # cgroups. Safe because this is the tutor's own container, running the tutor's script above
     # with no network and no learner code; a learner's container never gets a host folder.
     cgroups = docker.types.Mount(MOUNT, "/sys/fs/cgroup", type="bind", read_only=False)
-    sandbox = Sandbox(memory_mb=_MEMORY_MB, cpus=_CPUS, pids=_PIDS)
+    sandbox = Sandbox(memory_mb=_MEMORY_MB, cpus=_CPUS, pids=_PIDS, learner=False)
     command = [*_SCRIPTS[image], str(pids), str(memory_mb * 2**20)]
     with host.container(image, command, sandbox=sandbox, exercise_id=exercise_id, mounts=[cgroups]) as warden:
         _wait_ready(warden)

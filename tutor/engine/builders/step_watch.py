@@ -32,9 +32,12 @@ _PATH_KEY = b'{"Path":'  # one per changed path in the engine's JSON answer
 
 
 @dataclass(slots=True)
-class _Step:
+class Written:
+    """What one container has written, as last measured."""
+
     container_id: str
     started: float
+    running: bool = True
     layer_bytes: int = 0
     layer_files: int = 0
     volumes: dict[str, str] = field(default_factory=dict)  # volume name -> where the step sees it
@@ -53,7 +56,7 @@ class StepWatch:
     def __init__(self, host: DockerHost, exercise_id: str) -> None:
         self.host = host
         self.exercise_id = exercise_id
-        self._step: _Step | None = None
+        self._step: Written | None = None
         self.volumes: list[str] = []  # the volumes a reader holds now (a killed tutor's note names them)
 
     def over_limit(self, container_id: str) -> str:
@@ -62,11 +65,19 @@ class StepWatch:
             over = self.step_over()
             if over:
                 return over
-            self._step = _Step(container_id, time.monotonic(), next_files_check=time.monotonic() + FILE_POLL_SECONDS)
+        step = self.measure(container_id)
+        return _verdict(step) if step is not None else ""
+
+    def measure(self, container_id: str) -> Written | None:
+        """What the container has written so far (its layer and its volumes; its changed paths at
+        most every FILE_POLL_SECONDS); None once it is gone."""
+        if self._step is None or self._step.container_id != container_id:
+            self._step = Written(container_id, time.monotonic(), next_files_check=time.monotonic() + FILE_POLL_SECONDS)
         step = self._step
-        attrs = _inspect(self.host.api, container_id)
+        attrs = inspect_with_size(self.host.api, container_id)
         if attrs is None:
-            return ""  # the step is over: what it left in a volume is measured by step_over
+            return None  # the step is over: what it left in a volume is measured by step_over
+        step.running = bool((attrs.get("State") or {}).get("Running"))
         step.layer_bytes = int(attrs.get("SizeRw") or 0)
         volumes = {m["Name"]: m.get("Destination", "") for m in attrs.get("Mounts") or [] if m.get("Type") == "volume" and m.get("Name")}
         if volumes and step.reader is None:
@@ -78,7 +89,7 @@ class StepWatch:
             # The engine compares the whole layer with its parents: seconds for a large one, so less often.
             step.layer_files = changed_paths(self.host.api, container_id, stop_at=max_build_files() + 1)
             step.next_files_check = time.monotonic() + FILE_POLL_SECONDS
-        return _verdict(step)
+        return step
 
     def step_over(self) -> str:
         """The step that was running has ended: measure what it left in its volumes, once."""
@@ -98,7 +109,7 @@ class StepWatch:
                 self.host.api.remove_volume(name, force=True)
             self.volumes.remove(name)
 
-    def _hold(self, step: _Step) -> Any:
+    def _hold(self, step: Written) -> Any:
         image = next((name for name in PROBER_IMAGES if self.host.image_attrs(name)), "")
         if not image:
             return None
@@ -115,7 +126,7 @@ class StepWatch:
         except Exception:
             return None  # the step was already over and its volumes gone: nothing left to hold
 
-    def _release(self, step: _Step) -> None:
+    def _release(self, step: Written) -> None:
         """Remove the step's reader, then the volumes it held (the step container is gone by now)."""
         with contextlib.suppress(Exception):
             step.held.close()
@@ -125,7 +136,7 @@ class StepWatch:
             with contextlib.suppress(ValueError):
                 self.volumes.remove(name)
 
-    def _measure_volumes(self, step: _Step) -> None:
+    def _measure_volumes(self, step: Written) -> None:
         with contextlib.suppress(Exception):
             code, output = step.reader.exec_run(["sh", "-c", _MEASURE], user="0:0")
             kilobytes, files = (int(word) for word in output.split()[:2])
@@ -133,7 +144,7 @@ class StepWatch:
                 step.volume_bytes, step.volume_files = kilobytes * 1024, files
 
 
-def _verdict(step: _Step) -> str:
+def _verdict(step: Written) -> str:
     where = ", ".join(f"VOLUME {path}" for path in sorted(set(step.volumes.values())))
     total = step.layer_bytes + step.volume_bytes
     if total > max_added_bytes():
@@ -166,7 +177,7 @@ def held_volumes(container: dict[str, Any]) -> list[str]:
     ]
 
 
-def _inspect(api: Any, container_id: str) -> dict[str, Any] | None:
+def inspect_with_size(api: Any, container_id: str) -> dict[str, Any] | None:
     with contextlib.suppress(Exception):
         response = api._get(api._url("/containers/{0}/json", container_id), params={"size": 1})
         return dict(api._result(response, True))

@@ -70,6 +70,8 @@ class EngineApi(Protocol):
 
     def logs(self, container: str, *, tail: int) -> bytes: ...
 
+    def inspect_image(self, image: str) -> dict[str, Any]: ...
+
     def remove_image(self, image: str) -> None: ...
 
 
@@ -217,6 +219,7 @@ class ComposeProject:
         config = self.config()
         problems = refusals(config, self.folder, build_network=self.build_network)
         problems += image_refusals(config, self.folder, self._allowed_images())
+        problems += self._images_to_pull(config)
         if problems:
             raise ComposeError(f"{self.file.name} is refused: " + "; ".join(problems))
         # A secret of this data folder in the hash: no one else on the engine can derive the name.
@@ -262,6 +265,28 @@ class ComposeProject:
         outcome = self._builder(build, max(POLL, timeout), self.cancel)
         if not outcome.ok:
             raise ComposeError(build_failure(build, outcome))
+
+    def _images_to_pull(self, config: dict[str, Any]) -> list[str]:
+        """Services that start from an image the engine does not hold: Compose would pull it
+        (tutor/engine/local_images.py). The images the tutor builds are judged by its builder."""
+        if self._engine is None:
+            return []
+        from tutor.engine.local_images import NOT_ON_THE_ENGINE, present
+
+        engine = self._engine
+
+        def inspect(reference: str) -> dict[str, Any] | None:
+            try:
+                return engine.inspect_image(reference)
+            except Exception:  # noqa: BLE001 - not found, or a name the engine cannot read: not there
+                return None
+
+        return [
+            f"service {name}: image {service['image']} is {NOT_ON_THE_ENGINE}"
+            for name, service in (config.get("services") or {}).items()
+            if isinstance(service, dict) and not service.get("build") and service.get("image")
+            and not present(inspect, str(service["image"]))
+        ]
 
     def _allowed_images(self) -> Collection[str]:
         if self._allowed is not None:

@@ -1,0 +1,122 @@
+"""Two tutor processes checking one folder at once: the second waits and says so, both report the
+true grade (whichever builder each uses), and nothing either built is left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.content.test_lint_content import make_pack
+from tests.engine_cleanup import leftovers, owners_under, remove
+from tutor import locations
+from tutor.engine.folder_lock import folder_lock
+
+WAITS = "this check waits until it is done"
+
+
+def test_a_second_grading_of_the_folder_waits_says_so_and_can_be_cancelled(tmp_path: Path) -> None:
+    said: list[str] = []
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with folder_lock("docker-tutor/x:abc", tmp_path, said.append, threading.Event()) as ours:
+            assert ours
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert holding.wait(10)
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    with folder_lock("docker-tutor/x:abc", tmp_path, said.append, cancel) as ours:
+        assert not ours  # cancelled while it waited: nothing may be done
+    assert said == [f"another docker-tutor (process {os.getpid()}) is checking {tmp_path}; {WAITS}"], said
+    with folder_lock("docker-tutor/x:other-folder", tmp_path, said.append, threading.Event()) as ours:
+        assert ours and len(said) == 1  # another folder's lock is another file
+    started = time.monotonic()
+    threading.Timer(0.5, release.set).start()
+    with folder_lock("docker-tutor/x:abc", tmp_path, said.append, threading.Event()) as ours:
+        assert ours and time.monotonic() - started >= 0.4  # it waited for the first to let go
+    thread.join(10)
+
+
+def test_a_lock_file_the_tutor_did_not_make_is_kept_aside_and_named(tmp_path: Path) -> None:
+    said: list[str] = []
+    with folder_lock("docker-tutor/x:abc", tmp_path, said.append, threading.Event()):
+        pass
+    (lock,) = (locations.data_dir() / "locks").iterdir()
+    lock.unlink()
+    lock.mkdir()  # a folder where the lock file goes
+    with folder_lock("docker-tutor/x:abc", tmp_path, said.append, threading.Event()) as ours:
+        assert ours
+    (aside,) = lock.parent.glob(f"{lock.name}.corrupt-*")
+    assert aside.is_dir() and lock.is_file() and said == [f"the lock file {lock} was not one the tutor makes (Is a directory); it was kept as {aside}"]
+
+
+def _held() -> bool:
+    """A lock file with its holder's pid in it: a grading of the folder is under way."""
+    locks = locations.data_dir() / "locks"
+    return locks.is_dir() and any(lock.read_text().strip() for lock in locks.glob("*.lock"))
+
+
+def _check(pack: Path, folder: Path, builder: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tutor", "--content-only", "--content", str(pack), "--builder", builder,
+         "check", "50-say-hello", "--dir", str(folder)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("builders", [("classic", "buildkit"), ("buildkit", "buildkit")])
+def test_two_checks_of_one_folder_at_once_both_report_the_true_grade_and_leave_nothing(
+    tmp_path: Path, host: Any, builders: tuple[str, str]
+) -> None:
+    pack = make_pack(tmp_path)
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "greeting.txt").write_text("hello\n")
+    # A step that takes a moment, so the second check starts while the first builds; a nonce, so
+    # neither build is served from another test's cache.
+    nonce = f"{time.time_ns()}"
+    (folder / "Dockerfile").write_text(
+        f'FROM busybox:latest\nCOPY greeting.txt /\nRUN sleep 2 && echo {nonce} > /nonce\nCMD ["echo", "hello"]\n'
+    )
+    first = _check(pack, folder, builders[0])
+    deadline = time.monotonic() + 120
+    while not _held():  # the first holds the folder's lock: the second starts while it checks
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.05)
+    second = _check(pack, folder, builders[1])
+    results = [(process.wait(300), *process.communicate()) for process in (first, second)]
+    for code, out, err in results:
+        assert code == 0 and "50-say-hello: passed" in out and "Traceback" not in err, (code, out, err)
+    assert f"is checking {folder}; {WAITS}" in results[1][2], results[1][2]
+    found = leftovers(host.api, owners_under(tmp_path))
+    try:
+        # The folder's one image, kept as its cache; no other image of either check, tagged or not.
+        assert len(found["images"]) == 1 and found["images"][0].startswith("docker-tutor/50-say-hello:"), found
+        assert not found["containers"] and not found["volumes"] and not found["networks"], found
+    finally:
+        remove(host.api, found)
+
+
+def test_a_file_where_the_folder_of_locks_goes_is_kept_aside_and_named(tmp_path: Path) -> None:
+    locks = locations.data_dir() / "locks"
+    locks.parent.mkdir(parents=True)
+    locks.write_text("not a folder")
+    said: list[str] = []
+    with folder_lock("docker-tutor/x:abc", tmp_path, said.append, threading.Event()) as ours:
+        assert ours and locks.is_dir()
+    (aside,) = locks.parent.glob("locks.corrupt-*")
+    assert aside.read_text() == "not a folder" and said == [
+        f"the folder of locks {locks} was not one the tutor makes (it is not a folder); it was kept as {aside}"
+    ]

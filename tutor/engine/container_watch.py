@@ -1,0 +1,139 @@
+"""Holds a learner's running container to the disk budget of a build: what it writes while it runs.
+
+A build step is held to what an exercise's image may add (builders/limits.py); a container the
+checks start (the image's CMD, a `command`, a service) writes to the same engine's disk, so it is
+held to the same figures. Each file is capped by an `fsize` ulimit (dockerhost.sandbox_kwargs); the
+total is watched here, measured as a build step's is (builders/step_watch.py): its writable layer
+(`SizeRw`), the anonymous volumes its image's VOLUME lines give it, its changed paths, and the
+engine's own files it may write (/etc/hosts, /etc/hostname, /etc/resolv.conf: files of the engine's
+machine, in neither the layer nor a volume). A first look after FIRST_LOOK_SECONDS, so a container
+that is done by then costs nothing; then one every LOOK_EVERY_SECONDS. A container over the budget
+is killed, and the check that started it fails saying why (ContainerOverBudget).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import signal
+import threading
+from typing import TYPE_CHECKING, Any
+
+from tutor.engine.builders.limits import FILE_TOO_LARGE, human, max_added_bytes, max_build_files
+from tutor.engine.builders.step_watch import StepWatch, Written
+from tutor.errors import TutorError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from tutor.engine.dockerhost import DockerHost
+
+FIRST_LOOK_SECONDS = 1.5
+LOOK_EVERY_SECONDS = 3.0
+# Files of the engine's machine bind-mounted into every container, writable by its root.
+ENGINE_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
+ADVICE = (
+    "Write big outputs to a volume the exercise declares, or don't write them: a container the tutor "
+    "starts shares the engine's disk with every other learner's."
+)
+
+
+class ContainerOverBudget(TutorError):
+    """A learner's container wrote more than its budget and was stopped."""
+
+
+class ContainerWatch:
+    """Watches one started container from a thread of its own until the `with` block ends;
+    `stopped_why` says why it was killed ("" when it was not)."""
+
+    def __init__(self, host: DockerHost, container_id: str, exercise_id: str = "") -> None:
+        self._host = host
+        self._container_id = container_id
+        self._measure = StepWatch(host, exercise_id)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"watch-{container_id[:12]}", daemon=True)
+        self.stopped_why = ""
+
+    def __enter__(self) -> ContainerWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._done.set()
+        self._thread.join()
+        self._measure.close()  # the reader of its volumes, if one was started
+
+    def raise_if_over(self) -> None:
+        """Raise ContainerOverBudget if the container was stopped, or if the kernel refused it a write
+        past the file-size limit: a container done before the first look, or one whose shell went on
+        after its writer was killed, is judged by that, not by what it printed or its exit code."""
+        if not self.stopped_why and file_limit_reached(self._host.api, self._container_id):
+            self.stopped_why = (
+                f"a file the container wrote reached {human(max_added_bytes())}, the most one file may hold "
+                "(as much as a build may add to an image), and the write was refused"
+            )
+        if self.stopped_why:
+            raise ContainerOverBudget(self.stopped_why, hint=ADVICE)
+
+    def _watch(self) -> None:
+        wait = FIRST_LOOK_SECONDS
+        while not self._done.wait(wait):
+            wait = LOOK_EVERY_SECONDS
+            written = self._measure.measure(self._container_id)
+            if written is None or not written.running:
+                return
+            why = over_budget(written, engine_files_bytes(self._host.api, self._container_id))
+            if why:
+                self.stopped_why = why
+                with contextlib.suppress(Exception):
+                    self._host.api.kill(self._container_id)
+                return
+
+
+def over_budget(written: Written, engine_files: int) -> str:
+    """Why a container that has written this must be stopped ("" when it may go on)."""
+    total = written.layer_bytes + written.volume_bytes + engine_files
+    if total > max_added_bytes():
+        parts = [f"{human(written.layer_bytes)} in its own files"] if written.layer_bytes > 10**6 else []
+        if written.volume_bytes:
+            where = ", ".join(sorted(set(written.volumes.values())))
+            parts.append(f"{human(written.volume_bytes)} on its volumes ({where})")
+        if engine_files > 10**6:
+            parts.append(f"{human(engine_files)} in {', '.join(ENGINE_FILES)}")
+        return (
+            f"the container wrote {human(total)} ({'; '.join(parts)}), over the {human(max_added_bytes())} "
+            "a learner's container may write (as much as a build may add to an image), and it was stopped"
+        )
+    files = written.layer_files + written.volume_files
+    if files > max_build_files():
+        return (
+            f"the container made {files:,} files and folders, over the {max_build_files():,} a learner's "
+            "container may make (as many as a build may add), and it was stopped"
+        )
+    return ""
+
+
+def file_limit_reached(api: Any, container_id: str) -> bool:
+    """The container's main process was killed by SIGXFSZ (exit code 153), or its output shows a
+    write refused for the file-size limit (EFBIG: what a process that ignores the signal gets)."""
+    with contextlib.suppress(Exception):
+        state = api.inspect_container(container_id).get("State") or {}
+        if not state.get("Running") and state.get("ExitCode") == 128 + signal.SIGXFSZ:
+            return True
+        tail = api.logs(container_id, stdout=True, stderr=True, tail=200)
+        return bool(FILE_TOO_LARGE.search(tail.decode(errors="replace")))
+    return False
+
+
+def engine_files_bytes(api: Any, container_id: str) -> int:
+    """The size of the engine's files in the container, from the engine's stat of each
+    (HEAD /containers/{id}/archive: no content is read)."""
+    total = 0
+    for path in ENGINE_FILES:
+        with contextlib.suppress(Exception):
+            response = api.head(api._url("/containers/{0}/archive", container_id), params={"path": path}, timeout=10)
+            header = response.headers.get("X-Docker-Container-Path-Stat", "")
+            if response.status_code == 200 and header:
+                total += int(json.loads(base64.b64decode(header)).get("size") or 0)
+    return total
