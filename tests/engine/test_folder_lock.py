@@ -16,7 +16,7 @@ import pytest
 from tests.content.test_lint_content import make_pack
 from tests.engine_cleanup import leftovers, owners_under, remove
 from tutor import locations
-from tutor.engine.folder_lock import folder_lock
+from tutor.engine.folder_lock import being_graded, folder_lock
 
 WAITS = "this check waits until it is done"
 
@@ -120,3 +120,12 @@ def test_a_file_where_the_folder_of_locks_goes_is_kept_aside_and_named(tmp_path:
     assert aside.read_text() == "not a folder" and said == [
         f"the folder of locks {locks} was not one the tutor makes (it is not a folder); it was kept as {aside}"
     ]
+
+
+def test_a_folder_being_graded_is_known_so_its_image_is_not_evicted_meanwhile(tmp_path: Path) -> None:
+    """FolderImages keeps the images of an exercise's last few folders: an older folder's image goes
+    only when no tutor is checking that folder at the moment."""
+    assert not being_graded("docker-tutor/x:abc")  # no lock file yet
+    with folder_lock("docker-tutor/x:abc", tmp_path, print, threading.Event()):
+        assert being_graded("docker-tutor/x:abc") and not being_graded("docker-tutor/x:other")
+    assert not being_graded("docker-tutor/x:abc")
