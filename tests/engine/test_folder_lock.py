@@ -129,3 +129,26 @@ def test_a_folder_being_graded_is_known_so_its_image_is_not_evicted_meanwhile(tm
     with folder_lock("docker-tutor/x:abc", tmp_path, print, threading.Event()):
         assert being_graded("docker-tutor/x:abc") and not being_graded("docker-tutor/x:other")
     assert not being_graded("docker-tutor/x:abc")
+
+
+@pytest.mark.docker
+def test_clean_while_a_check_runs_leaves_that_check_alone_and_cleans_after(tmp_path: Path, host: Any) -> None:
+    pack = make_pack(tmp_path)
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "greeting.txt").write_text("hello\n")
+    (folder / "Dockerfile").write_text(f'FROM busybox:latest\nCOPY greeting.txt /\nRUN echo {time.time_ns()} > /n\nCMD ["sh", "-c", "sleep 4; echo hello"]\n')
+    check = _check(pack, folder, "buildkit")
+    owners = owners_under(tmp_path)
+    deadline = time.monotonic() + 120
+    while not (owners and leftovers(host.api, owners)["containers"]):  # its command check is running
+        assert check.poll() is None and time.monotonic() < deadline, check.communicate()
+        time.sleep(0.1)
+        owners = owners or owners_under(tmp_path)
+    clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0 and "removed 0 containers and 0 images" in clean.stdout, clean.stdout + clean.stderr
+    code, out, err = check.wait(120), *check.communicate()
+    assert code == 0 and "50-say-hello: passed" in out, (out, err)
+    clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
+    assert "removed 0 containers and 1 image" in clean.stdout, clean.stdout  # the folder's image, once the check is over
+    assert leftovers(host.api, owners) == {"containers": [], "networks": [], "volumes": [], "images": []}

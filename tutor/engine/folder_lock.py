@@ -30,8 +30,18 @@ def _path(tag: str) -> Path:
 
 def being_graded(tag: str) -> bool:
     """Whether a grading of the folder whose image is `tag` holds its lock now (in any process)."""
+    return _held(_path(tag))
+
+
+def any_being_graded() -> bool:
+    """Whether any grading of this data folder holds its folder's lock now (in any process)."""
+    folder = locations.data_dir() / "locks"
+    return folder.is_dir() and any(_held(path) for path in folder.glob("*.lock"))
+
+
+def _held(path: Path) -> bool:
     try:
-        fd = os.open(_path(tag), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return False
     try:
