@@ -249,7 +249,9 @@ class DockerHost:
         """BuildKit where the engine offers it, unless --builder or DOCKER_TUTOR_BUILDER says otherwise;
         in serve and grade, and for a build that needs the network (network), the classic builder
         unless the Dockerfile needs BuildKit (needs)."""
-        return choose(self.version(), requested(), needs=needs, network=network)
+        from tutor.engine.builders.step_limits import supported
+
+        return choose(self.version(), requested(), needs=needs, network=network, held=bool(needs) and supported(self))
 
     def remove_image(self, ref: str) -> None:
         """Remove a tag or an image and its unused layers. Never forced: an image that a running
