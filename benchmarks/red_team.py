@@ -202,6 +202,8 @@ def main(only: set[str] | None = None) -> None:
         buildkit = ["env", "DOCKER_TUTOR_BUILDER=buildkit"]
         fork_bomb = folder("forks", {"Dockerfile": "FROM python:3.11-slim\nRUN python3 -c \"exec('import os, time\\nwhile True:\\n try: os.fork()\\n except OSError: time.sleep(0.05)')\"\n"})
         big = folder("big", {"Dockerfile": "FROM busybox\nRUN dd if=/dev/zero of=/big bs=1M count=1024\n"})
+        shell_bomb = folder("shell-bomb", {"Dockerfile": "FROM python:3.11-slim\nRUN bomb(){ bomb|bomb& }; bomb; sleep 600\n"})
+        memory_hog = folder("memory-hog", {"Dockerfile": "FROM python:3.11-slim\nRUN python3 -c \"s = 'a' * (3 * 2**30)\"\n"})
         many_big = folder("many-big", {"Dockerfile": "FROM busybox\nRUN for i in 1 2 3 4 5 6; do dd if=/dev/zero of=/big$i bs=1M count=200; done\n"})
         compose_limits = {}
         for name, run in (("fork", "python3 -c \"exec('import os, time\\nwhile True:\\n try: os.fork()\\n except OSError: time.sleep(0.05)')\""),
@@ -244,6 +246,10 @@ def main(only: set[str] | None = None) -> None:
             ("4", "RUN step writing one 1 GB file (classic)", [*classic, *check("04-first-dockerfile", big)], None, None),
             ("4", "RUN step writing 1.2 GB in 200 MB files (classic)", [*classic, *check("04-first-dockerfile", many_big)], None, None),
             ("4", "RUN step writing one 1 GB file (BuildKit)", [*buildkit, *check("04-first-dockerfile", big)], None, None),
+            ("4", "RUN step bomb(){ bomb|bomb& }; bomb (BuildKit, as 06b builds: step warden)",
+             [*buildkit, *check("04-first-dockerfile", shell_bomb)], None, None),
+            ("4", "RUN step allocating 3 GB in a 1 GB build (BuildKit: step warden)",
+             [*buildkit, *check("04-first-dockerfile", memory_hog)], None, None),
             ("4", "Compose service's RUN step forking without end (classic)",
              [*classic, *check("14b-model-api-and-kv", compose_limits["fork"])], None, None),
             ("4", "Compose service's RUN step writing a 1.2 GB file (classic)",

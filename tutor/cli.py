@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -643,9 +644,14 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         print(text)
         return
+    # Whole or not at all: a reader (or a second run writing the same file) never sees half of it.
+    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
-        output.write_text(text + "\n", encoding="utf-8")
+        partial.write_text(text + "\n", encoding="utf-8")
+        os.replace(partial, output)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
     print(f"wrote {output}", file=sys.stderr)
 

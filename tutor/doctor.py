@@ -5,10 +5,14 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tutor.content.model import Curriculum
 from tutor.engine.dockerfile import DockerfileUnreadable, read_dockerfile
 from tutor.errors import TutorError, UsageError
+
+if TYPE_CHECKING:
+    from tutor.engine.dockerhost import DockerHost
 
 MIN_FREE_BYTES = 5 * 2**30
 
@@ -54,10 +58,32 @@ def _builder_note(name: str) -> str:
         return (
             ". `serve` and `grade` build with the classic builder, as its build steps keep their limits; "
             "what only BuildKit builds (RUN --mount, COPY --chmod or --link, here-documents, ARG TARGETARCH ...) "
-            "is built there with BuildKit, without those limits, only in the exercises that teach it, and "
+            "is built there with BuildKit (its steps' limits: below), only in the exercises that teach it, and "
             "refused in the others; --builder buildkit|classic decides for every Dockerfile"
         )
     return ""
+
+
+def _step_limits(host: DockerHost) -> str:
+    """Which limits each builder's RUN steps get on this engine (builders/step_limits.py, step_warden.py)."""
+    from tutor.engine.builders.limits import build_pids
+    from tutor.engine.builders.step_limits import supported
+
+    if supported(host):
+        return (
+            f"cgroup v1 with the cgroupfs driver: the classic builder's steps share {build_pids()} processes and "
+            f"each has the build's memory; BuildKit's steps each get {build_pids()} processes and the build's "
+            "memory from the tutor's step warden"
+        )
+    if host.is_podman():
+        return "Podman: build steps have the build's memory limit; no process limit (no cgroup parent for them)"
+    info = host.info()
+    why = f"cgroup v{info.get('CgroupVersion', '?')} with the {info.get('CgroupDriver', '?')} driver"
+    return (
+        f"{why}: the classic builder's steps have the build's memory limit but no process limit; BuildKit's steps "
+        "have neither (only the build's deadline and the image-size check): serve and grade build with the classic "
+        "builder but for what only BuildKit builds"
+    )
 
 
 def diagnose(curriculum: Curriculum) -> list[Finding]:
@@ -92,6 +118,7 @@ def diagnose(curriculum: Curriculum) -> list[Finding]:
         findings.append(Finding("builder", True, f"{builder.name}: {builder.why}" + _builder_note(builder.name)))
     except UsageError as exc:
         findings.append(Finding("builder", False, exc.message, exc.hint))
+    findings.append(Finding("build step limits", True, _step_limits(host)))
     info = host.info()
     root = Path(info.get("DockerRootDir", ""))
     if root.is_dir():

@@ -17,7 +17,7 @@ from pathlib import Path
 from tutor.errors import UsageError
 from tutor.served.admission import class_code as find_class_code
 from tutor.served.guard import Limits, OriginGuard
-from tutor.served.kept_secrets import KeptSecret, kept_or_made
+from tutor.served.kept_secrets import KeptSecret, given_secret, kept_or_made
 from tutor.words import plural
 
 PASSWORD_FILE = "instructor-password"
@@ -56,10 +56,7 @@ class InstructorPassword:
 def instructor_password(sessions: Path, password_file: Path | None) -> InstructorPassword:
     """The password and where it came from: a file given, the environment, or one made and kept."""
     if password_file is not None:
-        try:
-            password = password_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read the instructor password from {password_file}: {exc}") from exc
+        password = given_secret(password_file, "the instructor password")
         if len(password) < 8:
             raise UsageError(f"the instructor password in {password_file} is shorter than 8 characters")
         return InstructorPassword(password, f"from {password_file}")

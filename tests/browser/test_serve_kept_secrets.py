@@ -194,3 +194,22 @@ def test_serve_keeps_an_empty_password_file_aside_names_it_and_starts_with_a_new
     assert f"{sessions / PASSWORD_FILE} was empty; it was kept as {aside}" in err, err
     password = (sessions / PASSWORD_FILE).read_text().strip()
     assert KEPT_PASSWORD.shape.fullmatch(password) and f"password: {password} " in out, out
+
+
+@pytest.mark.parametrize("case", ["a FIFO", "a device", "a folder", "huge", "not UTF-8"])
+def test_a_password_file_given_that_is_not_one_is_said_never_waited_on_or_read_whole(tmp_path: Path, case: str) -> None:
+    given = tmp_path / "password"
+    {
+        "a FIFO": lambda: os.mkfifo(given),  # before: serve waited for a writer, forever
+        "a device": lambda: given.symlink_to("/dev/zero"),  # before: read until memory ran out
+        "a folder": lambda: given.mkdir(),
+        "huge": lambda: given.write_text("p" * 100_000),
+        "not UTF-8": lambda: given.write_bytes(b"\xff\xfepassword"),
+    }[case]()
+    result = subprocess.run(
+        [sys.executable, "-m", "tutor", "serve", "--port", str(free_port()), "--sessions", str(tmp_path / "sessions"),
+         "--instructor-password-file", str(given)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2 and f"docker-tutor: cannot read the instructor password from {given}: " in result.stderr, result
+    assert "Traceback" not in result.stderr

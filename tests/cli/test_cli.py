@@ -98,6 +98,12 @@ def test_check_formats_and_exit_codes(tmp_path: Path) -> None:
     if report["build"]["builder"] == "buildkit":
         assert "`serve` and `grade` build with the classic builder" in doctor[0], doctor
         assert "only in the exercises that teach it, and refused in the others" in doctor[0], doctor
+    # and which limits each builder's steps get on this engine.
+    from tutor.engine.builders.step_limits import supported
+    from tutor.engine.dockerhost import connect
+
+    limits = [line for line in doctor_out.splitlines() if "build step limits:" in line]
+    assert limits and ("BuildKit's steps each get 512 processes and the build's memory from the tutor's step warden" in limits[0]) == supported(connect()), limits
     # --builder is taken after the command too, and then decides for serve and grade as well.
     asked = [line for line in run("doctor", "--builder", "classic").stdout.splitlines() if "builder:" in line]
     assert asked and "builder: classic: asked for" in asked[0] and "in `serve` and `grade` too" in asked[0], asked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -232,6 +233,7 @@ def test_cache_check_gives_the_same_verdict_every_time_on_a_multi_stage_build(ho
 def test_only_the_most_recently_checked_folders_of_a_learner_keep_their_image(host, tmp_path: Path) -> None:
     from tests.engine.helpers import context, exercise
     from tutor.engine.folder_images import KEPT_FOLDERS_PER_EXERCISE, image_tag
+    from tutor.engine.folder_lock import folder_lock
     from tutor.engine.grader import Grading, grade
     from tutor.engine.verdicts import VerdictStore
 
@@ -245,10 +247,14 @@ def test_only_the_most_recently_checked_folders_of_a_learner_keep_their_image(ho
     grade(checked, theirs, lambda: host, grading=Grading(verdicts=VerdictStore(tmp_path / "their-data")))
     mine = VerdictStore(tmp_path / "my-data")
     folders = [folder(f"f{index}") for index in range(KEPT_FOLDERS_PER_EXERCISE + 2)]
-    for path in folders:
-        grade(checked, path, lambda: host, grading=Grading(verdicts=mine))
-    grade(checked, folders[0], lambda: host, grading=Grading(verdicts=mine))  # checked again: among the most recent once more
     try:
+        for path in folders[:-1]:
+            grade(checked, path, lambda: host, grading=Grading(verdicts=mine))
+        # folders[1] is next to go, but another tutor is checking it right now: its image stays until then.
+        with folder_lock(image_tag(checked, folders[1]), folders[1], print, threading.Event()):
+            grade(checked, folders[-1], lambda: host, grading=Grading(verdicts=mine))
+            assert host.image_attrs(image_tag(checked, folders[1])) is not None
+        grade(checked, folders[0], lambda: host, grading=Grading(verdicts=mine))  # checked again: among the most recent once more
         kept = {tag for image in host.api.images(filters={"label": f"org.docker-tutor.exercise={checked.id}"}) for tag in image["RepoTags"]}
         recent = [folders[0], *folders[-(KEPT_FOLDERS_PER_EXERCISE - 1):]]
         assert kept == {image_tag(checked, path) for path in [theirs, *recent]}

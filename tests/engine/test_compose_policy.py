@@ -100,4 +100,12 @@ def test_harden_adds_limits_labels_isolated_networks_no_ports_and_no_build_netwo
     assert hardened["networks"]["default"]["driver_opts"] == {"com.docker.network.bridge.inhibit_ipv4": "true"}
     assert hardened["volumes"]["data"]["labels"] == labels
     assert "mem_limit" not in config["services"]["api"]  # the learner's config is not changed
+    assert api["ulimits"] == {"fsize": 1000 * 10**6}  # no file over a build's disk budget
+
+
+def test_harden_keeps_no_file_size_limit_of_the_learners(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DOCKER_TUTOR_MAX_IMAGE_MB", "50")
+    config = _config(tmp_path, ulimits={"fsize": -1, "nofile": {"soft": 1024, "hard": 2048}})
+    api = harden(config, {})["services"]["api"]
+    assert api["ulimits"] == {"fsize": 50 * 10**6, "nofile": {"soft": 1024, "hard": 2048}}
 

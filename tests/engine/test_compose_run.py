@@ -68,6 +68,7 @@ def test_the_real_compose_runs_it_sandboxed_and_takes_it_down(folder: Path, host
             config = attrs["HostConfig"]
             assert (config["Memory"], config["PidsLimit"], config["NanoCpus"]) == (256 * 2**20, 128, 10**9)
             assert config["CapDrop"] == ["ALL"] and not config["Privileged"]
+            assert {"Name": "fsize", "Soft": 1000 * 10**6, "Hard": 1000 * 10**6} in config["Ulimits"]  # no file over the disk budget
             assert attrs["Config"]["Labels"][SESSION_LABEL] == labels("x")[SESSION_LABEL]
         assert not web["HostConfig"]["PortBindings"]  # nothing published on this machine
         for network in web["NetworkSettings"]["Networks"]:

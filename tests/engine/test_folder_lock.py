@@ -16,7 +16,7 @@ import pytest
 from tests.content.test_lint_content import make_pack
 from tests.engine_cleanup import leftovers, owners_under, remove
 from tutor import locations
-from tutor.engine.folder_lock import folder_lock
+from tutor.engine.folder_lock import being_graded, folder_lock
 
 WAITS = "this check waits until it is done"
 
@@ -120,3 +120,35 @@ def test_a_file_where_the_folder_of_locks_goes_is_kept_aside_and_named(tmp_path:
     assert aside.read_text() == "not a folder" and said == [
         f"the folder of locks {locks} was not one the tutor makes (it is not a folder); it was kept as {aside}"
     ]
+
+
+def test_a_folder_being_graded_is_known_so_its_image_is_not_evicted_meanwhile(tmp_path: Path) -> None:
+    """FolderImages keeps the images of an exercise's last few folders: an older folder's image goes
+    only when no tutor is checking that folder at the moment."""
+    assert not being_graded("docker-tutor/x:abc")  # no lock file yet
+    with folder_lock("docker-tutor/x:abc", tmp_path, print, threading.Event()):
+        assert being_graded("docker-tutor/x:abc") and not being_graded("docker-tutor/x:other")
+    assert not being_graded("docker-tutor/x:abc")
+
+
+@pytest.mark.docker
+def test_clean_while_a_check_runs_leaves_that_check_alone_and_cleans_after(tmp_path: Path, host: Any) -> None:
+    pack = make_pack(tmp_path)
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "greeting.txt").write_text("hello\n")
+    (folder / "Dockerfile").write_text(f'FROM busybox:latest\nCOPY greeting.txt /\nRUN echo {time.time_ns()} > /n\nCMD ["sh", "-c", "sleep 4; echo hello"]\n')
+    check = _check(pack, folder, "buildkit")
+    owners = owners_under(tmp_path)
+    deadline = time.monotonic() + 120
+    while not (owners and leftovers(host.api, owners)["containers"]):  # its command check is running
+        assert check.poll() is None and time.monotonic() < deadline, check.communicate()
+        time.sleep(0.1)
+        owners = owners or owners_under(tmp_path)
+    clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0 and "removed 0 containers and 0 images" in clean.stdout, clean.stdout + clean.stderr
+    code, out, err = check.wait(120), *check.communicate()
+    assert code == 0 and "50-say-hello: passed" in out, (out, err)
+    clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
+    assert "removed 0 containers and 1 image" in clean.stdout, clean.stdout  # the folder's image, once the check is over
+    assert leftovers(host.api, owners) == {"containers": [], "networks": [], "volumes": [], "images": []}

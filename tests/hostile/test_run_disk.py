@@ -19,44 +19,62 @@ pytestmark = pytest.mark.docker
 _LOOP = "i=0; while :; do dd if=/dev/zero of={path}$i bs=1M count=20 2>/dev/null; i=$((i+1)); sleep 0.2; done"
 
 
-@pytest.mark.parametrize(
-    "dockerfile,check,expected",
-    [
-        # The red team's case, at 2 GB in one file: the file-size limit refuses the write past 50 MB.
-        ('CMD ["dd", "if=/dev/zero", "of=/big", "bs=1M", "count=2000"]', {"kind": "command"}, "reached 50 MB"),
-        # The same with a shell that hides dd's end and exits 0: judged by the kernel's refusal, not the exit code.
-        ('CMD ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=2000 2>&1 | tail -1; echo OK"]', {"kind": "command"}, "reached 50 MB"),
-        # Files of 20 MB each, under the file-size limit, without end: the watch stops it.
-        (f'CMD ["sh", "-c", "{_LOOP.format(path="/f")}"]', {"kind": "command"}, "over the 50 MB"),
-        # In a volume the image declares: measured there too.
-        (f'VOLUME /out\nCMD ["sh", "-c", "touch /out/NONCE; {_LOOP.format(path="/out/f")}"]', {"kind": "command"}, "on its volumes (/out)"),
-        # The engine's own files, bind-mounted into the container: neither in the layer nor in a volume.
-        (
-            'CMD ["sh", "-c", "for f in /etc/hosts /etc/hostname /etc/resolv.conf; do dd if=/dev/zero of=$f bs=1M count=40; done; sleep 60"]',
-            {"kind": "command"},
-            "in /etc/hosts",
-        ),
-        # A service (the stop check's container) is held the same way.
-        (f'CMD ["sh", "-c", "{_LOOP.format(path="/f")}"]', {"kind": "stop", "ready_seconds": 4}, "over the 50 MB"),
-    ],
-    ids=["one-big-file", "hidden-by-a-pipe", "many-files", "image-volume", "engine-files", "service"],
-)
+# Each case a check of one image, so one build serves them all; they run in parallel, as a grading's do.
+_CASES = {
+    # The red team's case, at 2 GB in one file: the file-size limit refuses the write past 50 MB.
+    "one-big-file": ({"kind": "command", "command": ["dd", "if=/dev/zero", "of=/big", "bs=1M", "count=2000"]}, "reached 50 MB"),
+    # The same with a shell that hides dd's end and exits 0: judged by the kernel's refusal, not the exit code.
+    "hidden-by-a-pipe": (
+        {"kind": "command", "command": ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=2000 2>&1 | tail -1; echo OK"]},
+        "reached 50 MB",
+    ),
+    # Files of 20 MB each, under the file-size limit, without end: the watch stops it.
+    "many-files": ({"kind": "command", "command": ["sh", "-c", _LOOP.format(path="/f")]}, "over the 50 MB"),
+    # The engine's own files, bind-mounted into the container: neither in the layer nor in a volume.
+    "engine-files": (
+        {
+            "kind": "command",
+            "command": ["sh", "-c", "for f in /etc/hosts /etc/hostname /etc/resolv.conf; do dd if=/dev/zero of=$f bs=1M count=40; done; sleep 60"],
+        },
+        "in /etc/hosts",
+    ),
+    # A service (the stop check's container, running the image's CMD) is held the same way.
+    "service": ({"kind": "stop", "ready_seconds": 4}, "over the 50 MB"),
+}
+
+
+def _stopped_for_disk(result, expected: str) -> None:
+    where = f"{result.id}: {result.message}"
+    assert not result.passed, where
+    assert expected in result.message and ("it was stopped" in result.message or "write was refused" in result.message), where
+    assert "50 MB" in result.message, where
+    assert "volume the exercise declares" in result.hint, f"{result.id}: {result.hint}"
+    # Stopped, not run to the command's 20 s deadline (nor a service's); the build's time is apart.
+    assert result.seconds < 15, f"{result.id}: the check took {result.seconds:.0f} s"
+
+
 def test_a_learner_container_that_writes_past_the_budget_is_stopped_and_fails(
-    host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dockerfile: str, check: dict, expected: str
+    host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("DOCKER_TUTOR_MAX_IMAGE_MB", "50")
+    checks = [{"id": name, **check} for name, (check, _expected) in _CASES.items()]
+    dockerfile = f'FROM busybox\nCMD ["sh", "-c", "{_LOOP.format(path="/f")}"]\n'
+    report = grade_all(host, tmp_path / "ctx", checks, {"Dockerfile": dockerfile})
+    assert report.build.ok, report.build.error
+    for result in report.checks:
+        _stopped_for_disk(result, _CASES[result.id][1])
+    assert _owned(host) == [], "a container or network was left behind"
+
+
+def test_what_a_container_writes_into_its_image_volume_counts(host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An image's VOLUME gives every container an anonymous volume, outside its layer: measured there too."""
     monkeypatch.setenv("DOCKER_TUTOR_MAX_IMAGE_MB", "50")
     nonce = f"n{time.time_ns()}"
     volumes = _volumes(host)
-    files = {"Dockerfile": f"FROM busybox\n{dockerfile.replace('NONCE', nonce)}\n"}
-    report = grade_all(host, tmp_path / "ctx", [check], files)
-    result = report.checks[0]
+    dockerfile = f'FROM busybox\nVOLUME /out\nCMD ["sh", "-c", "touch /out/{nonce}; {_LOOP.format(path="/out/f")}"]\n'
+    report = grade_all(host, tmp_path / "ctx", [{"id": "image-volume", "kind": "command"}], {"Dockerfile": dockerfile})
     assert report.build.ok, report.build.error
-    assert not result.passed, result.message
-    assert expected in result.message and ("it was stopped" in result.message or "write was refused" in result.message), result.message
-    assert "50 MB" in result.message, result.message
-    assert "volume the exercise declares" in result.hint, result.hint
-    # Stopped, not run to the command's 20 s deadline (nor a service's); the build's time is apart.
-    assert result.seconds < 15, f"the check took {result.seconds:.0f} s"
+    _stopped_for_disk(report.checks[0], "on its volumes (/out)")
     assert _owned(host) == [], "a container or network was left behind"
     assert _ours(host, volumes, nonce) == [], "a volume was left behind"
 

@@ -30,6 +30,7 @@ from tutor.engine.container_watch import ContainerWatch
 from tutor.engine.discovery import EngineChoice, chosen_engine, named_hint, socket_candidates, start_hint
 from tutor.engine.driver import RunOutcome, Sandbox
 from tutor.engine.events import BuildOutput, EventSink
+from tutor.engine.folder_lock import any_being_graded, being_graded
 from tutor.engine.owner import OWNER_LABEL, owner_id
 from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
 from tutor.engine.probers import PROBER_IMAGES, PROBER_SANDBOX, NamespaceProber, NetworkProber, Prober
@@ -248,7 +249,9 @@ class DockerHost:
         """BuildKit where the engine offers it, unless --builder or DOCKER_TUTOR_BUILDER says otherwise;
         in serve and grade, and for a build that needs the network (network), the classic builder
         unless the Dockerfile needs BuildKit (needs)."""
-        return choose(self.version(), requested(), needs=needs, network=network)
+        from tutor.engine.builders.step_limits import supported
+
+        return choose(self.version(), requested(), needs=needs, network=network, held=bool(needs) and supported(self))
 
     def remove_image(self, ref: str) -> None:
         """Remove a tag or an image and its unused layers. Never forced: an image that a running
@@ -529,18 +532,28 @@ class DockerHost:
         """Remove the containers (and, if asked, images) this user's tutor made: (containers, images).
 
         Only what carries this data folder's owner label: on a shared engine, other users' images
-        and the checks they are running are left alone. Never forced: an image a container uses stays."""
+        and the checks they are running are left alone, and so are the checks another tutor of this
+        user's is running now (a TUI, a served tab). Never forced: an image a container uses stays."""
         removed_containers = removed_images = 0
         mine = {"label": f"{OWNER_LABEL}={owner_id()}"}
         with engine_errors("cleaning up"):
             for container in self.api.containers(all=True, filters=mine):
+                if _of_a_running_tutor(container.get("Labels") or {}):
+                    continue  # a check under way in another tutor of this user's: removing it would fail that check
                 if self._remove_with_held_volumes(container):
                     removed_containers += 1
             for network in self.api.networks(filters=mine):
+                if _of_a_running_tutor(network.get("Labels") or {}):
+                    continue
                 with contextlib.suppress(docker.errors.APIError):
                     self.api.remove_network(network["Id"])
             if images:
+                grading = any_being_graded()
                 for image in self.api.images(filters=mine):
+                    tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
+                    # Left to a grading under way: the image it checks, or (untagged) one its build is making.
+                    if any(being_graded(tag) for tag in tags) or (grading and not tags):
+                        continue
                     for ref in image.get("RepoTags") or [image["Id"]]:
                         with contextlib.suppress(docker.errors.APIError):
                             self.api.remove_image(ref if ref != "<none>:<none>" else image["Id"])
@@ -556,6 +569,12 @@ def _process_space() -> str:
     except OSError:
         namespace = 0
     return f"{socket.gethostname()}/{namespace}"
+
+
+def _of_a_running_tutor(labels: dict[str, str]) -> bool:
+    """Made by another tutor process on this machine that is still running."""
+    pid = labels.get(SESSION_LABEL, "").split("-")[0]
+    return labels.get(HOST_LABEL) == _process_space() and pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid))
 
 
 def _alive(pid: int) -> bool:

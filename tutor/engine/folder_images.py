@@ -19,6 +19,7 @@ from tutor.content.model import Exercise
 from tutor.engine.builders.choice import buildkit_only
 from tutor.engine.dockerfile import Dockerfile
 from tutor.engine.dockerhost import DockerHost
+from tutor.engine.folder_lock import being_graded
 from tutor.engine.owner import tag_secret
 from tutor.engine.report import Report
 from tutor.engine.verdicts import Remembered, VerdictStore, fingerprint
@@ -108,6 +109,8 @@ class FolderImages:
         self._verdicts.remember(self.tag, self._print, image_id, None)
         prefix, keep = _tag_prefix(self._exercise), KEPT_FOLDERS_PER_EXERCISE - 1
         for old in self._verdicts.older_tags(prefix, keep, current=self.tag):
+            if being_graded(old):
+                continue  # its checks are running on it in another tutor: the next eviction takes it
             self._host.remove_image(old)  # by tag: an image another folder also has keeps its other tag
             self._verdicts.forget(old)
 

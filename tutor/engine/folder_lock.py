@@ -24,11 +24,40 @@ from tutor.state_files import keep_aside
 POLL = 0.2  # seconds between tries while another process grades the folder
 
 
+def _path(tag: str) -> Path:
+    return locations.data_dir() / "locks" / f"{hashlib.sha256(tag.encode()).hexdigest()[:24]}.lock"
+
+
+def being_graded(tag: str) -> bool:
+    """Whether a grading of the folder whose image is `tag` holds its lock now (in any process)."""
+    return _held(_path(tag))
+
+
+def any_being_graded() -> bool:
+    """Whether any grading of this data folder holds its folder's lock now (in any process)."""
+    folder = locations.data_dir() / "locks"
+    return folder.is_dir() and any(_held(path) for path in folder.glob("*.lock"))
+
+
+def _held(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # and with it the shared lock, if taken
+
+
 @contextlib.contextmanager
 def folder_lock(tag: str, folder: Path, say: Callable[[str], None], cancel: threading.Event) -> Iterator[bool]:
     """Hold the lock of the folder whose image is `tag`; while another process holds it, `say` so
     once and wait. Yields False when `cancel` was set while waiting (nothing may be done then)."""
-    handle = _open(locations.data_dir() / "locks" / f"{hashlib.sha256(tag.encode()).hexdigest()[:24]}.lock", say)
+    handle = _open(_path(tag), say)
     if handle is None:
         yield True
         return

@@ -316,7 +316,7 @@ def _refuse_before_build(
     """What is judged without a build: (the build's result, why the checks left did not run)."""
     refused = _refused(directory, dockerfile)
     if refused is not None:
-        return refused, "the Dockerfile has mistakes to fix first"
+        return refused, "the Dockerfile has mistakes to fix first" if dockerfile.problems else "the folder could not be sent to the engine"
     if not any(c.needs_engine for c in checks):
         # e.g. a CUDA exercise on a machine without the CUDA base image: judged from the files alone.
         note = "not built: this exercise is judged from its Dockerfile alone"

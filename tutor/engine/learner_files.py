@@ -26,6 +26,22 @@ class LearnerFileRefused(ValueError):
 
 def read_learner_file(folder: Path, relative: str, limit: int = SMALL_FILE_LIMIT) -> bytes:
     """The bytes of `folder/relative`, or LearnerFileRefused."""
+    shown = display_name(relative)
+    handle = open_learner_file(folder, relative)
+    info = os.fstat(handle)
+    with os.fdopen(handle, "rb") as file:
+        if info.st_size > limit:
+            raise LearnerFileRefused(f"{shown} is {_size(info.st_size)}, over the {_size(limit)} limit for this file, and was not read")
+        data = file.read(limit + 1)
+    if len(data) > limit:  # it grew while being read
+        raise LearnerFileRefused(f"{shown} is over the {_size(limit)} limit for this file, and was not read")
+    return data
+
+
+def open_learner_file(folder: Path, relative: str) -> int:
+    """An open descriptor of the regular file `folder/relative` (the caller closes it), reached
+    without following a link on the way, or LearnerFileRefused. What it is is read from the open
+    file: one swapped for a link, a FIFO or a folder since it was listed is refused, not read."""
     parts = PurePosixPath(relative).parts
     if not parts or any(part in ("..", "/") for part in parts):
         raise LearnerFileRefused(f"{relative} is not a path inside your folder")
@@ -49,13 +65,7 @@ def read_learner_file(folder: Path, relative: str, limit: int = SMALL_FILE_LIMIT
     if not stat.S_ISREG(info.st_mode):  # a folder, a FIFO, a device: before fdopen, which refuses a folder
         os.close(handle)
         raise LearnerFileRefused(f"{shown} is not a regular file")
-    with os.fdopen(handle, "rb") as file:
-        if info.st_size > limit:
-            raise LearnerFileRefused(f"{shown} is {_size(info.st_size)}, over the {_size(limit)} limit for this file, and was not read")
-        data = file.read(limit + 1)
-    if len(data) > limit:  # it grew while being read
-        raise LearnerFileRefused(f"{shown} is over the {_size(limit)} limit for this file, and was not read")
-    return data
+    return handle
 
 
 def learner_file_exists(folder: Path, relative: str) -> bool:

@@ -117,3 +117,24 @@ def _keep(kept: Path, value: str, secret: KeptSecret) -> tuple[str, str]:
     finally:
         temp.unlink(missing_ok=True)
     return value, f"made for this class, kept in {kept}"
+
+
+def given_secret(path: Path, what: str) -> str:
+    """A secret from a file the instructor named (a link to it is theirs to make): a regular file of
+    text, read within a limit, so a FIFO, a device or a folder is said, never waited on or read whole."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} from {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # before fdopen, which refuses a folder
+        os.close(fd)
+        raise UsageError(f"cannot read {what} from {path}: it is not a regular file")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(_LIMIT + 1)
+    if len(data) > _LIMIT:
+        raise UsageError(f"cannot read {what} from {path}: it is larger than any password ({_LIMIT} bytes)")
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {what} from {path}: it is not text (not UTF-8)") from exc
+

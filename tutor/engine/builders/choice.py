@@ -97,7 +97,8 @@ def refused_on_a_shared_engine(needs: tuple[str, ...], taught_here: bool, networ
     return (
         f"the Dockerfile uses what only BuildKit builds ({'; '.join(needs)}); on this shared engine "
         "that is built only in the exercises that teach it, because BuildKit's build steps run without "
-        "the process and file-size limits the classic builder gives them"
+        "the file-size limit and disk watch the classic builder gives them (and, on engines where the tutor "
+        "cannot hold them, without its process and memory limits)"
     )
 
 
@@ -117,12 +118,15 @@ def choose(
     shared: bool | None = None,
     needs: tuple[str, ...] = (),
     network: bool = False,
+    held: bool = False,
 ) -> BuilderChoice:
     """Pick a builder for an engine from its `GET /version` answer.
 
     shared: many people's builds on one engine (serve, grade; default: as the environment says).
     needs: what the Dockerfile uses that only BuildKit builds (buildkit_only).
-    network: the build's steps reach the network (the exercise's `[build] network`)."""
+    network: the build's steps reach the network (the exercise's `[build] network`).
+    held: the tutor's step warden holds BuildKit's steps to the build's process and memory limits
+    on this engine (step_warden.py)."""
     from tutor.errors import UsageError
 
     wanted = (wanted or requested()).lower()
@@ -153,11 +157,14 @@ def choose(
             "engine's default bridge, beside every other container there",
         )
     if shared and needs:
-        return BuilderChoice(
-            "buildkit",
-            f"the Dockerfile uses what only BuildKit builds ({'; '.join(needs)}); its build steps have "
-            "the build's deadline but not the classic builder's memory, process and file-size limits",
+        limits = (
+            "the build's deadline, and its process and memory limits from the tutor's step warden, but not the "
+            "classic builder's file-size limit and disk watch"
+            if held
+            else "the build's deadline but not the classic builder's memory, process and file-size limits"
         )
+        uses = f"the Dockerfile uses what only BuildKit builds ({'; '.join(needs)})"
+        return BuilderChoice("buildkit", f"{uses}; its build steps have {limits}")
     if shared:
         return BuilderChoice("classic", f"many people's builds share this engine: {LIMITS_REASON}")
     return BuilderChoice("buildkit", "the engine offers it, as `docker build` uses it")

@@ -40,8 +40,8 @@ def max_build_files() -> int:
 
 
 def build_pids() -> int:
-    """The processes all steps of one build may run at once (where the engine can hold them to it:
-    see step_limits.py)."""
+    """The processes all steps of one build may run at once, and each BuildKit step (where the engine
+    can hold them to it: see step_limits.py and step_warden.py)."""
     return _figure("DOCKER_TUTOR_BUILD_PIDS", 512)
 
 

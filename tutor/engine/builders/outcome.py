@@ -14,7 +14,7 @@ class BuildRequest:
     exercise_id: str
     timeout: float  # wall-clock seconds for the whole build
     network: bool  # False: build steps run with networkmode=none
-    memory_mb: int  # per build step; only the classic builder can enforce it
+    memory_mb: int  # per build step: the classic builder's `memory`, BuildKit's step warden (step_warden.py)
     dockerfile: str = "Dockerfile"
     build_args: tuple[tuple[str, str], ...] = ()  # ARG values (Compose's build.args)
     target: str = ""  # the stage to build ("": the last)

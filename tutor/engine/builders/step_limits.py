@@ -7,9 +7,10 @@ watches its cgroup's process count and exits when it reaches the limit, which st
 once (a fork bomb held to a pids limit would otherwise spin until the build's deadline).
 
 This works where the engine runs cgroup v1 with the cgroupfs driver (a cgroup parent is a plain
-path there). BuildKit ignores `cgroupparent`; under cgroup v2 a cgroup with a process in it cannot
-have children with limits, and the systemd driver takes only slices: there, builds keep their
-memory limit per step, their disk limit and their deadline.
+path there). BuildKit ignores `cgroupparent`: its steps get these limits from step_warden.py. Under
+cgroup v2 a cgroup with a process in it cannot have children with limits, and the systemd driver
+takes only slices: there, builds keep their memory limit per step, their disk limit and their
+deadline.
 """
 
 from __future__ import annotations

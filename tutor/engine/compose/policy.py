@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tutor.engine.builders.limits import max_added_bytes
+
 # Service keys that would give a container the host, or part of it.
 _REFUSED_KEYS = {
     "privileged": "gives the container every capability of the host",
@@ -185,6 +187,10 @@ def harden(
             security_opt=["no-new-privileges"],
             logging={"driver": "json-file", "options": {"max-size": "1m", "max-file": "1"}},
         )
+        # No file over a build's disk budget, as in every learner container (dockerhost.sandbox_kwargs;
+        # Compose exercises are graded on Docker's engine only, where the ulimit keeps its others).
+        ulimits = service.get("ulimits")
+        service["ulimits"] = {**(ulimits if isinstance(ulimits, dict) else {}), "fsize": max_added_bytes()}
         service["labels"] = {**_as_mapping(service.get("labels")), **labels}
         service.pop("container_name", None)  # a fixed name would collide between two checks
         # Nothing is published: a port on this machine would be open to its other users, and the
