@@ -38,6 +38,12 @@ _CASES = {
         },
         "in /etc/hosts",
     ),
+    # Files each under the limit, written in a burst and the container done before the first look:
+    # judged as it ends, before it is removed.
+    "burst-then-exit": (
+        {"kind": "command", "command": ["sh", "-c", "for i in 1 2 3; do dd if=/dev/zero of=/f$i bs=1M count=40 2>/dev/null; done; echo OK"]},
+        "over the 50 MB",
+    ),
     # A service (the stop check's container, running the image's CMD) is held the same way.
     "service": ({"kind": "stop", "ready_seconds": 4}, "over the 50 MB"),
 }

@@ -6,9 +6,10 @@ held to the same figures. Each file is capped by an `fsize` ulimit (dockerhost.s
 total is watched here, measured as a build step's is (builders/step_watch.py): its writable layer
 (`SizeRw`), the anonymous volumes its image's VOLUME lines give it, its changed paths, and the
 engine's own files it may write (/etc/hosts, /etc/hostname, /etc/resolv.conf: files of the engine's
-machine, in neither the layer nor a volume). A first look after FIRST_LOOK_SECONDS, so a container
-that is done by then costs nothing; then one every LOOK_EVERY_SECONDS. A container over the budget
-is killed, and the check that started it fails saying why (ContainerOverBudget).
+machine, in neither the layer nor a volume). A first look after FIRST_LOOK_SECONDS, then one every
+LOOK_EVERY_SECONDS, and a last one as the check is done with it (one inspect: a container that
+wrote its all between two looks is judged too). A container over the budget is killed, and the
+check that started it fails saying why (ContainerOverBudget).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class ContainerWatch:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"watch-{container_id[:12]}", daemon=True)
         self.stopped_why = ""
+        self._judged = False  # judged as it ended (__exit__): nothing more to look at
 
     def __enter__(self) -> ContainerWatch:
         self._thread.start()
@@ -62,33 +64,50 @@ class ContainerWatch:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._done.set()
         self._thread.join()
+        if not self.stopped_why:
+            # Once more as it ends, before it is removed: a container that wrote its all between two
+            # looks, or before the first, is judged by what it wrote.
+            self.stopped_why = self._file_limit_why()
+            written = None if self.stopped_why else self._measure.measure(self._container_id)
+            self.stopped_why = self.stopped_why or (self._judge(written) if written is not None else "")
+            self._judged = True
         self._measure.close()  # the reader of its volumes, if one was started
 
     def raise_if_over(self) -> None:
         """Raise ContainerOverBudget if the container was stopped, or if the kernel refused it a write
         past the file-size limit: a container done before the first look, or one whose shell went on
         after its writer was killed, is judged by that, not by what it printed or its exit code."""
-        if not self.stopped_why and file_limit_reached(self._host.api, self._container_id):
-            self.stopped_why = (
-                f"a file the container wrote reached {human(max_added_bytes())}, the most one file may hold "
-                "(as much as a build may add to an image), and the write was refused"
-            )
+        if not self.stopped_why and not self._judged:
+            self.stopped_why = self._file_limit_why()
         if self.stopped_why:
             raise ContainerOverBudget(self.stopped_why, hint=ADVICE)
+
+    def _file_limit_why(self) -> str:
+        if not file_limit_reached(self._host.api, self._container_id):
+            return ""
+        return (
+            f"a file the container wrote reached {human(max_added_bytes())}, the most one file may hold "
+            "(as much as a build may add to an image), and the write was refused"
+        )
 
     def _watch(self) -> None:
         wait = FIRST_LOOK_SECONDS
         while not self._done.wait(wait):
             wait = LOOK_EVERY_SECONDS
             written = self._measure.measure(self._container_id)
-            if written is None or not written.running:
+            if written is None:
                 return
-            why = over_budget(written, engine_files_bytes(self._host.api, self._container_id))
+            why = self._judge(written)
             if why:
                 self.stopped_why = why
                 with contextlib.suppress(Exception):
                     self._host.api.kill(self._container_id)
                 return
+            if not written.running:
+                return
+
+    def _judge(self, written: Written) -> str:
+        return over_budget(written, engine_files_bytes(self._host.api, self._container_id))
 
 
 def over_budget(written: Written, engine_files: int) -> str:
