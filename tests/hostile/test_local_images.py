@@ -106,3 +106,28 @@ def test_a_compose_service_image_the_engine_does_not_hold_is_refused(tmp_path: P
         f"service pinned: image busybox@{_DIGEST} is not on this engine, and the tutor never makes the engine pull an image for a build"
     ]
     assert str(ImageUse(3, "COPY --from", "busybox")) == "line 3: COPY --from=busybox"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("platform", ["linux/arm64", "'linux/s390x'", "windows/amd64"])
+def test_an_image_for_another_platform_is_refused_before_buildkit_fetches_it(
+    host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    """BuildKit fetched `FROM --platform=linux/arm64 python:3.11-slim` from the registry although the
+    engine holds python:3.11-slim (for its own platform): refused before anything is sent."""
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", "buildkit")
+    sent: list[str] = []
+    post = host.api._post
+    monkeypatch.setattr(host.api, "_post", lambda url, *a, **k: sent.append(url) or post(url, *a, **k))
+    report = grade_all(host, tmp_path / "ctx", [{"kind": "user"}], {"Dockerfile": f"FROM --platform={platform} busybox\n"})
+    assert not report.build.ok
+    assert "line 1: FROM --platform: the tutor builds for the engine's own platform" in report.build.error, report.build.error
+    assert not [url for url in sent if url.endswith(("/build", "/images/create"))], sent
+
+
+@pytest.mark.docker
+def test_the_build_s_own_platform_still_builds(host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", "buildkit")
+    dockerfile = "FROM --platform=$BUILDPLATFORM busybox AS tools\nFROM busybox\nCOPY --from=tools /bin/busybox /b\n"
+    report = grade_all(host, tmp_path / "ctx", [{"kind": "command", "command": ["true"]}], {"Dockerfile": dockerfile})
+    assert report.build.ok, report.build.error

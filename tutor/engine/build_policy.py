@@ -95,6 +95,7 @@ def _walk(
                         uses.append(ImageUse(line, "FROM", base))
                     if not _base_allowed(base, allowed, allowed_repos):
                         problems.append(f"line {line}: FROM {base or instruction.value}: {_not_allowed(allowed)}")
+                problems += [f"line {line}: FROM {_OTHER_PLATFORM}" for flag, chosen in _flags(instruction.value) if _other_platform(flag, chosen)]
                 aliases.append(words_[2] if len(words_) >= 3 and words_[1].upper() == "AS" else f"\0{len(aliases)}")
                 continue
             if not aliases:  # ARGs before the first FROM
@@ -202,6 +203,20 @@ def _flags(value: str) -> list[tuple[str, str]]:
     left out: the builder refuses it ("missing a value"), or it is a switch such as --link."""
     both = builder_flags(value)[0] + builder_flags(value, spaced=True)[0]
     return list(dict.fromkeys((flag, flag_value) for flag, flag_value in both if flag_value is not None))
+
+
+# An image for a platform of the learner's choosing is another image than the engine holds under
+# that name: BuildKit fetches it from the registry whatever `pull=0` says (the classic builder
+# fails). The build's own platforms, which BuildKit sets to the engine's, are what the engine holds.
+_OWN_PLATFORMS = {"$BUILDPLATFORM", "${BUILDPLATFORM}", "$TARGETPLATFORM", "${TARGETPLATFORM}"}
+_OTHER_PLATFORM = (
+    "--platform: the tutor builds for the engine's own platform, from the images the engine holds; "
+    "another platform's image would be fetched from a registry (leave --platform out, or use $BUILDPLATFORM)"
+)
+
+
+def _other_platform(flag: str, chosen: str) -> bool:
+    return flag.lower() == "platform" and chosen.strip().strip("\"'") not in _OWN_PLATFORMS
 
 
 def _rest(value: str, spaced: bool) -> str:
