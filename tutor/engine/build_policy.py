@@ -95,7 +95,8 @@ def _walk(
                         uses.append(ImageUse(line, "FROM", base))
                     if not _base_allowed(base, allowed, allowed_repos):
                         problems.append(f"line {line}: FROM {base or instruction.value}: {_not_allowed(allowed)}")
-                problems += [f"line {line}: FROM {_OTHER_PLATFORM}" for flag, chosen in _flags(instruction.value) if _other_platform(flag, chosen)]
+                platforms = [chosen for flag, chosen in _flags(instruction.value) if _other_platform(flag, chosen)]
+                problems += [f"line {line}: FROM {_OTHER_PLATFORM}" for _ in platforms]
                 aliases.append(words_[2] if len(words_) >= 3 and words_[1].upper() == "AS" else f"\0{len(aliases)}")
                 continue
             if not aliases:  # ARGs before the first FROM
