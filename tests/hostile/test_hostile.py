@@ -60,8 +60,9 @@ def test_copy_of_a_missing_file_names_the_file(host, tmp_path: Path, builder: st
     assert "weights.pt" in build.error and "exercise folder" in build.hint
 
 
-def test_base_image_that_cannot_be_pulled(host, tmp_path: Path, builder: str) -> None:
-    # A pack whose solution declares the image (so a build may use it), on a machine without it.
+def test_base_image_that_is_not_on_the_engine(host, tmp_path: Path, builder: str) -> None:
+    # A pack whose solution declares the image (so a build may use it), on a machine without it:
+    # refused before the build, as the tutor never makes the engine pull (tutor/engine/local_images.py).
     pack_exercise = context(tmp_path / "pack" / "exercises" / "99-test", {"exercise.toml": "", "solution/Dockerfile": "FROM docker-tutor-no-such-image:0.0\n"})
     folder = context(tmp_path / "ctx", {"Dockerfile": "FROM docker-tutor-no-such-image:0.0\n"})
     started = time.monotonic()
@@ -69,7 +70,8 @@ def test_base_image_that_cannot_be_pulled(host, tmp_path: Path, builder: str) ->
     build = report.build
     assert not build.ok
     assert time.monotonic() - started < 60
-    assert "docker-tutor-no-such-image" in build.error and "could not be pulled" in build.hint
+    assert "line 1: FROM docker-tutor-no-such-image:0.0" in build.error and "not on this engine" in build.error
+    assert "docker pull" in build.hint
 
 
 def test_hanging_run_step_is_cut_at_the_build_deadline(host, tmp_path: Path, builder: str) -> None:
