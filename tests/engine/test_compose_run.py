@@ -256,3 +256,23 @@ def test_a_file_outside_the_folder_is_refused_before_compose_reads_it(tmp_path: 
     with pytest.raises(ComposeError) as refused, _project(folder, host).running():
         pass
     assert "outside the exercise folder" in refused.value.message and "hunter2" not in refused.value.message
+
+
+def test_a_service_image_removed_before_up_is_built_again_never_pulled(folder: Path, host) -> None:
+    """Another tutor on a busy engine removed a service's image between its build and `compose up`:
+    Compose tried to pull its name. The tutor builds it once more and the project starts."""
+    builds: list[str] = []
+
+    def builder(service, timeout: float, cancel: threading.Event):
+        outcome = build_service(host, service, exercise_id="test-compose", memory_mb=256, timeout=timeout, cancel=cancel)
+        builds.append(service.service)
+        if len(builds) == 1:  # the first build's image goes at once, as another tutor's removal would take it
+            host.api.remove_image(service.tag, force=True)
+        return outcome
+
+    project = ComposeProject(folder, exercise_id="test-compose", engine_url=host.engine_url, engine=host.api,
+                             builder=builder, keep_images=False)
+    with project.running():
+        assert host.api.inspect_container(project._container("web")["Id"])["State"]["Running"]
+    assert builds == ["web", "web"]
+    assert _project_items(host, project.name) == []

@@ -247,6 +247,16 @@ class ComposeProject:
             started = time.monotonic()
             for build in builds:
                 self._build(build, self.timeout - (time.monotonic() - started))
+            # An image built a moment ago may be gone by `up` (removed by another tutor on a busy
+            # engine): Compose would then pull its name. Built once more, never pulled.
+            for build in self._gone(builds):
+                self._build(build, self.timeout - (time.monotonic() - started))
+            if gone := self._gone(builds):
+                raise ComposeError(
+                    "the image the tutor built for service "
+                    + ", ".join(build.service for build in gone)
+                    + " was removed from the engine before the project started; check again"
+                )
             left = max(POLL, self.timeout - (time.monotonic() - started))
             done = self._cli_run("up", "-d", "--no-build", "--no-color", timeout=left)
             if done.returncode != 0:
@@ -265,6 +275,19 @@ class ComposeProject:
         outcome = self._builder(build, max(POLL, timeout), self.cancel)
         if not outcome.ok:
             raise ComposeError(build_failure(build, outcome))
+
+    def _gone(self, builds: list[ServiceBuild]) -> list[ServiceBuild]:
+        """The builds whose image the engine no longer holds."""
+        engine = self._engine
+        if engine is None:
+            return []
+        gone = []
+        for build in builds:
+            try:
+                engine.inspect_image(build.tag)
+            except Exception:  # noqa: BLE001 - not found (or the engine failed: `up` will say so)
+                gone.append(build)
+        return gone
 
     def _images_to_pull(self, config: dict[str, Any]) -> list[str]:
         """Services that start from an image the engine does not hold: Compose would pull it
