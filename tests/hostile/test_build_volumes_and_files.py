@@ -179,3 +179,19 @@ def test_clean_removes_the_step_volumes_a_left_reader_held(host) -> None:
             reader.remove(force=True)
         with contextlib.suppress(Exception):
             host.api.remove_volume(volume)
+
+
+def test_what_a_build_step_writes_into_the_engine_s_files_counts(host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step's /etc/hosts, /etc/hostname and /etc/resolv.conf are files of the engine's machine,
+    in neither the layer nor a volume: the red team held 1.2 GB there through a whole build."""
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", "classic")
+    monkeypatch.setenv("DOCKER_TUTOR_MAX_IMAGE_MB", "50")
+    images = _images(host)
+    nonce = f"e{time.time_ns()}"
+    run = "for f in /etc/hosts /etc/hostname /etc/resolv.conf; do dd if=/dev/zero of=$f bs=1M count=40; done; sleep 60"
+    started = time.monotonic()
+    report = _build(host, tmp_path, f"FROM busybox\nRUN echo {nonce} && {run}\n")
+    assert not report.build.ok, "the build passed"
+    assert "over the 50 MB" in report.build.error and "in /etc/hosts" in report.build.error, report.build.error
+    assert time.monotonic() - started < 40, "held until the deadline, not stopped"
+    assert _owned(host) == [] and not _images_with(host, images, nonce)

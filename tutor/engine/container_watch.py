@@ -14,15 +14,13 @@ check that started it fails saying why (ContainerOverBudget).
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
 from tutor.engine.builders.limits import FILE_TOO_LARGE, human, max_added_bytes, max_build_files
-from tutor.engine.builders.step_watch import StepWatch, Written
+from tutor.engine.builders.step_watch import ENGINE_FILES, StepWatch, Written
 from tutor.errors import TutorError
 
 if TYPE_CHECKING:
@@ -32,8 +30,6 @@ if TYPE_CHECKING:
 
 FIRST_LOOK_SECONDS = 1.5
 LOOK_EVERY_SECONDS = 3.0
-# Files of the engine's machine bind-mounted into every container, writable by its root.
-ENGINE_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
 ADVICE = (
     "Write big outputs to a volume the exercise declares, or don't write them: a container the tutor "
     "starts shares the engine's disk with every other learner's."
@@ -107,7 +103,7 @@ class ContainerWatch:
                 return
 
     def _judge(self, written: Written) -> str:
-        return over_budget(written, engine_files_bytes(self._host.api, self._container_id))
+        return over_budget(written, written.engine_bytes)
 
 
 def over_budget(written: Written, engine_files: int) -> str:
@@ -143,16 +139,3 @@ def file_limit_reached(api: Any, container_id: str) -> bool:
         tail = api.logs(container_id, stdout=True, stderr=True, tail=200)
         return bool(FILE_TOO_LARGE.search(tail.decode(errors="replace")))
     return False
-
-
-def engine_files_bytes(api: Any, container_id: str) -> int:
-    """The size of the engine's files in the container, from the engine's stat of each
-    (HEAD /containers/{id}/archive: no content is read)."""
-    total = 0
-    for path in ENGINE_FILES:
-        with contextlib.suppress(Exception):
-            response = api.head(api._url("/containers/{0}/archive", container_id), params={"path": path}, timeout=10)
-            header = response.headers.get("X-Docker-Container-Path-Stat", "")
-            if response.status_code == 200 and header:
-                total += int(json.loads(base64.b64decode(header)).get("size") or 0)
-    return total

@@ -12,7 +12,9 @@ over, then removed. Nothing here reads the host's filesystem: the engine may be 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,11 @@ _MEASURE = f"du -sk {_MOUNTED} | cut -f1; find {_MOUNTED} -mindepth 2 | wc -l"
 _PATH_KEY = b'{"Path":'  # one per changed path in the engine's JSON answer
 
 
+# Files of the engine's machine bind-mounted into every container (a build step's too), writable by
+# its root: in neither the layer nor a volume, so measured on their own.
+ENGINE_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
+
+
 @dataclass(slots=True)
 class Written:
     """What one container has written, as last measured."""
@@ -46,6 +53,7 @@ class Written:
     reader: Any = None  # the reader container that holds and measures the volumes
     held: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)  # the reader, until released
     next_files_check: float = 0.0
+    engine_bytes: int = 0  # in the engine's files bind-mounted into it (ENGINE_FILES)
 
 
 class StepWatch:
@@ -79,6 +87,7 @@ class StepWatch:
             return None  # the step is over: what it left in a volume is measured by step_over
         step.running = bool((attrs.get("State") or {}).get("Running"))
         step.layer_bytes = int(attrs.get("SizeRw") or 0)
+        step.engine_bytes = engine_files_bytes(self.host.api, container_id)
         volumes = {m["Name"]: m.get("Destination", "") for m in attrs.get("Mounts") or [] if m.get("Type") == "volume" and m.get("Name")}
         if volumes and step.reader is None:
             step.volumes = volumes
@@ -146,7 +155,7 @@ class StepWatch:
 
 def _verdict(step: Written) -> str:
     where = ", ".join(f"VOLUME {path}" for path in sorted(set(step.volumes.values())))
-    total = step.layer_bytes + step.volume_bytes
+    total = step.layer_bytes + step.volume_bytes + step.engine_bytes
     if total > max_added_bytes():
         part = (
             f" ({human(step.volume_bytes)} of it under {where}: what a step writes there never reaches the image, "
@@ -154,6 +163,8 @@ def _verdict(step: Written) -> str:
             if step.volume_bytes
             else ""
         )
+        if step.engine_bytes > 10**6:
+            part += f" ({human(step.engine_bytes)} of it in {', '.join(ENGINE_FILES)}: the engine's files, in no layer)"
         return (
             f"a build step wrote {human(total)}{part}, over the {human(max_added_bytes())} an exercise's image "
             "may add, and the build was stopped"
@@ -203,3 +214,16 @@ def changed_paths(api: Any, container_id: str, *, stop_at: int) -> int:
         finally:
             response.close()
     return found
+
+
+def engine_files_bytes(api: Any, container_id: str) -> int:
+    """The size of the engine's files in the container, from the engine's stat of each
+    (HEAD /containers/{id}/archive: no content is read)."""
+    total = 0
+    for path in ENGINE_FILES:
+        with contextlib.suppress(Exception):
+            response = api.head(api._url("/containers/{0}/archive", container_id), params={"path": path}, timeout=10)
+            header = response.headers.get("X-Docker-Container-Path-Stat", "")
+            if response.status_code == 200 and header:
+                total += int(json.loads(base64.b64decode(header)).get("size") or 0)
+    return total
