@@ -124,6 +124,12 @@ class FolderImages:
     def close(self) -> None:
         """The grading is over: rebuilds' images go, and the folder's own unless it is kept."""
         for image in self._made:
+            # The engine's build cache is everyone's: another tutor's identical build may have taken
+            # this rebuild's image or layer as its own image and tagged it. Then it is theirs now
+            # (removed by id, an image with one tag is untagged and deleted under their check).
+            tags = (self._host.image_attrs(image) or {}).get("RepoTags") or []
+            if any(tag != "<none>:<none>" for tag in tags):
+                continue
             self._release(image)
         if not self._keep:
             self._release(self.tag)  # by tag: identical images of parallel checks share an id
