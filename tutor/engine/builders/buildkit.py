@@ -11,6 +11,7 @@ import contextlib
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -113,6 +114,16 @@ class PlainProgress:
         self.outcome.final_stage = [n for n in stage if not steps[n].upper().startswith("FROM ")]
         bases = [steps[n].split()[1] for n in stage if steps[n].upper().startswith("FROM ") and len(steps[n].split()) > 1]
         self.outcome.base_image = bases[0] if bases else ""
+
+    def unfinished_window(self) -> tuple[float, float] | None:
+        """From the start of the first step that failed or never finished to the end of the last
+        (now, for one still running): seconds since the epoch, as BuildKit stamps them."""
+        states = [s.vertex for s in self._vertexes.values() if s.step and s.vertex.started is not None]
+        unfinished = [v for v in states if v.error or v.completed is None]
+        if not unfinished:
+            return None
+        ends = [v.completed if v.completed is not None else time.time() for v in unfinished]
+        return min(v.started for v in unfinished if v.started is not None), max(ends)
 
     # --- one StatusResponse --------------------------------------------------------------
     def update(self, status: Status) -> None:
@@ -276,12 +287,17 @@ class BuildKitBuilder(Builder):
 
     def _failure_note(self) -> str:
         """The limit a step ran into, where a warden held the steps (step_warden.py): a refused
-        fork in the step's log, or a step killed as the kernel kills one over its memory."""
+        fork in the step's log or seen by the warden while the step ran (a step may print nothing
+        of it), or a step killed as the kernel kills one over its memory."""
         warden = self._warden
         if warden is None:
             return ""
         if FORK_REFUSED.search("\n".join(self._reader.tail)):
             return f"a build step tried to run more than {warden.pids} processes at once"
+        window = self._reader.unfinished_window()
+        limit = warden.limit_reached(*window) if window else 0
+        if limit:
+            return f"a build step tried to run more than {limit} processes at once"
         if _KILLED.search(self._reader.outcome.error):
             return f"a build step was killed, as one is when it goes over the build's {warden.memory_mb} MB of memory"
         return ""
