@@ -67,6 +67,20 @@ def test_file_exists_permissions_owner_contents(host, tmp_path: Path) -> None:
     assert not absent.passed and "should not be" in absent.message
 
 
+def test_a_big_file_is_judged_from_its_start_at_once(host, tmp_path: Path) -> None:
+    """Only a file's first megabytes are read: the rest of a 100 MB file is never sent. Left
+    unread in the open response, it held the container (and every image removal on the engine) for
+    the client's minute-long timeout."""
+    dockerfile = "FROM busybox\nRUN yes weights | head -c 100000000 > /big\n"
+    checks = [{"kind": "file", "id": "gone", "path": "/big", "shouldExist": False},
+              {"kind": "file", "id": "read", "path": "/big", "expectedContents": ["^weights$"]}]
+    report = grade_all(host, tmp_path / "big", checks, {"Dockerfile": dockerfile})
+    gone, read = report.checks
+    assert not gone.passed and "should not be" in gone.message
+    assert read.passed, read.message
+    assert gone.seconds < 20 and read.seconds < 20, (gone.seconds, read.seconds)
+
+
 def test_command_exit_code_output_env_and_timeout(host, tmp_path: Path) -> None:
     check = {"kind": "command", "command": "sh", "args": ["-c", "echo mode=$MODE; exit 3"], "exitCode": 3,
              "envVars": [{"key": "MODE", "value": "eval"}], "expectedOutput": ["mode=eval"], "excludedOutput": ["Traceback"]}

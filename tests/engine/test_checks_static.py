@@ -64,6 +64,67 @@ def test_context_check_counts_what_dockerignore_leaves_in(tmp_path: Path) -> Non
     assert good.passed, good.message
 
 
+# A JSON array that starts a shell with -c: the shell is PID 1 and signals stop there.
+SHELL_AS_PID_ONE = [
+    'CMD ["sh", "-c", "echo start; python train.py"]',
+    'CMD ["/bin/sh", "-c", "python train.py"]',
+    'CMD ["/bin/bash", "-lc", "python train.py"]',
+    'CMD ["bash", "-e", "-c", "python train.py"]',
+    'CMD ["dash", "-c", "python train.py"]',
+    'CMD ["ash", "-c", "python train.py"]',
+    'CMD ["/usr/bin/env", "sh", "-c", "python train.py"]',
+    'CMD ["env", "-i", "HOME=/root", "bash", "-c", "python train.py"]',
+    'CMD ["busybox", "sh", "-c", "python train.py"]',
+    'CMD ["sh", "-o", "errexit", "-c", "python train.py"]',
+    'ENTRYPOINT ["sh", "-c"]\nCMD ["python train.py"]',
+    'ENTRYPOINT ["sh", "-c", "echo start; python train.py"]',
+    'CMD ["sh", "-c", "exec python train.py | tee log"]',
+    'CMD ["sh", "-c", "exec python train.py &"]',
+    'CMD ["sh", "-c", "exec >log 2>&1; python train.py"]',
+    'CMD ["sh", "-c", "echo \\"a; exec python train.py\\""]',
+    'FROM busybox AS base\nENTRYPOINT ["sh", "-c"]\nFROM base\nCMD ["python train.py"]',
+]
+# The program itself, or a shell that hands PID 1 over to it with exec.
+PROGRAM_AS_PID_ONE = [
+    'CMD ["python", "train.py"]',
+    'CMD ["python", "-c", "import time"]',
+    'CMD ["sh", "-c", "exec python train.py"]',
+    'CMD ["/bin/bash", "-lc", "cd /app && exec python train.py \\"$EPOCHS\\" 2>&1"]',
+    'ENTRYPOINT ["sh", "-c", "mkdir -p /out; exec \\"$@\\"", "sh"]\nCMD ["python", "train.py"]',
+    'CMD ["sh", "entrypoint.sh"]',
+    'CMD ["sh"]',
+    # ENTRYPOINT resets a CMD it inherits: the shell's CMD never runs.
+    'FROM busybox AS base\nCMD ["sh", "-c", "python train.py"]\nFROM base\nENTRYPOINT ["python", "train.py"]',
+]
+
+
+@pytest.mark.parametrize("lines", SHELL_AS_PID_ONE)
+def test_a_json_array_that_starts_a_shell_is_not_exec_form(tmp_path: Path, lines: str) -> None:
+    dockerfile = ("" if lines.startswith("FROM") else "FROM busybox\n") + lines + "\n"
+    result = judge(tmp_path, {"kind": "dockerfile.exec-form"}, dockerfile)
+    assert not result.passed
+    assert "shell form in effect" in result.message and "exec" in result.message, result.message
+    allowed = judge(tmp_path / "allowed", {"kind": "dockerfile.exec-form", "allow_shell": True}, dockerfile)
+    assert allowed.passed, allowed.message
+
+
+@pytest.mark.parametrize("lines", PROGRAM_AS_PID_ONE)
+def test_a_json_array_that_starts_the_program_is_exec_form(tmp_path: Path, lines: str) -> None:
+    dockerfile = ("" if lines.startswith("FROM") else "FROM busybox\n") + lines + "\n"
+    result = judge(tmp_path, {"kind": "dockerfile.exec-form"}, dockerfile)
+    assert result.passed, result.message
+
+
+def test_a_shell_in_exec_form_is_told_how_to_hand_over_to_its_program(tmp_path: Path) -> None:
+    dockerfile = 'FROM python:3.11-slim\nCMD ["sh", "-c", "echo start; python train.py --epochs 3"]\n'
+    result = judge(tmp_path, {"kind": "dockerfile.exec-form"}, dockerfile)
+    assert "line 2" in result.message and "starts sh -c" in result.message
+    assert "PID 1" in result.message and "SIGTERM" in result.message
+    assert '"...; exec python train.py --epochs 3"' in result.message
+    split = judge(tmp_path / "split", {"kind": "dockerfile.exec-form"}, 'FROM busybox\nENTRYPOINT ["sh", "-c"]\nCMD ["python train.py"]\n')
+    assert "line 2" in split.message and "line 3" in split.message, split.message
+
+
 def test_unknown_kind_field_and_bad_regex_are_content_errors() -> None:
     for params, kind, expected in (
         ({}, "dockerfile.nope", "unknown check kind"),

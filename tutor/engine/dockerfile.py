@@ -66,6 +66,23 @@ class Dockerfile:
     def final(self) -> Stage | None:
         return self.stages[-1] if self.stages else None
 
+    def start_command(self) -> tuple[Instruction | None, Instruction | None]:
+        """The ENTRYPOINT and CMD a container of the final stage starts with, as far as this file
+        says: inherited through the earlier stages it is built FROM, a CMD from before an
+        ENTRYPOINT's stage reset by that ENTRYPOINT, as Docker does."""
+        entrypoint = cmd = None
+        reset = False
+        stage = self.final
+        while stage is not None:
+            if cmd is None and not reset and stage.find("CMD"):
+                cmd = stage.find("CMD")[-1]
+            if entrypoint is None and stage.find("ENTRYPOINT"):
+                entrypoint = stage.find("ENTRYPOINT")[-1]
+                reset = cmd is None
+            index = stage.index
+            stage = next((s for s in self.stages[:index] if s.alias and s.alias == stage.base), None)
+        return entrypoint, cmd
+
     @property
     def base_images(self) -> list[str]:
         """What the stages start FROM, less earlier stages of this file (FROM build)."""

@@ -47,8 +47,7 @@ class EngineDriver:
         with self._host.container(self._image, start=False, exercise_id=self._exercise_id) as container:
             with engine_errors(f"reading {path} from the image"):
                 try:
-                    stream, _ = container.get_archive(path)
-                    archive = _read_capped(stream, limit)
+                    archive = _archive_head(self._host.api, container.id, path, limit)
                 except docker.errors.NotFound:
                     return None
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -190,11 +189,19 @@ def _mode(member: tarfile.TarInfo) -> int:
     return kind | member.mode
 
 
-def _read_capped(stream: Any, limit: int) -> bytes:
-    """Read a tar stream, but never more than the first file's header and `limit` of content."""
-    buffer = bytearray()
-    for chunk in stream:
-        buffer += chunk
-        if len(buffer) > limit + 1024:
-            break
-    return bytes(buffer[: limit + 1024]) + b"\0" * 1024
+def _archive_head(api: Any, container_id: str, path: str, limit: int) -> bytes:
+    """The start of the path's tar stream: the first file's header and at most `limit` of its
+    content. The response is closed at once: left open, the engine goes on writing the rest of a
+    big file into it, and neither the container nor any image on the engine can be removed until
+    the client gives up, a minute later."""
+    response = api._get(api._url("/containers/{0}/archive", container_id), params={"path": path}, stream=True)
+    try:
+        api._raise_for_status(response)
+        buffer = bytearray()
+        for chunk in response.iter_content(65536):
+            buffer += chunk
+            if len(buffer) > limit + 1024:
+                break
+        return bytes(buffer[: limit + 1024]) + b"\0" * 1024
+    finally:
+        response.close()

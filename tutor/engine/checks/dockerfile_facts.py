@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
 from tutor.engine.checks.base import Check, CheckContext, Verdict, failed, passed, register
-from tutor.engine.dockerfile import Stage, split_reference
+from tutor.engine.dockerfile import Dockerfile, Stage, split_reference
+from tutor.engine.pid_one import ends_with_exec, last_command, shell_runner
 from tutor.words import plural
 
 
@@ -177,15 +179,18 @@ class InstructionOrder(_DockerfileCheck):
 @register
 @dataclass(kw_only=True, frozen=True)
 class ExecForm(_DockerfileCheck):
-    """CMD/ENTRYPOINT are written as JSON arrays, so the program is PID 1 and receives signals."""
+    """CMD/ENTRYPOINT are written as JSON arrays that start the program itself, so the program is
+    PID 1 and receives signals; a JSON array that starts a shell with -c is shell form in effect."""
 
     kind = "dockerfile.exec-form"
     default_hint = (
         'Write the command as a JSON array, one word per item in double quotes: CMD ["program", "arg"]. '
         "The shell form (CMD program arg) runs it under /bin/sh -c, which does not pass signals such as "
-        "docker stop's SIGTERM on to your program."
+        "docker stop's SIGTERM on to your program; so does a JSON array that starts the shell itself "
+        '(CMD ["sh", "-c", "..."]) unless its command line ends with exec PROGRAM.'
     )
     instructions: tuple[str, ...] = ("CMD", "ENTRYPOINT")
+    allow_shell: bool = False  # true: a JSON array that starts a shell with -c passes (an exercise about the shell itself)
 
     def describe(self) -> str:
         return " and ".join(self.instructions) + " in exec form"
@@ -206,7 +211,51 @@ class ExecForm(_DockerfileCheck):
                 )
         if not present:
             return failed(f"the final stage has no {' or '.join(self.instructions)}")
+        shell = None if self.allow_shell else _shell_as_pid_one(ctx.dockerfile)
+        if shell:
+            return failed(shell)
         return passed(", ".join(f"line {i.line}: {i.text}" for i in present))
+
+
+# Words that end or stand for a compound command, never a program to exec.
+_SHELL_WORDS = frozenset({"exec", "done", "fi", "esac", "wait", "then", "else", "do"})
+
+
+def _shell_as_pid_one(dockerfile: Dockerfile) -> str:
+    """What is wrong when the command a container starts with is a shell given a command line
+    (["sh", "-c", "..."], ENTRYPOINT ["sh", "-c"] with the line in CMD, env sh -c, bash -lc): '' if
+    it is not. A command line that ends with `exec PROGRAM` passes: the shell is replaced by the
+    program, which is then PID 1 and receives signals itself, the same pattern as an entrypoint
+    script that ends with exec, which lesson 11 teaches."""
+    entrypoint, cmd = dockerfile.start_command()
+    first = entrypoint or cmd
+    if first is None or not first.is_exec_form:
+        return ""  # shell form: judged as such where it is one of the instructions checked
+    argv = json.loads(first.value)
+    if entrypoint is not None and cmd is not None:
+        argv += json.loads(cmd.value) if cmd.is_exec_form else ["/bin/sh", "-c", cmd.value]
+    runner = shell_runner(argv)
+    if runner is None or (runner.script is not None and ends_with_exec(runner.script)):
+        return ""
+    program = last_command(runner.script or "")
+    words = program.split()
+    named = bool(words) and words[0] not in _SHELL_WORDS and bool(re.match(r"^[\w./-]+$", words[0])) and "|" not in program
+    plain = named and all(re.match(r"^[\w./=:,+-]+$", w) for w in words)
+    itself = f"{first.name} {json.dumps(words)}" if plain else "its words as the array"
+    fix = (
+        f'end its command line with exec, "...; exec {program}", so {words[0]} replaces the shell'
+        if named
+        else "end its command line with exec PROGRAM, so your program replaces the shell"
+    )
+    if first is entrypoint and cmd is not None:
+        what = f"line {first.line}: {first.text} with line {cmd.line}: {cmd.text} are JSON arrays, but together they start"
+    else:
+        what = f"line {first.line}: {first.text} is a JSON array, but it starts"
+    return (
+        f"{what} {runner.shell} {runner.flag}: that is shell form in effect. The shell can stay PID 1 with your "
+        "program as its child (Debian's sh, the one in python:3.11-slim, does), and docker stop's SIGTERM then "
+        f"stops at the shell. Start the program itself ({itself}), or, if you need the shell, {fix}"
+    )
 
 
 @register
