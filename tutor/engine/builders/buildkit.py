@@ -26,6 +26,7 @@ from tutor.engine.builders.step_warden import StepWarden, step_warden
 from tutor.engine.builders.trace import Status, Vertex, decode
 from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
+from tutor.engine.image_removal import remove_image
 from tutor.engine.sanitize import clean_line, clean_text
 
 # The build argument BuildKit's Dockerfile frontend puts in front of every cache mount's id.
@@ -352,5 +353,5 @@ class BuildKitBuilder(Builder):
         results are build cache, not images: only a finished image can be left over."""
         if outcome.image_id:
             with contextlib.suppress(Exception):
-                self.host.api.remove_image(outcome.image_id, force=False, noprune=False)
+                remove_image(self.host.api, outcome.image_id)  # an identical build's image under another tag stays
 
