@@ -180,7 +180,9 @@ def test_unchanged_folder_is_not_rebuilt_and_a_change_is_noticed(host, tmp_path:
     # A failing verdict is never reused: the checks run again on the same image.
     failing_again = grade(passing, folder, lambda: host, grading=Grading(verdicts=store))
     assert failing_again.build.reused and not failing_again.passed and "bye" in failing_again.checks[0].message
-    host.remove_image(changed.build.image_id)
+    from tutor.engine.folder_images import image_tag
+
+    host.remove_image(image_tag(passing, folder))
 
 
 def test_layers_pair_with_steps_and_show_what_came_from_cache(host, tmp_path: Path, builder: str) -> None:
@@ -274,4 +276,5 @@ def test_only_the_most_recently_checked_folders_of_a_learner_keep_their_image(ho
         assert kept == {image_tag(checked, path) for path in [theirs, *recent]}
     finally:
         for image in host.api.images(filters={"label": f"org.docker-tutor.exercise={checked.id}"}):
-            host.remove_image(image["Id"])
+            for tag in image["RepoTags"]:
+                host.remove_image(tag)

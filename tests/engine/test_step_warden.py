@@ -9,7 +9,7 @@ from pathlib import Path
 import docker.types
 import pytest
 
-from tutor.engine.builders.step_warden import _SCRIPTS, MOUNT
+from tutor.engine.builders.step_warden import _SCRIPTS, MOUNT, StepWarden
 
 pytestmark = pytest.mark.docker
 
@@ -66,5 +66,43 @@ def test_the_warden_holds_every_step_under_a_moved_cgroup_parent_and_lowers_none
         while (_read(root, "pids", parent, "new", "pids.max"), _read(root, "memory", parent, "new", "memory.limit_in_bytes")) != ("64", MEMORY):
             assert time.monotonic() < deadline, "the new step was never held"
             time.sleep(0.02)
+    finally:
+        container.remove(force=True)
+
+
+@pytest.mark.parametrize("image", list(_SCRIPTS))
+def test_the_warden_tells_once_of_a_step_that_reached_its_process_limit(host, tmp_path: Path, image: str) -> None:
+    """A refused fork counts in the step's own pids.events: the warden tells of that step once, with
+    the limit it holds, and the time of the engine's stamp ties it to the step that ran then."""
+    if not host.image_attrs(image):
+        pytest.skip(f"no {image} image")
+    root = tmp_path / "cgroup"
+    _step(root, "docker", "forked", "max")
+    _step(root, "docker", "calm", "max")
+    for step, events, current in (("forked", "max 0", "3"), ("calm", "max 0", "2")):
+        (root / "pids" / "docker" / "buildkit" / step / "pids.events").write_text(f"{events}\n")
+        (root / "pids" / "docker" / "buildkit" / step / "pids.current").write_text(f"{current}\n")
+    container = host.client.containers.run(
+        image, [*_SCRIPTS[image], "64", MEMORY], detach=True, network_mode="none",
+        mounts=[docker.types.Mount(MOUNT, str(root), type="bind")], labels={"org.docker-tutor.test": "step-warden"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while b"ready" not in container.logs():
+            assert time.monotonic() < deadline, container.logs()
+            time.sleep(0.05)
+        warden = StepWarden(64, 256, 0.0, container)
+        assert b"limit" not in container.logs() and not warden.limit_reached(time.time() - 60, time.time())
+        started = time.time()
+        (root / "pids" / "docker" / "buildkit" / "forked" / "pids.events").write_text("max 3\n")
+        deadline = time.monotonic() + 5
+        while b"limit" not in container.logs():
+            assert time.monotonic() < deadline, container.logs()
+            time.sleep(0.02)
+        time.sleep(0.3)  # more ticks: it is told once
+        told = [line for line in container.logs().decode().splitlines() if line.startswith("limit")]
+        assert told == ["limit forked 64"], told
+        assert warden.limit_reached(started, time.time()) == 64
+        assert warden.limit_reached(started - 60, started - 30) == 0  # a step that ran before: not this one
     finally:
         container.remove(force=True)

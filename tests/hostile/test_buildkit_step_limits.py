@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import re
 import signal
 import subprocess
 import sys
@@ -130,13 +131,33 @@ def test_a_buildkit_step_that_forks_is_held_to_the_process_limit(host, tmp_path:
     assert not report.build.ok
     assert watch.held(), f"a step ran {watch.step_peak} processes, held at {watch.largest_limit}"
     assert watch.wardens and not _wardens(host, SESSION_ID)
-    if silent:  # held at the limit until the deadline: nothing ties the held step to this build
+    if silent:  # held at the limit until the deadline; the warden saw its forks refused meanwhile
         assert "did not finish within 10 s" in report.build.error, report.build.error
+        assert re.match(r"a build step tried to run more than \d+ processes at once", report.build.error), report.build.error
         assert took < 25, f"ended after {took:.0f} s"
     else:  # its own log says a fork was refused: stopped at once, the message names the limit
         assert f"more than {PIDS} processes at once" in report.build.error, report.build.error
         assert "processes without end" in report.build.hint
         assert took < 30, f"ended after {took:.0f} s"
+
+
+def test_a_buildkit_step_that_gives_up_silently_at_the_limit_is_told_so(host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shell whose fork is refused exits at once, here with its errors thrown away: nothing in the
+    step's log says why. The warden saw the step's cgroup refuse a fork, and the message says so;
+    the same step failing with no fork refused is not told it."""
+    monkeypatch.delenv("DOCKER_TUTOR_BUILD_PIDS")  # the default figure, as a learner's build has it
+    silent = "sh -c 'i=0; while [ $i -lt 1502 ]; do sleep 10 & i=$((i+1)); done 2>/dev/null; exit 2'"
+    calm = "sh -c 'for i in 1 2 3; do sleep 0.2 & done; wait; exit 2'"
+    reports = {}
+    for name, run in (("silent", silent), ("calm", calm)):
+        folder = context(tmp_path / name, {"Dockerfile": f"FROM python:3.11-slim\nRUN echo {time.time_ns()}; {run}\n"})
+        with watched(host) as watch:
+            reports[name] = _build(host, folder, timeout=60)
+        assert watch.steps_held, "no BuildKit step was seen held"
+    error = reports["silent"].build.error
+    assert re.search(r"^a build step tried to run more than \d+ processes at once: the build step RUN .* exit code 2", error), error
+    assert "processes without end" in reports["silent"].build.hint
+    assert "exit code 2" in reports["calm"].build.error and "processes at once" not in reports["calm"].build.error
 
 
 def test_a_buildkit_step_over_the_builds_memory_is_killed_and_told_so(host, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from tutor.engine.discovery import EngineChoice, chosen_engine, named_hint, sock
 from tutor.engine.driver import RunOutcome, Sandbox
 from tutor.engine.events import BuildOutput, EventSink
 from tutor.engine.folder_lock import any_being_graded, being_graded
+from tutor.engine.image_removal import removal_ref, remove_image
 from tutor.engine.owner import OWNER_LABEL, owner_id
 from tutor.engine.podman import add_healthcheck, is_podman, run_healthchecks
 from tutor.engine.probers import PROBER_IMAGES, PROBER_SANDBOX, NamespaceProber, NetworkProber, Prober
@@ -254,8 +255,13 @@ class DockerHost:
         return choose(self.version(), requested(), needs=needs, network=network, held=bool(needs) and supported(self))
 
     def remove_image(self, ref: str) -> None:
-        """Remove a tag or an image and its unused layers. Never forced: an image that a running
-        check (this one or a parallel one with identical layers) still uses is left alone."""
+        """Remove a tag, or an image by id, and its unused layers. Never forced: an image that a running
+        check (this one or a parallel one with identical layers) still uses is left alone, and one
+        another tutor has tagged keeps that tag (image_removal)."""
+        try:
+            ref = removal_ref(self.api, ref)
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            return  # gone already, or the engine with it
         for attempt in range(STORAGE_RACE_RETRIES + 1):
             try:
                 self.api.remove_image(ref, force=False, noprune=False)
@@ -556,7 +562,7 @@ class DockerHost:
                         continue
                     for ref in image.get("RepoTags") or [image["Id"]]:
                         with contextlib.suppress(docker.errors.APIError):
-                            self.api.remove_image(ref if ref != "<none>:<none>" else image["Id"])
+                            remove_image(self.api, ref if ref != "<none>:<none>" else image["Id"])
                     removed_images += 1
         return removed_containers, removed_images
 

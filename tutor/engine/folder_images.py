@@ -103,6 +103,7 @@ class FolderImages:
         """The folder's image is `image_id` now: the one it replaces goes (with its own layers), the
         fingerprint is noted, and folders beyond the most recently checked few lose their image."""
         if self._previous and self._previous != image_id:
+            # By id: another folder's identical files may have it too, under their own tag, which stays.
             self._host.remove_image(self._previous)
         if self._verdicts is None or self._remembered is not None:
             return
@@ -124,13 +125,7 @@ class FolderImages:
     def close(self) -> None:
         """The grading is over: rebuilds' images go, and the folder's own unless it is kept."""
         for image in self._made:
-            # The engine's build cache is everyone's: another tutor's identical build may have taken
-            # this rebuild's image or layer as its own image and tagged it. Then it is theirs now
-            # (removed by id, an image with one tag is untagged and deleted under their check).
-            tags = (self._host.image_attrs(image) or {}).get("RepoTags") or []
-            if any(tag != "<none>:<none>" for tag in tags):
-                continue
-            self._release(image)
+            self._release(image)  # by id, which leaves another tutor's tag on it (image_removal)
         if not self._keep:
             self._release(self.tag)  # by tag: identical images of parallel checks share an id
 

@@ -22,6 +22,7 @@ import urllib3.exceptions
 from tutor.engine.build_errors import step_failure
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.events import BuildFinished, EventSink
+from tutor.engine.image_removal import remove_image
 from tutor.errors import EngineUnavailable, TutorError
 
 if TYPE_CHECKING:
@@ -159,6 +160,7 @@ class Builder(ABC):
             self._check_image(outcome, request)
         outcome.seconds = time.monotonic() - started
         if not outcome.ok:
+            self._untag_failed(outcome, request)
             self._remove_leftovers(outcome, cut=bool(reason))
         self._done()
         on_event(BuildFinished(outcome.ok, outcome.seconds, outcome.error))
@@ -191,6 +193,7 @@ class Builder(ABC):
         if added > max_added_bytes():
             self._refuse_image(
                 outcome,
+                request,
                 f"the build added {human(added)} to its base image, over the {human(max_added_bytes())} an "
                 "exercise's image may add, and the image was removed",
             )
@@ -199,16 +202,28 @@ class Builder(ABC):
         if files is not None and files > max_build_files():
             self._refuse_image(
                 outcome,
+                request,
                 f"the build added {files:,} files and folders to its base image, over the {max_build_files():,} an "
                 "exercise's image may add, and the image was removed",
             )
 
-    def _refuse_image(self, outcome: BuildOutcome, why: str) -> None:
+    def _refuse_image(self, outcome: BuildOutcome, request: BuildRequest, why: str) -> None:
         outcome.ok = False
         outcome.error = why
-        # Forced: the build just gave it the exercise's tag, and no container uses it yet.
+        # By the tag the build just gave it (an untagged rebuild's by id, through a tag of its own):
+        # the same image checked under another tutor's tag stays theirs. Forced: no container uses it yet.
         with contextlib.suppress(Exception):
-            self.host.api.remove_image(outcome.image_id, force=True, noprune=False)
+            remove_image(self.host.api, request.tag or outcome.image_id, force=True)
+
+    def _untag_failed(self, outcome: BuildOutcome, request: BuildRequest) -> None:
+        """A build stopped (or failed) just as it finished may have tagged its image: that tag goes
+        (by name, so the same image under another tutor's tag stays theirs). A tag still on the
+        folder's earlier image is the folder's cache and stays."""
+        if not request.tag or not outcome.image_id:
+            return
+        with contextlib.suppress(Exception):
+            if self.host.api.inspect_image(request.tag)["Id"] == outcome.image_id:
+                self.host.api.remove_image(request.tag, force=False, noprune=False)
 
     def _base_attrs(self, outcome: BuildOutcome) -> dict[str, Any] | None:
         """The engine's attributes of the image the final stage starts FROM (None if it is a stage,

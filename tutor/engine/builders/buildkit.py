@@ -11,6 +11,7 @@ import contextlib
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from tutor.engine.builders.step_warden import StepWarden, step_warden
 from tutor.engine.builders.trace import Status, Vertex, decode
 from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
+from tutor.engine.image_removal import remove_image
 from tutor.engine.sanitize import clean_line, clean_text
 
 # The build argument BuildKit's Dockerfile frontend puts in front of every cache mount's id.
@@ -113,6 +115,16 @@ class PlainProgress:
         self.outcome.final_stage = [n for n in stage if not steps[n].upper().startswith("FROM ")]
         bases = [steps[n].split()[1] for n in stage if steps[n].upper().startswith("FROM ") and len(steps[n].split()) > 1]
         self.outcome.base_image = bases[0] if bases else ""
+
+    def unfinished_window(self) -> tuple[float, float] | None:
+        """From the start of the first step that failed or never finished to the end of the last
+        (now, for one still running): seconds since the epoch, as BuildKit stamps them."""
+        states = [s.vertex for s in self._vertexes.values() if s.step and s.vertex.started is not None]
+        unfinished = [v for v in states if v.error or v.completed is None]
+        if not unfinished:
+            return None
+        ends = [v.completed if v.completed is not None else time.time() for v in unfinished]
+        return min(v.started for v in unfinished if v.started is not None), max(ends)
 
     # --- one StatusResponse --------------------------------------------------------------
     def update(self, status: Status) -> None:
@@ -276,12 +288,17 @@ class BuildKitBuilder(Builder):
 
     def _failure_note(self) -> str:
         """The limit a step ran into, where a warden held the steps (step_warden.py): a refused
-        fork in the step's log, or a step killed as the kernel kills one over its memory."""
+        fork in the step's log or seen by the warden while the step ran (a step may print nothing
+        of it), or a step killed as the kernel kills one over its memory."""
         warden = self._warden
         if warden is None:
             return ""
         if FORK_REFUSED.search("\n".join(self._reader.tail)):
             return f"a build step tried to run more than {warden.pids} processes at once"
+        window = self._reader.unfinished_window()
+        limit = warden.limit_reached(*window) if window else 0
+        if limit:
+            return f"a build step tried to run more than {limit} processes at once"
         if _KILLED.search(self._reader.outcome.error):
             return f"a build step was killed, as one is when it goes over the build's {warden.memory_mb} MB of memory"
         return ""
@@ -336,5 +353,5 @@ class BuildKitBuilder(Builder):
         results are build cache, not images: only a finished image can be left over."""
         if outcome.image_id:
             with contextlib.suppress(Exception):
-                self.host.api.remove_image(outcome.image_id, force=False, noprune=False)
+                remove_image(self.host.api, outcome.image_id)  # an identical build's image under another tag stays
 

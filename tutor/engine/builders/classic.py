@@ -27,6 +27,7 @@ from tutor.engine.builders.step_watch import StepWatch
 from tutor.engine.cache_mounts import PrivateCacheDockerfile, private_cache_mounts
 from tutor.engine.context import build_context_tar
 from tutor.engine.events import BuildOutput, BuildStep, EventSink, StepCached
+from tutor.engine.image_removal import remove_image
 from tutor.engine.learner_files import DOCKERFILE_LIMIT, LearnerFileRefused, read_learner_file
 from tutor.engine.sanitize import clean_line, clean_text
 
@@ -212,7 +213,7 @@ class ClassicBuilder(Builder):
         """The last step's volumes are measured once more (it may have ended between two looks)."""
         over = self._watch.step_over()
         if over:
-            self._refuse_image(outcome, over)
+            self._refuse_image(outcome, request, over)
             return
         super()._check_image(outcome, request)
 
@@ -306,7 +307,7 @@ def remove_chain(api: Any, layers: list[str]) -> None:
     """Remove a build's own images, newest first (each removal also prunes untagged parents)."""
     for layer in reversed(layers):
         with contextlib.suppress(Exception):
-            api.remove_image(layer, force=False, noprune=False)
+            remove_image(api, layer)  # by id through a tag of its own: another tutor's tagged image stays
 
 
 def sweep_dead_builds(host: DockerHost) -> int:
@@ -373,8 +374,7 @@ def remove_descendants(api: Any, root: str, *, running: str = "", since: float =
     removed = 0
     for image_id in reversed(found):  # the newest first: an image with children cannot go
         with contextlib.suppress(Exception):
-            api.remove_image(image_id, force=False, noprune=True)
-            removed += 1
+            removed += remove_image(api, image_id, noprune=True)
     return removed
 
 

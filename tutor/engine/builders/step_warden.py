@@ -4,7 +4,7 @@ The build API hands BuildKit neither `cgroupparent`, `memory` nor `ulimits`: on 
 BuildKit step runs in a cgroup of its own, `<engine's cgroup parent>/buildkit/<id>` under every
 controller, with no process or memory limit. Where the engine runs cgroup v1 with the cgroupfs
 driver (step_limits.supported), the tutor runs a small warden container for the length of a
-BuildKit build. It sees the engine machine's cgroup filesystem and, every 50 ms, gives every
+BuildKit build. It sees the engine machine's cgroup filesystem and, every 20 ms, gives every
 BuildKit step cgroup it finds `pids.max` = the build's process limit and `memory.limit_in_bytes`
 (and `memory.memsw.limit_in_bytes`) = the build's memory; the build starts once it said `ready`.
 
@@ -14,6 +14,12 @@ never lowers one already written: concurrent wardens agree on the largest figure
 no warden holds another learner's step below that learner's own limit, nor stops their build.
 A step held at its process limit ends with its build's deadline (or when it gives up, as a shell
 does when a fork fails); one over its memory is killed by the kernel, as under the classic builder.
+
+The warden also says which steps reached their process limit (a refused fork counts in the step's
+own pids.events): `limit ID N` on its output, stamped by the engine, so a build whose step failed
+can say why even when the step printed nothing. A step that gives up at its first refused fork
+is gone within milliseconds, so while any step runs a quarter of its limit or more the warden looks
+every 2 ms instead of every 20.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import docker.types
 
@@ -32,7 +39,9 @@ if TYPE_CHECKING:
     from tutor.engine.dockerhost import DockerHost
 
 MOUNT = "/host-cgroup"  # where the warden sees the engine machine's /sys/fs/cgroup
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.02
+SLEEP_POLL_SECONDS = 0.05  # where the shell has no pipe to pause on and each pause forks a `sleep`
+NEAR_POLL_SECONDS = 0.002  # while a step runs a quarter of its process limit or more
 READY_SECONDS = 20.0  # the longest a build waits for its warden's first pass (a loaded engine)
 # The warden's own sandbox: a shell loop (or Python's) that reads and writes a few small files.
 _MEMORY_MB = 32
@@ -44,9 +53,12 @@ _CPUS = 0.25
 # tick give every step cgroup under it the figures, where it holds none or a smaller one. An
 # unlimited memory.limit_in_bytes reads as a 19-digit number. Memory is written, then memsw
 # (which may not be below it), then memory again (raising one already set: memsw must go first).
+# A step whose pids.events counts a refused fork is told once: `limit ID PIDS.MAX`. The shell
+# pauses with a read that times out on a pipe no one writes: `sleep` would fork at every tick.
 _SHELL = f"""
 exec 2>/dev/null
-P=$1 M=$2 R={MOUNT} PB= MB=
+P=$1 M=$2 R={MOUNT} PB= MB= TOLD=
+mkfifo /dev/shm/tick && exec 3<>/dev/shm/tick && Q=1
 find_parents() {{
   for d in $R/pids/buildkit $R/pids/*/buildkit $R/pids/*/*/buildkit; do [ -d "$d" ] && PB="$PB $d"; done
   for d in $R/memory/buildkit $R/memory/*/buildkit $R/memory/*/*/buildkit; do [ -d "$d" ] && MB="$MB $d"; done
@@ -54,15 +66,20 @@ find_parents() {{
 below() {{ read v < "$1" && {{ [ "$v" = max ] || [ ${{#v}} -ge 19 ] || [ "$v" -lt "$2" ]; }}; }}
 while :; do
   [ -n "$PB" ] && [ -n "$MB" ] || {{ PB= MB=; find_parents; }}
+  near=
   for b in $PB; do for d in $b/*/; do
     below "${{d}}pids.max" $P && echo $P > "${{d}}pids.max"
+    read c < "${{d}}pids.current" && [ "$c" -ge $((P / 4)) ] && near=1
+    read w n < "${{d}}pids.events" && [ "$n" != 0 ] && case "$TOLD" in *" $d"*) ;; *)
+      TOLD="$TOLD $d"; s=${{d%/}}; read m < "${{d}}pids.max"; echo "limit ${{s##*/}} $m";; esac
   done; done
   for b in $MB; do for d in $b/*/; do
     f="${{d}}memory.limit_in_bytes"
     below "$f" $M && {{ echo $M > "$f"; echo $M > "${{d}}memory.memsw.limit_in_bytes"; echo $M > "$f"; }}
   done; done
   [ -n "$ready" ] || {{ echo ready; ready=1; }}
-  sleep {POLL_SECONDS}
+  t={POLL_SECONDS}; [ -n "$near" ] && t={NEAR_POLL_SECONDS}
+  if [ -n "$Q" ]; then read -t $t -u 3 x; else sleep {SLEEP_POLL_SECONDS}; fi
 done
 """
 _PYTHON = f"""
@@ -81,9 +98,17 @@ def below(path, value):
     except OSError:
         return False
     return held == "max" or len(held) >= 19 or int(held) < int(value)
+def held(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 parents = {{}}
 ready = False
+told = set()
 while True:
+    near = False
     for controller in ("pids", "memory"):
         if not parents.get(controller):
             parents[controller] = [d for depth in ("", "*/", "*/*/")
@@ -91,6 +116,12 @@ while True:
     for step in [s for p in parents["pids"] for s in glob.glob(p + "/*/")]:
         if below(step + "pids.max", pids):
             write(step + "pids.max", pids)
+        current = held(step + "pids.current")
+        near = near or (current.isdigit() and int(current) >= int(pids) // 4)
+        refused = held(step + "pids.events").split()[-1:]
+        if refused and refused[0] != "0" and step not in told:
+            told.add(step)
+            print("limit", os.path.basename(step.rstrip("/")), held(step + "pids.max"), flush=True)
     for step in [s for p in parents["memory"] for s in glob.glob(p + "/*/")]:
         if below(step + "memory.limit_in_bytes", memory):
             for name in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.limit_in_bytes"):
@@ -98,7 +129,7 @@ while True:
     if not ready:
         print("ready", flush=True)
         ready = True
-    time.sleep({POLL_SECONDS})
+    time.sleep({NEAR_POLL_SECONDS} if near else {POLL_SECONDS})
 """
 _SCRIPTS = {
     "busybox": ["sh", "-c", _SHELL, "warden"],
@@ -113,6 +144,35 @@ class StepWarden:
     pids: int
     memory_mb: int
     ready_seconds: float
+    container: Any = field(default=None, repr=False, compare=False)  # the warden's, to read what it saw
+
+    def limit_reached(self, started: float, ended: float) -> int:
+        """The process limit a step reached while it ran between these times (seconds since the
+        epoch, as BuildKit stamps a step), as this warden told it; 0 if none did.
+
+        A step cgroup's name is BuildKit's, so the time is what ties a report to this build's step:
+        the warden tells of a step before the step can end (it reads the step's own cgroup), and
+        the engine stamps the line as it receives it."""
+        if self.container is None:
+            return 0
+        with contextlib.suppress(Exception):
+            logs = self.container.logs(stdout=True, stderr=False, timestamps=True).decode("utf-8", "replace")
+            for line in logs.splitlines():
+                stamp, _, text = line.partition(" ")
+                words = text.split()
+                if len(words) == 3 and words[0] == "limit" and words[2].isdigit():
+                    if started - _CLOCK_SLACK <= _seconds(stamp) <= ended + _CLOCK_SLACK:
+                        return int(words[2])
+        return 0
+
+
+_CLOCK_SLACK = 0.2  # seconds: the engine's stamp on a line comes a moment after the warden wrote it
+
+
+def _seconds(stamp: str) -> float:
+    """An engine's log timestamp (RFC 3339, nanoseconds, UTC) as seconds since the epoch."""
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    return datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp() + float(f"0.{fraction or 0}")
 
 
 @contextlib.contextmanager
@@ -135,7 +195,7 @@ def step_warden(host: DockerHost, *, pids: int, memory_mb: int, exercise_id: str
     command = [*_SCRIPTS[image], str(pids), str(memory_mb * 2**20)]
     with host.container(image, command, sandbox=sandbox, exercise_id=exercise_id, mounts=[cgroups]) as warden:
         _wait_ready(warden)
-        yield StepWarden(pids, memory_mb, time.monotonic() - started)
+        yield StepWarden(pids, memory_mb, time.monotonic() - started, warden)
 
 
 def _wait_ready(warden: object) -> None:
