@@ -76,13 +76,14 @@ class StepWatch:
         step = self.measure(container_id)
         return _verdict(step) if step is not None else ""
 
-    def measure(self, container_id: str) -> Written | None:
+    def measure(self, container_id: str, attrs: dict[str, Any] | None = None) -> Written | None:
         """What the container has written so far (its layer and its volumes; its changed paths at
-        most every FILE_POLL_SECONDS); None once it is gone."""
+        most every FILE_POLL_SECONDS); None once it is gone. attrs: its inspect with size, if the
+        caller has just made one."""
         if self._step is None or self._step.container_id != container_id:
             self._step = Written(container_id, time.monotonic(), next_files_check=time.monotonic() + FILE_POLL_SECONDS)
         step = self._step
-        attrs = inspect_with_size(self.host.api, container_id)
+        attrs = attrs if attrs is not None else inspect_with_size(self.host.api, container_id)
         if attrs is None:
             return None  # the step is over: what it left in a volume is measured by step_over
         step.running = bool((attrs.get("State") or {}).get("Running"))
