@@ -48,7 +48,8 @@ class ContainerWatch:
     def __init__(self, host: DockerHost, container_id: str, exercise_id: str = "") -> None:
         self._host = host
         self._container_id = container_id
-        self._measure = StepWatch(host, exercise_id)
+        # Its engine files at every look: the last one, as it ends, must see what it wrote there too.
+        self._measure = StepWatch(host, exercise_id, engine_files_every=0.0)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"watch-{container_id[:12]}", daemon=True)
         self.stopped_why = ""
