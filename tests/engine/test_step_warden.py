@@ -15,6 +15,7 @@ pytestmark = pytest.mark.docker
 
 UNLIMITED = "9223372036854771712"  # what memory.limit_in_bytes reads when no limit was set
 MEMORY = str(256 * 2**20)
+DISK_KB = str(10**6)  # what a step may hold, in KB: these fake steps have no processes to measure
 
 
 def _step(root: Path, parent: str, step: str, pids: str, memory: str = UNLIMITED) -> Path:
@@ -42,7 +43,7 @@ def test_the_warden_holds_every_step_under_a_moved_cgroup_parent_and_lowers_none
     (root / "pids" / "unrelated").mkdir()
     (root / "pids" / "unrelated" / "pids.max").write_text("max\n")
     container = host.client.containers.run(
-        image, [*_SCRIPTS[image], "64", MEMORY], detach=True, network_mode="none",
+        image, [*_SCRIPTS[image], "64", MEMORY, DISK_KB], detach=True, network_mode="none",
         mounts=[docker.types.Mount(MOUNT, str(root), type="bind")], labels={"org.docker-tutor.test": "step-warden"},
     )
     try:
@@ -83,7 +84,7 @@ def test_the_warden_tells_once_of_a_step_that_reached_its_process_limit(host, tm
         (root / "pids" / "docker" / "buildkit" / step / "pids.events").write_text(f"{events}\n")
         (root / "pids" / "docker" / "buildkit" / step / "pids.current").write_text(f"{current}\n")
     container = host.client.containers.run(
-        image, [*_SCRIPTS[image], "64", MEMORY], detach=True, network_mode="none",
+        image, [*_SCRIPTS[image], "64", MEMORY, DISK_KB], detach=True, network_mode="none",
         mounts=[docker.types.Mount(MOUNT, str(root), type="bind")], labels={"org.docker-tutor.test": "step-warden"},
     )
     try:

@@ -340,9 +340,11 @@ class DockerHost:
 
         network: join this (isolated) network instead of the sandbox's: none, or with sandbox.network
         a network of its own that reaches the outside but no other container (tutor/engine/egress.py);
-        pid_mode: join this process namespace ("container:ID") instead of one of its own;
-        mounts: volumes only (the tutor's own readers), or the engine machine's cgroups for the tutor's
-        own step warden (builders/step_warden.py): never a host folder in a learner's container."""
+        pid_mode: join this process namespace ("container:ID"; the engine machine's, "host", for the
+        tutor's own step warden) instead of one of its own;
+        mounts: volumes only (the tutor's own readers), or the engine machine's cgroups and its data
+        root, read-only, for the tutor's own step warden (builders/step_warden.py): never a host
+        folder in a learner's container."""
         kwargs = sandbox_kwargs(sandbox, podman=self.is_podman())
         if mounts:
             kwargs["mounts"] = mounts
