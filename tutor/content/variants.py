@@ -39,8 +39,13 @@ class Variant:
 
     @property
     def only(self) -> frozenset[str] | None:
-        """The checks worth running: a mutant only has to fail its rule's check."""
-        return frozenset(self.fails) if self.kind == "mutant" else None
+        """The checks worth running: a mutant or a mistake only has to fail the checks it names
+        (and a mistake whose checks are all read from its files is then judged without a build).
+        A mistake that names the build itself is graded with every check: some check must need
+        the image for the build to run."""
+        if self.kind == "alternative" or "build" in self.fails:
+            return None
+        return frozenset(self.fails)
 
     @property
     def label(self) -> str:

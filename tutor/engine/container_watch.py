@@ -8,8 +8,9 @@ total is watched here, measured as a build step's is (builders/step_watch.py): i
 engine's own files it may write (/etc/hosts, /etc/hostname, /etc/resolv.conf: files of the engine's
 machine, in neither the layer nor a volume). A first look after FIRST_LOOK_SECONDS, then one every
 LOOK_EVERY_SECONDS, and a last one as the check is done with it (one inspect: a container that
-wrote its all between two looks is judged too). A container over the budget is killed, and the
-check that started it fails saying why (ContainerOverBudget).
+wrote its all between two looks is judged too). A running container over the budget is killed,
+and the check that started it fails saying why (ContainerOverBudget); one found over it only after
+it ended fails its check the same way, told as what it wrote before it ended.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ ADVICE = (
 
 
 class ContainerOverBudget(TutorError):
-    """A learner's container wrote more than its budget and was stopped."""
+    """A learner's container wrote more than its budget: it was stopped, or had already ended."""
 
 
 class ContainerWatch:
@@ -107,7 +108,11 @@ class ContainerWatch:
 
 
 def over_budget(written: Written, engine_files: int) -> str:
-    """Why a container that has written this must be stopped ("" when it may go on)."""
+    """Why a container that has written this must be stopped ("" when it may go on). One that had
+    already ended when it was measured (the last look, as its check is done with it) is not said to
+    have been stopped: it wrote more than its budget before it ended."""
+    ended = "" if written.running else " before it ended"
+    stopped = ", and it was stopped" if written.running else ""
     total = written.layer_bytes + written.volume_bytes + engine_files
     if total > max_added_bytes():
         parts = [f"{human(written.layer_bytes)} in its own files"] if written.layer_bytes > 10**6 else []
@@ -117,14 +122,14 @@ def over_budget(written: Written, engine_files: int) -> str:
         if engine_files > 10**6:
             parts.append(f"{human(engine_files)} in {', '.join(ENGINE_FILES)}")
         return (
-            f"the container wrote {human(total)} ({'; '.join(parts)}), over the {human(max_added_bytes())} "
-            "a learner's container may write (as much as a build may add to an image), and it was stopped"
+            f"the container wrote {human(total)} ({'; '.join(parts)}){ended}, over the {human(max_added_bytes())} "
+            f"a learner's container may write (as much as a build may add to an image){stopped}"
         )
     files = written.layer_files + written.volume_files
     if files > max_build_files():
         return (
-            f"the container made {files:,} files and folders, over the {max_build_files():,} a learner's "
-            "container may make (as many as a build may add), and it was stopped"
+            f"the container made {files:,} files and folders{ended}, over the {max_build_files():,} a learner's "
+            f"container may make (as many as a build may add){stopped}"
         )
     return ""
 
