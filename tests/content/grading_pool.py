@@ -71,7 +71,8 @@ def _host(engine: str) -> Any:
 
 def _grade(job: Job) -> dict[str, Any]:
     """The report as plain data. No image is kept: every folder here is graded once."""
-    from tutor.engine.grader import Grading, grade
+    from tutor.engine.checks import compile_check
+    from tutor.engine.grader import Grading, enforced, grade
 
     if job.builder:
         os.environ["DOCKER_TUTOR_BUILDER"] = job.builder
@@ -81,6 +82,15 @@ def _grade(job: Job) -> dict[str, Any]:
     host = _host(job.engine)
     if job.variant is None:
         folder = exercise.solution_dir if job.folder == "solution" else exercise.starter_dir
+        if job.folder == "starter" and (job.builder or job.engine):
+            # The checks judged from the files alone run before the grader reaches any engine (none
+            # is reached when they are all it runs): a starter one of them rejects fails on every
+            # set-up. Only a starter they all pass is built and graded there.
+            checks = [compile_check(spec) for spec in enforced(exercise)]
+            from_files = frozenset(c.id for c in checks if not (c.needs_image or c.needs_engine))
+            report = grade(exercise, folder, lambda: host, grading=Grading(keep_image=False, only=from_files))
+            if not report.passed:
+                return report.to_dict()
         if not job.builder:
             return grade(exercise, folder, lambda: host, grading=Grading(keep_image=False)).to_dict()
         # A copy: the same folder graded at once by the default builder on the same engine would

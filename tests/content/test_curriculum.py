@@ -1,7 +1,9 @@
 """The shipped curriculum: it loads, every check compiles, every solution passes, every starter fails,
 and every typical wrong attempt listed in an exercise's mistakes.toml fails the check that names it.
 Solutions and starters are graded on every engine set-up the tutor supports (what `verify --quick`
-does on each): BuildKit, the classic builder, and Podman's Docker-compatible API.
+does on each): BuildKit, the classic builder, and Podman's Docker-compatible API. A starter that a
+check judged from its files alone rejects fails on every set-up (those checks run before any engine
+is reached): on the classic builder and Podman only the starters those checks pass are built.
 
 The gradings run side by side in worker processes (tests/content/grading_pool.py), started with the
 run for the tests that are selected; each test waits for its own report and judges it."""

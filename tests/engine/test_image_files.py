@@ -75,3 +75,29 @@ def test_an_image_is_counted_in_a_container_once_and_its_count_read_back_by_the_
     # What is kept decides as a count would: over the limit is over the limit.
     KeptCounts(tmp_path / "cache").put(count_key(attrs, _METHOD), 60_000)
     assert FileCounter(host).added(attrs, None, 50_000) == 60_000
+
+
+@pytest.mark.docker
+def test_busybox_is_read_only_for_a_count_that_is_not_kept(host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build whose image's count is kept (its layers were counted before) reads no busybox binary:
+    no container made for it, no 2 MB read from the engine."""
+    import time
+
+    from tests.engine.helpers import grade_all
+    from tutor.engine.builders import image_files
+
+    monkeypatch.setenv("DOCKER_TUTOR_CACHE", str(tmp_path / "cache"))
+    reads: list[str] = []
+    read = image_files._busybox_tar
+
+    def counted_read(engine):  # noqa: ANN001, ANN202 - as the module's own
+        reads.append("busybox")
+        return read(engine)
+
+    monkeypatch.setattr(image_files, "_busybox_tar", counted_read)
+    for attempt in ("counted", "kept"):
+        monkeypatch.setattr(host, "_file_counter", None)  # as in a new process
+        files = {"Dockerfile": 'FROM busybox\nCMD ["true"]\n', "notes.txt": f"{attempt} {time.time_ns()}"}  # a new context, the same layers
+        report = grade_all(host, tmp_path / attempt, [{"kind": "metadata", "cmd": ["true"]}], files)
+        assert report.build.ok and report.passed, report.build.error
+        assert reads == ["busybox"], f"{attempt}: busybox read {len(reads)} times"

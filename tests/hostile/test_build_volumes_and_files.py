@@ -195,3 +195,23 @@ def test_what_a_build_step_writes_into_the_engine_s_files_counts(host, tmp_path:
     assert "over the 50 MB" in report.build.error and "in /etc/hosts" in report.build.error, report.build.error
     assert time.monotonic() - started < 40, "held until the deadline, not stopped"
     assert _owned(host) == [] and not _images_with(host, images, nonce)
+
+
+def test_a_running_step_s_engine_files_are_stat_ed_every_few_looks_not_at_each(host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's files cost three requests a stat: a step is looked at every 2 s, its engine files
+    every 10 s (FILE_POLL_SECONDS, as its changed paths), so a 7 s step has them stat'ed at most once."""
+    import requests.sessions
+
+    monkeypatch.setenv("DOCKER_TUTOR_BUILDER", "classic")
+    stats: list[str] = []
+    send = requests.sessions.Session.send
+
+    def counted(self, request, **kwargs):
+        if request.method == "HEAD" and "/archive" in request.path_url:
+            stats.append(request.path_url)
+        return send(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.sessions.Session, "send", counted)
+    report = _build(host, tmp_path, f"FROM busybox\nRUN echo e{time.time_ns()} && sleep 7\n")
+    assert report.build.ok, report.build.error
+    assert len(stats) <= 3, stats

@@ -21,7 +21,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from tutor.engine.builders.limits import FILE_TOO_LARGE, human, max_added_bytes, max_build_files
-from tutor.engine.builders.step_watch import ENGINE_FILES, StepWatch, Written
+from tutor.engine.builders.step_watch import ENGINE_FILES, StepWatch, Written, inspect_with_size
 from tutor.errors import TutorError
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ class ContainerWatch:
     def __init__(self, host: DockerHost, container_id: str, exercise_id: str = "") -> None:
         self._host = host
         self._container_id = container_id
-        self._measure = StepWatch(host, exercise_id)
+        # Its engine files at every look: the last one, as it ends, must see what it wrote there too.
+        self._measure = StepWatch(host, exercise_id, engine_files_every=0.0)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"watch-{container_id[:12]}", daemon=True)
         self.stopped_why = ""
@@ -63,10 +64,13 @@ class ContainerWatch:
         self._thread.join()
         if not self.stopped_why:
             # Once more as it ends, before it is removed: a container that wrote its all between two
-            # looks, or before the first, is judged by what it wrote.
-            self.stopped_why = self._file_limit_why()
-            written = None if self.stopped_why else self._measure.measure(self._container_id)
-            self.stopped_why = self.stopped_why or (self._judge(written) if written is not None else "")
+            # looks, or before the first, is judged by what it wrote. One inspect, with the layer's
+            # size, serves both the file-size limit's look and the measure.
+            attrs = inspect_with_size(self._host.api, self._container_id)
+            if attrs is not None:
+                self.stopped_why = self._file_limit_why(attrs)
+                written = None if self.stopped_why else self._measure.measure(self._container_id, attrs)
+                self.stopped_why = self.stopped_why or (self._judge(written) if written is not None else "")
             self._judged = True
         self._measure.close()  # the reader of its volumes, if one was started
 
@@ -79,8 +83,8 @@ class ContainerWatch:
         if self.stopped_why:
             raise ContainerOverBudget(self.stopped_why, hint=ADVICE)
 
-    def _file_limit_why(self) -> str:
-        if not file_limit_reached(self._host.api, self._container_id):
+    def _file_limit_why(self, attrs: dict[str, Any] | None = None) -> str:
+        if not file_limit_reached(self._host.api, self._container_id, attrs):
             return ""
         return (
             f"a file the container wrote reached {human(max_added_bytes())}, the most one file may hold "
@@ -134,13 +138,17 @@ def over_budget(written: Written, engine_files: int) -> str:
     return ""
 
 
-def file_limit_reached(api: Any, container_id: str) -> bool:
+def file_limit_reached(api: Any, container_id: str, attrs: dict[str, Any] | None = None) -> bool:
     """The container's main process was killed by SIGXFSZ (exit code 153), or its output shows a
-    write refused for the file-size limit (EFBIG: what a process that ignores the signal gets)."""
+    write refused for the file-size limit (EFBIG: what a process that ignores the signal gets).
+    attrs: the container's inspect, if the caller has it."""
     with contextlib.suppress(Exception):
-        state = api.inspect_container(container_id).get("State") or {}
+        attrs = attrs if attrs is not None else api.inspect_container(container_id)
+        state = attrs.get("State") or {}
         if not state.get("Running") and state.get("ExitCode") == 128 + signal.SIGXFSZ:
             return True
-        tail = api.logs(container_id, stdout=True, stderr=True, tail=200)
+        # The logs endpoint as the SDK's logs() reads it, less the inspect it makes to learn of a TTY.
+        response = api._get(api._url("/containers/{0}/logs", container_id), params={"stdout": 1, "stderr": 1, "tail": 200})
+        tail = api._get_result_tty(False, response, bool((attrs.get("Config") or {}).get("Tty")))
         return bool(FILE_TOO_LARGE.search(tail.decode(errors="replace")))
     return False

@@ -115,8 +115,6 @@ class Builder(ABC):
                     _shutdown(api)
 
         log = self._log(outcome, on_event)
-        if request.tag:  # the image will be counted (_check_image): its counter gets ready meanwhile
-            threading.Thread(target=self.host.file_counter().prepare, name="file-counter", daemon=True).start()
         guard = threading.Thread(target=watchdog, name="build-deadline", daemon=True)
         guard.start()
         try:

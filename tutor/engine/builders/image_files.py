@@ -87,13 +87,9 @@ class FileCounter:
                 found = int(output[-1])
         return found
 
-    def prepare(self) -> None:
-        """Read busybox's binary now (a build calls it as it starts: the count then waits for less)."""
-        with contextlib.suppress(Exception):  # in a thread of its own: the count says what failed
-            self._archive()
-
     def _archive(self) -> bytes:
-        """A tar holding busybox's binary at _BUSYBOX, read once from the busybox image."""
+        """A tar holding busybox's binary at _BUSYBOX, read once from the busybox image, when a count
+        is first needed: most kept builds find their count kept and need no binary."""
         with self._lock:
             if not self._binary:
                 self._binary = _busybox_tar(self.host)

@@ -54,6 +54,7 @@ class Written:
     held: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)  # the reader, until released
     next_files_check: float = 0.0
     engine_bytes: int = 0  # in the engine's files bind-mounted into it (ENGINE_FILES)
+    next_engine_check: float = 0.0
 
 
 class StepWatch:
@@ -61,9 +62,13 @@ class StepWatch:
     more when it is over (`step_over`), then removes its reader and those volumes; `close` removes
     what is still held when the build ends."""
 
-    def __init__(self, host: DockerHost, exercise_id: str) -> None:
+    def __init__(self, host: DockerHost, exercise_id: str, *, engine_files_every: float = FILE_POLL_SECONDS) -> None:
+        """engine_files_every: seconds between two stats of the engine's files (ENGINE_FILES), three
+        requests each; 0: at every look. A build step's first look is at its start, where they hold
+        what the engine wrote; the file-size limit caps each at the budget between two looks."""
         self.host = host
         self.exercise_id = exercise_id
+        self.engine_files_every = engine_files_every
         self._step: Written | None = None
         self.volumes: list[str] = []  # the volumes a reader holds now (a killed tutor's note names them)
 
@@ -76,18 +81,24 @@ class StepWatch:
         step = self.measure(container_id)
         return _verdict(step) if step is not None else ""
 
-    def measure(self, container_id: str) -> Written | None:
+    def measure(self, container_id: str, attrs: dict[str, Any] | None = None) -> Written | None:
         """What the container has written so far (its layer and its volumes; its changed paths at
-        most every FILE_POLL_SECONDS); None once it is gone."""
+        most every FILE_POLL_SECONDS); None once it is gone. attrs: its inspect with size, if the
+        caller has just made one."""
         if self._step is None or self._step.container_id != container_id:
-            self._step = Written(container_id, time.monotonic(), next_files_check=time.monotonic() + FILE_POLL_SECONDS)
+            now = time.monotonic()
+            self._step = Written(
+                container_id, now, next_files_check=now + FILE_POLL_SECONDS, next_engine_check=now + self.engine_files_every
+            )
         step = self._step
-        attrs = inspect_with_size(self.host.api, container_id)
+        attrs = attrs if attrs is not None else inspect_with_size(self.host.api, container_id)
         if attrs is None:
             return None  # the step is over: what it left in a volume is measured by step_over
         step.running = bool((attrs.get("State") or {}).get("Running"))
         step.layer_bytes = int(attrs.get("SizeRw") or 0)
-        step.engine_bytes = engine_files_bytes(self.host.api, container_id)
+        if time.monotonic() >= step.next_engine_check:
+            step.engine_bytes = engine_files_bytes(self.host.api, container_id)
+            step.next_engine_check = time.monotonic() + self.engine_files_every
         volumes = {m["Name"]: m.get("Destination", "") for m in attrs.get("Mounts") or [] if m.get("Type") == "volume" and m.get("Name")}
         if volumes and step.reader is None:
             step.volumes = volumes
