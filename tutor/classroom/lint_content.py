@@ -129,7 +129,8 @@ def lint_grading(
             )
         if mistakes:
             findings += _graded_mistakes(
-                exercise, lambda folder: grade(exercise, folder, lambda: host, grading=replace(kept, hidden=True)),
+                exercise,
+                lambda folder, only: grade(exercise, folder, lambda: host, grading=replace(kept, hidden=True, only=only)),
                 host.builder_choice().name,
             )
         if variants and not findings:
@@ -327,9 +328,13 @@ def _mistake(entry: dict[str, Any], at: str, check_ids: set[str]) -> list[Findin
     return findings
 
 
-def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any], builder: str) -> list[Finding]:
+def _graded_mistakes(
+    exercise: Exercise, grade_folder: Callable[[Path, frozenset[str] | None], Any], builder: str
+) -> list[Finding]:
     """Each mistake is the solution with its files replaced; it must fail as its entry says.
 
+    It is graded with the checks it names only (grade_folder(folder, only)); one that does not
+    fail as it says is graded again with every check, so the finding says what it does fail.
     An entry with `builder` is a mistake under that builder only (the classic builder discards
     what a RUN step writes under a VOLUME path; BuildKit keeps it): it is graded only there."""
     from tutor.content.variants import variants as variants_of
@@ -342,7 +347,10 @@ def _graded_mistakes(exercise: Exercise, grade_folder: Callable[[Path], Any], bu
         if mistake.builder not in ("", builder):
             continue
         with tempfile.TemporaryDirectory(prefix="docker-tutor-mistake-") as temp:
-            report = grade_folder(mistake.materialize(exercise.solution_dir, Path(temp) / exercise.id))
+            folder = mistake.materialize(exercise.solution_dir, Path(temp) / exercise.id)
+            report = grade_folder(folder, mistake.only)
+            if mistake.only is not None and mistake.judge(report):
+                report = grade_folder(folder, None)
         failing = {c.id: c.message for c in report.checks if not c.passed and not c.skipped}
         if not report.build.ok:
             failing["build"] = report.build.error
