@@ -62,7 +62,7 @@ def test_serve_and_grade_build_with_the_classic_builder_unless_the_dockerfile_ne
     needed = choose(DOCKER, "auto", shared=True, needs=needs)
     assert needed.name == "buildkit" and "line 4: RUN --mount" in needed.why and "not the classic builder's memory" in needed.why
     held = choose(DOCKER, "auto", shared=True, needs=needs, held=True)  # the step warden holds BuildKit's steps
-    assert "process and memory limits from the tutor's step warden" in held.why and "file-size limit" in held.why
+    assert "process, memory and disk limits from the tutor's step warden" in held.why and "file-size limit" in held.why
     # Asked for by name, a builder is used whatever the Dockerfile; where there is no BuildKit, classic.
     assert choose(DOCKER, "classic", shared=True, needs=needs).name == "classic"
     assert choose(DOCKER, "buildkit", shared=True).name == "buildkit"

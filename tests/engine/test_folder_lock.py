@@ -137,7 +137,7 @@ def test_clean_while_a_check_runs_leaves_that_check_alone_and_cleans_after(tmp_p
     folder = tmp_path / "work"
     folder.mkdir()
     (folder / "greeting.txt").write_text("hello\n")
-    (folder / "Dockerfile").write_text(f'FROM busybox:latest\nCOPY greeting.txt /\nRUN echo {time.time_ns()} > /n\nCMD ["sh", "-c", "sleep 4; echo hello"]\n')
+    (folder / "Dockerfile").write_text(f'FROM busybox:latest\nCOPY greeting.txt /\nRUN echo {time.time_ns()} > /n\nCMD ["sh", "-c", "sleep 4; exec echo hello"]\n')
     check = _check(pack, folder, "buildkit")
     owners = owners_under(tmp_path)
     deadline = time.monotonic() + 120

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.docker
 
 UNLIMITED = "9223372036854771712"  # what memory.limit_in_bytes reads when no limit was set
 MEMORY = str(256 * 2**20)
+DISK_KB = str(10**6)  # what a step may hold, in KB: these fake steps have no processes to measure
 
 
 def _step(root: Path, parent: str, step: str, pids: str, memory: str = UNLIMITED) -> Path:
@@ -30,6 +31,21 @@ def _read(root: Path, controller: str, parent: str, step: str, name: str) -> str
     return (root / controller / parent / "buildkit" / step / name).read_text().strip()
 
 
+def _ready_warden(host, image: str, root: Path):
+    """A warden on a fake cgroup tree, once it said it is ready."""
+    container = host.client.containers.run(
+        image, [*_SCRIPTS[image], "64", MEMORY, DISK_KB], detach=True, network_mode="none",
+        mounts=[docker.types.Mount(MOUNT, str(root), type="bind")], labels={"org.docker-tutor.test": "step-warden"},
+    )
+    deadline = time.monotonic() + 30
+    while b"ready" not in container.logs():
+        if time.monotonic() > deadline:
+            container.remove(force=True)
+            raise AssertionError(container.logs())
+        time.sleep(0.05)
+    return container
+
+
 @pytest.mark.parametrize("image", list(_SCRIPTS))
 def test_the_warden_holds_every_step_under_a_moved_cgroup_parent_and_lowers_none(host, tmp_path: Path, image: str) -> None:
     if not host.image_attrs(image):
@@ -41,15 +57,8 @@ def test_the_warden_holds_every_step_under_a_moved_cgroup_parent_and_lowers_none
     _step(root, parent, "held-lower", "10", str(2**20))  # smaller ones: raised to this warden's
     (root / "pids" / "unrelated").mkdir()
     (root / "pids" / "unrelated" / "pids.max").write_text("max\n")
-    container = host.client.containers.run(
-        image, [*_SCRIPTS[image], "64", MEMORY], detach=True, network_mode="none",
-        mounts=[docker.types.Mount(MOUNT, str(root), type="bind")], labels={"org.docker-tutor.test": "step-warden"},
-    )
+    container = _ready_warden(host, image, root)
     try:
-        deadline = time.monotonic() + 30
-        while b"ready" not in container.logs():
-            assert time.monotonic() < deadline, container.logs()
-            time.sleep(0.05)
         # At ready, the steps that were there already are held.
         assert _read(root, "pids", parent, "unlimited", "pids.max") == "64"
         assert _read(root, "memory", parent, "unlimited", "memory.limit_in_bytes") == MEMORY
@@ -82,15 +91,8 @@ def test_the_warden_tells_once_of_a_step_that_reached_its_process_limit(host, tm
     for step, events, current in (("forked", "max 0", "3"), ("calm", "max 0", "2")):
         (root / "pids" / "docker" / "buildkit" / step / "pids.events").write_text(f"{events}\n")
         (root / "pids" / "docker" / "buildkit" / step / "pids.current").write_text(f"{current}\n")
-    container = host.client.containers.run(
-        image, [*_SCRIPTS[image], "64", MEMORY], detach=True, network_mode="none",
-        mounts=[docker.types.Mount(MOUNT, str(root), type="bind")], labels={"org.docker-tutor.test": "step-warden"},
-    )
+    container = _ready_warden(host, image, root)
     try:
-        deadline = time.monotonic() + 30
-        while b"ready" not in container.logs():
-            assert time.monotonic() < deadline, container.logs()
-            time.sleep(0.05)
         warden = StepWarden(64, 256, 0.0, container)
         assert b"limit" not in container.logs() and not warden.limit_reached(time.time() - 60, time.time())
         started = time.time()

@@ -171,6 +171,33 @@ def test_a_buildkit_step_over_the_builds_memory_is_killed_and_told_so(host, tmp_
     assert "exit code 137" in report.build.error and "out of memory" in report.build.hint
 
 
+@pytest.mark.parametrize(
+    ("script", "where"), [("busybox", "/big"), ("python:3.11-slim", "/c/big")], ids=["shell-its-layer", "python-a-cache-mount"]
+)
+def test_a_buildkit_step_over_the_disk_budget_is_stopped_and_told_so(
+    host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, where: str
+) -> None:
+    """fallocate takes 1.2 GB at once; the step would then give it back and pass (the image stays
+    small) were it not stopped while it held it. The default budget: on a shared engine every warden
+    holds every step, none below the default. Each of the warden's two scripts (the python image's
+    where busybox is absent) is held to it."""
+    from tutor.engine.builders import step_warden
+
+    monkeypatch.setattr(step_warden, "_SCRIPTS", {script: step_warden._SCRIPTS[script]})
+    run = f"fallocate -l 1200M {where} && sleep 30; rm -f {where}"
+    folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM python:3.11-slim\nRUN --mount=type=cache,target=/c echo {time.time_ns()}; {run}\n"})
+    try:
+        report = _build(host, folder, timeout=60)
+    finally:
+        # A cache mount keeps what its stopped step wrote: this folder's next build, which sees the
+        # same cache mount, gives it back.
+        (folder / "Dockerfile").write_text(f"FROM python:3.11-slim\nRUN --mount=type=cache,target=/c echo {time.time_ns()}; rm -f /c/big\n")
+        assert _build(host, folder, timeout=60).build.ok
+    assert not report.build.ok, "a step held 1.2 GB of disk and the build passed"
+    assert re.match(r"a build step wrote 1\.\d GB, over the 1\.0 GB a BuildKit step may hold, and was stopped", report.build.error), report.build.error
+    assert "more than an exercise's image may hold" in report.build.hint, report.build.hint
+
+
 def test_a_correct_06b_solution_passes_under_buildkit_held_by_a_warden(host, curriculum: Curriculum, monkeypatch: pytest.MonkeyPatch) -> None:
     from tutor.engine.dockerhost import SESSION_ID
 

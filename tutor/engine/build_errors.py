@@ -64,10 +64,6 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         "offline, run 'docker-tutor doctor' to see which base images are present.",
     ),
     (
-        re.compile(r"failed with exit code 137$|returned a non-zero code: 137|exit code: 137"),
-        "A RUN step was killed, usually because it ran out of memory (the build has a memory limit).",
-    ),
-    (
         re.compile(r"under VOLUME \S+"),
         "A RUN step wrote under a path the Dockerfile declared as a VOLUME earlier: during the build that "
         "path is a throwaway volume, so what a step writes there never reaches the image and only fills the "
@@ -84,6 +80,10 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"failed with exit code 153$|returned a non-zero code: 153|exit code: 153|wrote .* over |added .* to its base image"),
         "A build step wrote more than an exercise's image may hold (a file over the limit ends the step "
         "with code 153). Keep data sets and model weights out of the image: mount them, or fetch them at run time.",
+    ),
+    (  # after the limits': a step stopped for one of them is killed too (SIGKILL, 137)
+        re.compile(r"failed with exit code 137$|returned a non-zero code: 137|exit code: 137"),
+        "A RUN step was killed, usually because it ran out of memory (the build has a memory limit).",
     ),
     (
         re.compile(r"processes at once"),

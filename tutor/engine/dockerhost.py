@@ -182,6 +182,18 @@ class DockerHost:
                 time.sleep(0.5)
         return None
 
+    def _images(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+        """The engine's list of images. Podman reads every image to list them: one removed meanwhile
+        (another grading's, another tutor's) fails the whole list ("image not known"): ask again."""
+        for attempt in range(STORAGE_RACE_RETRIES + 1):
+            try:
+                return self.api.images(filters=filters)
+            except docker.errors.APIError as exc:
+                if attempt == STORAGE_RACE_RETRIES or not self.is_podman() or not PODMAN_STORAGE_RACE.search(str(exc)):
+                    raise
+                time.sleep(0.5)
+        return []
+
     def is_podman(self) -> bool:
         if self._podman is None:
             self._podman = is_podman(self.version())
@@ -340,9 +352,11 @@ class DockerHost:
 
         network: join this (isolated) network instead of the sandbox's: none, or with sandbox.network
         a network of its own that reaches the outside but no other container (tutor/engine/egress.py);
-        pid_mode: join this process namespace ("container:ID") instead of one of its own;
-        mounts: volumes only (the tutor's own readers), or the engine machine's cgroups for the tutor's
-        own step warden (builders/step_warden.py): never a host folder in a learner's container."""
+        pid_mode: join this process namespace ("container:ID"; the engine machine's, "host", for the
+        tutor's own step warden) instead of one of its own;
+        mounts: volumes only (the tutor's own readers), or the engine machine's cgroups and its data
+        root, read-only, for the tutor's own step warden (builders/step_warden.py): never a host
+        folder in a learner's container."""
         kwargs = sandbox_kwargs(sandbox, podman=self.is_podman())
         if mounts:
             kwargs["mounts"] = mounts
@@ -555,7 +569,7 @@ class DockerHost:
                     self.api.remove_network(network["Id"])
             if images:
                 grading = any_being_graded()
-                for image in self.api.images(filters=mine):
+                for image in self._images(mine):
                     tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
                     # Left to a grading under way: the image it checks, or (untagged) one its build is making.
                     if any(being_graded(tag) for tag in tags) or (grading and not tags):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.engine.builders.base import Builder, StreamClient
-from tutor.engine.builders.limits import build_pids
+from tutor.engine.builders.limits import build_pids, buildkit_step_bytes, human
 from tutor.engine.builders.outcome import BuildOutcome, BuildRequest
 from tutor.engine.builders.step_limits import FORK_REFUSED
 from tutor.engine.builders.step_warden import StepWarden, step_warden
@@ -299,6 +299,9 @@ class BuildKitBuilder(Builder):
         limit = warden.limit_reached(*window) if window else 0
         if limit:
             return f"a build step tried to run more than {limit} processes at once"
+        written = warden.disk_stopped(*window) if window else 0
+        if written:
+            return f"a build step wrote {human(written)}, over the {human(buildkit_step_bytes())} a BuildKit step may hold, and was stopped"
         if _KILLED.search(self._reader.outcome.error):
             return f"a build step was killed, as one is when it goes over the build's {warden.memory_mb} MB of memory"
         return ""

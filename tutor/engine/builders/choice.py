@@ -97,8 +97,8 @@ def refused_on_a_shared_engine(needs: tuple[str, ...], taught_here: bool, networ
     return (
         f"the Dockerfile uses what only BuildKit builds ({'; '.join(needs)}); on this shared engine "
         "that is built only in the exercises that teach it, because BuildKit's build steps run without "
-        "the file-size limit and disk watch the classic builder gives them (and, on engines where the tutor "
-        "cannot hold them, without its process and memory limits)"
+        "the file-size limit the classic builder gives them (and, on engines where the tutor cannot hold "
+        "them, without its process, memory and disk limits)"
     )
 
 
@@ -158,8 +158,8 @@ def choose(
         )
     if shared and needs:
         limits = (
-            "the build's deadline, and its process and memory limits from the tutor's step warden, but not the "
-            "classic builder's file-size limit and disk watch"
+            "the build's deadline, and its process, memory and disk limits from the tutor's step warden, but not "
+            "the classic builder's file-size limit"
             if held
             else "the build's deadline but not the classic builder's memory, process and file-size limits"
         )

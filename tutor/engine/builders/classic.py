@@ -294,13 +294,19 @@ class ClassicBuilder(Builder):
         root, running = self._reader.last_layer, self._reader.running_step()
         ours = root in outcome.created_layers
         if cut and root and (ours or running):
-            deadline = time.monotonic() + LEFTOVER_WAIT_SECONDS
-            quiet_rounds = 0
-            while quiet_rounds < 2 and time.monotonic() < deadline:
-                removed = remove_descendants(api, root, running="" if ours else running, since=self._started)
-                quiet_rounds = 0 if removed else quiet_rounds + 1
-                time.sleep(0.3)
+            remove_growth(api, root, running="" if ours else running, since=self._started)
         remove_chain(api, outcome.created_layers)
+
+
+def remove_growth(api: Any, root: str, *, running: str, since: float) -> None:
+    """Remove what a stopped build made from `root` (remove_descendants) until it has made nothing
+    more for two looks: the engine goes on for a moment (it commits the step it was running)."""
+    deadline = time.monotonic() + LEFTOVER_WAIT_SECONDS
+    quiet_rounds = 0
+    while quiet_rounds < 2 and time.monotonic() < deadline:
+        removed = remove_descendants(api, root, running=running, since=since)
+        quiet_rounds = 0 if removed else quiet_rounds + 1
+        time.sleep(0.3)
 
 
 def remove_chain(api: Any, layers: list[str]) -> None:
@@ -318,8 +324,8 @@ def sweep_dead_builds(host: DockerHost) -> int:
     for path, record in dead_builds(host.api.base_url, _process_space(), _alive):
         last, running = str(record["last"]), str(record.get("running", ""))
         ours = last in record.get("created", [])
-        if ours or running:
-            remove_descendants(host.api, last, running="" if ours else running, since=float(record.get("since", 0)))
+        if ours or running:  # the engine may still be committing the dead build's steps
+            remove_growth(host.api, last, running="" if ours else running, since=float(record.get("since", 0)))
         remove_chain(host.api, [str(layer) for layer in record.get("created", [])])
         if _held_volumes_left(host.api, [str(volume) for volume in record.get("volumes") or []]):
             continue  # the dead tutor's reader is still being removed: the next sweep takes them

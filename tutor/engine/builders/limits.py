@@ -25,11 +25,22 @@ def _figure(name: str, default: int) -> int:
         return default
 
 
+DEFAULT_IMAGE_MB = 1000
+
+
 def max_added_bytes() -> int:
     """What an exercise's build may add to its base image, in bytes (as `docker images` counts:
-    1 GB is 10^9 bytes). Checked after the build (the image is removed when over it) and, under
-    the classic builder, on the running step's writable layer (the build is stopped when over it)."""
-    return _figure("DOCKER_TUTOR_MAX_IMAGE_MB", 1000) * 10**6
+    1 GB is 10^9 bytes). Checked after the build (the image is removed when over it) and on the
+    running step's writable layers (the step or build is stopped when over it)."""
+    return _figure("DOCKER_TUTOR_MAX_IMAGE_MB", DEFAULT_IMAGE_MB) * 10**6
+
+
+def buildkit_step_bytes() -> int:
+    """What a running BuildKit step may hold on disk before its warden stops it. Every warden on an
+    engine holds every step (a step's cgroup does not say whose it is), so none holds one below the
+    default budget, which another tutor's learner may have: a smaller budget of this tutor's is
+    kept by the image's own check after the build."""
+    return max(max_added_bytes(), DEFAULT_IMAGE_MB * 10**6)
 
 
 def max_build_files() -> int:

@@ -15,6 +15,13 @@ no warden holds another learner's step below that learner's own limit, nor stops
 A step held at its process limit ends with its build's deadline (or when it gives up, as a shell
 does when a fork fails); one over its memory is killed by the kernel, as under the classic builder.
 
+The warden holds a step's disk too: every DISK_TICKS ticks it reads, from the step's mount table
+(it sees the engine machine's processes), the writable layers the step has (its own, its cache
+mounts) and measures them in the engine's data root, read-only, as `du` does. A step over the
+budget is frozen (its freezer cgroup: no process of it can end and free its id meanwhile), each of
+its processes killed, and told once: `disk ID KB`. The budget is never below the default, as
+another learner's step may be this warden's to measure (limits.buildkit_step_bytes).
+
 The warden also says which steps reached their process limit (a refused fork counts in the step's
 own pids.events): `limit ID N` on its output, stamped by the engine, so a build whose step failed
 can say why even when the step printed nothing. A step that gives up at its first refused fork
@@ -39,6 +46,8 @@ if TYPE_CHECKING:
     from tutor.engine.dockerhost import DockerHost
 
 MOUNT = "/host-cgroup"  # where the warden sees the engine machine's /sys/fs/cgroup
+DISK_MOUNT = "/host-engine"  # where it sees the engine's data root (read-only), to measure steps' layers
+DISK_TICKS = 10  # a step's disk is measured every this many ticks (0.2 s at the usual pace)
 POLL_SECONDS = 0.02
 SLEEP_POLL_SECONDS = 0.05  # where the shell has no pipe to pause on and each pause forks a `sleep`
 NEAR_POLL_SECONDS = 0.002  # while a step runs a quarter of its process limit or more
@@ -57,18 +66,39 @@ _CPUS = 0.25
 # pauses with a read that times out on a pipe no one writes: `sleep` would fork at every tick.
 _SHELL = f"""
 exec 2>/dev/null
-P=$1 M=$2 R={MOUNT} PB= MB= TOLD=
+P=$1 M=$2 D=$3 R={MOUNT} H={DISK_MOUNT} PB= MB= FB= TOLD= STOPPED= k=0
 mkfifo /dev/shm/tick && exec 3<>/dev/shm/tick && Q=1
 find_parents() {{
   for d in $R/pids/buildkit $R/pids/*/buildkit $R/pids/*/*/buildkit; do [ -d "$d" ] && PB="$PB $d"; done
   for d in $R/memory/buildkit $R/memory/*/buildkit $R/memory/*/*/buildkit; do [ -d "$d" ] && MB="$MB $d"; done
+  for d in $R/freezer/buildkit $R/freezer/*/buildkit $R/freezer/*/*/buildkit; do [ -d "$d" ] && FB="$FB $d"; done
 }}
 below() {{ read v < "$1" && {{ [ "$v" = max ] || [ ${{#v}} -ge 19 ] || [ "$v" -lt "$2" ]; }}; }}
+over() {{
+  s=${{1%/}}; s=${{s##*/}}; p=
+  read p < "${{1}}cgroup.procs"; [ -n "$p" ] || return
+  t=0
+  for u in $(awk '$6 ~ /^rw/' /proc/$p/mountinfo | grep -o 'overlay2/[^/ ,]*/diff' | sort -u); do
+    set -- $(du -sk "$H/$u"); t=$((t + ${{1:-0}}))
+  done
+  [ $t -gt $D ] || return
+  hit=
+  for f in $FB; do
+    f=$f/$s; [ -d $f ] || continue
+    hit=1; echo FROZEN > $f/freezer.state; i=0
+    while read x < $f/freezer.state && [ "$x" != FROZEN ] && [ $i -lt 200 ]; do i=$((i + 1)); done
+    for q in $(cat $f/cgroup.procs); do kill -9 $q; done
+    echo THAWED > $f/freezer.state
+  done
+  [ -n "$hit" ] && case "$STOPPED" in *" $s"*) ;; *) STOPPED="$STOPPED $s"; echo "disk $s $t";; esac
+}}
 while :; do
-  [ -n "$PB" ] && [ -n "$MB" ] || {{ PB= MB=; find_parents; }}
+  [ -n "$PB" ] && [ -n "$MB" ] && [ -n "$FB" ] || {{ PB= MB= FB=; find_parents; }}
   near=
+  k=$((k + 1)); [ $k -ge {DISK_TICKS} ] && k=0
   for b in $PB; do for d in $b/*/; do
     below "${{d}}pids.max" $P && echo $P > "${{d}}pids.max"
+    [ $k = 0 ] && over "$d"
     read c < "${{d}}pids.current" && [ "$c" -ge $((P / 4)) ] && near=1
     read w n < "${{d}}pids.events" && [ "$n" != 0 ] && case "$TOLD" in *" $d"*) ;; *)
       TOLD="$TOLD $d"; s=${{d%/}}; read m < "${{d}}pids.max"; echo "limit ${{s##*/}} $m";; esac
@@ -83,8 +113,8 @@ while :; do
 done
 """
 _PYTHON = f"""
-import glob, os, sys, time
-pids, memory = sys.argv[1], sys.argv[2]
+import glob, os, re, signal, sys, time
+pids, memory, disk = sys.argv[1], sys.argv[2], int(sys.argv[3])
 def write(path, value):
     try:
         with open(path, "w") as f:
@@ -104,18 +134,66 @@ def held(path):
             return f.read().strip()
     except OSError:
         return ""
+def used(top):
+    kilobytes, seen, folders = 0, set(), [top]
+    while folders:
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))
+                kilobytes += info.st_blocks // 2
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.path)
+    return kilobytes
+def over(step):
+    name = os.path.basename(step.rstrip("/"))
+    procs = held(step + "cgroup.procs").split()
+    try:
+        with open(f"/proc/{{procs[0]}}/mountinfo") as f:
+            lines = [line for line in f if line.split()[5:6] and line.split()[5].startswith("rw")]
+    except (IndexError, OSError):
+        return
+    layers = {{layer for line in lines for layer in re.findall(r"overlay2/[^/ ,]+/diff", line)}}
+    total = sum(used(f"{DISK_MOUNT}/{{layer}}") for layer in layers)
+    if total <= disk:
+        return
+    frozen_steps = [p + "/" + name for p in parents["freezer"] if os.path.isdir(p + "/" + name)]
+    for frozen in frozen_steps:
+        write(frozen + "/freezer.state", "FROZEN")
+        for _ in range(200):
+            if held(frozen + "/freezer.state") == "FROZEN":
+                break
+        for pid in held(frozen + "/cgroup.procs").split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        write(frozen + "/freezer.state", "THAWED")
+    if frozen_steps and name not in stopped:
+        stopped.add(name)
+        print("disk", name, total, flush=True)
 parents = {{}}
 ready = False
-told = set()
+told, stopped, tick = set(), set(), 0
 while True:
     near = False
-    for controller in ("pids", "memory"):
+    tick = (tick + 1) % {DISK_TICKS}
+    for controller in ("pids", "memory", "freezer"):
         if not parents.get(controller):
             parents[controller] = [d for depth in ("", "*/", "*/*/")
                                    for d in glob.glob(f"{MOUNT}/{{controller}}/{{depth}}buildkit") if os.path.isdir(d)]
     for step in [s for p in parents["pids"] for s in glob.glob(p + "/*/")]:
         if below(step + "pids.max", pids):
             write(step + "pids.max", pids)
+        if tick == 0:
+            over(step)
         current = held(step + "pids.current")
         near = near or (current.isdigit() and int(current) >= int(pids) // 4)
         refused = held(step + "pids.events").split()[-1:]
@@ -148,7 +226,16 @@ class StepWarden:
 
     def limit_reached(self, started: float, ended: float) -> int:
         """The process limit a step reached while it ran between these times (seconds since the
-        epoch, as BuildKit stamps a step), as this warden told it; 0 if none did.
+        epoch, as BuildKit stamps a step), as this warden told it; 0 if none did."""
+        return self._told("limit", started, ended)
+
+    def disk_stopped(self, started: float, ended: float) -> int:
+        """The bytes a step had written when this warden stopped it for the disk budget, while it
+        ran between these times; 0 if it stopped none."""
+        return self._told("disk", started, ended) * 1024
+
+    def _told(self, what: str, started: float, ended: float) -> int:
+        """The figure of the warden's first `WHAT ID FIGURE` line stamped between these times.
 
         A step cgroup's name is BuildKit's, so the time is what ties a report to this build's step:
         the warden tells of a step before the step can end (it reads the step's own cgroup), and
@@ -160,7 +247,7 @@ class StepWarden:
             for line in logs.splitlines():
                 stamp, _, text = line.partition(" ")
                 words = text.split()
-                if len(words) == 3 and words[0] == "limit" and words[2].isdigit():
+                if len(words) == 3 and words[0] == what and words[2].isdigit():
                     if started - _CLOCK_SLACK <= _seconds(stamp) <= ended + _CLOCK_SLACK:
                         return int(words[2])
         return 0
@@ -177,8 +264,9 @@ def _seconds(stamp: str) -> float:
 
 @contextlib.contextmanager
 def step_warden(host: DockerHost, *, pids: int, memory_mb: int, exercise_id: str = "") -> Iterator[StepWarden | None]:
-    """A warden holding BuildKit's steps to these limits while the block runs (None where the
-    engine cannot give them: cgroup v2, the systemd driver, Podman, rootless)."""
+    """A warden holding BuildKit's steps to these limits, and to the build's disk budget, while the
+    block runs (None where the engine cannot give them: cgroup v2, the systemd driver, Podman, rootless)."""
+    from tutor.engine.builders.limits import buildkit_step_bytes
     from tutor.engine.builders.step_limits import supported
     from tutor.engine.driver import Sandbox
 
@@ -191,9 +279,17 @@ def step_warden(host: DockerHost, *, pids: int, memory_mb: int, exercise_id: str
     # cgroups. Safe because this is the tutor's own container, running the tutor's script above
     # with no network and no learner code; a learner's container never gets a host folder.
     cgroups = docker.types.Mount(MOUNT, "/sys/fs/cgroup", type="bind", read_only=False)
-    sandbox = Sandbox(memory_mb=_MEMORY_MB, cpus=_CPUS, pids=_PIDS, learner=False)
-    command = [*_SCRIPTS[image], str(pids), str(memory_mb * 2**20)]
-    with host.container(image, command, sandbox=sandbox, exercise_id=exercise_id, mounts=[cgroups]) as warden:
+    # The engine's data root, read-only and without the mounts under it (the running containers'):
+    # where a step's writable layers are, to measure. The engine machine's processes (pid "host")
+    # are how a step's mounts are found; KILL stops a step over the budget whatever its user, and
+    # DAC_READ_SEARCH measures folders a step made unreadable.
+    engine_root = docker.types.Mount(DISK_MOUNT, host.info()["DockerRootDir"], type="bind", read_only=True)
+    engine_root["BindOptions"] = {"NonRecursive": True}
+    sandbox = Sandbox(memory_mb=_MEMORY_MB, cpus=_CPUS, pids=_PIDS, cap_add=("KILL", "DAC_READ_SEARCH"), learner=False)
+    command = [*_SCRIPTS[image], str(pids), str(memory_mb * 2**20), str(buildkit_step_bytes() // 1024)]
+    with host.container(
+        image, command, sandbox=sandbox, exercise_id=exercise_id, mounts=[cgroups, engine_root], pid_mode="host"
+    ) as warden:
         _wait_ready(warden)
         yield StepWarden(pids, memory_mb, time.monotonic() - started, warden)
 
