@@ -78,8 +78,9 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(r"failed with exit code 153$|returned a non-zero code: 153|exit code: 153|wrote .* over |added .* to its base image"),
-        "A build step wrote more than an exercise's image may hold (a file over the limit ends the step "
-        "with code 153). Keep data sets and model weights out of the image: mount them, or fetch them at run time.",
+        "A build step wrote more than an exercise's image may hold (under the classic builder, a file over "
+        "the limit ends the step with code 153). Keep data sets and model weights out of the image: mount them, "
+        "or fetch them at run time.",
     ),
     (  # after the limits': a step stopped for one of them is killed too (SIGKILL, 137)
         re.compile(r"failed with exit code 137$|returned a non-zero code: 137|exit code: 137"),
