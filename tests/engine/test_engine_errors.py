@@ -52,3 +52,19 @@ def test_the_cli_reports_a_bug_as_a_bug(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 70
     assert "ZeroDivisionError: a bug of ours" in result.stderr and "This is a bug in docker-tutor" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        'reading image "00cb3bea72d8": locating image with ID "00cb3bea72d8": image not known',
+        "failed to convert ImageData to ImageInspect 'busybox': locating item named \"manifest\" for image with ID "
+        '"52ae511222812dd9": file does not exist',
+    ],
+)
+def test_podman_s_words_for_an_image_removed_under_a_lookup_are_asked_again(said: str) -> None:
+    """Both seen in full runs, while another grading removed an image: the lookup is asked again."""
+    from tutor.engine.dockerhost import PODMAN_STORAGE_RACE
+
+    assert PODMAN_STORAGE_RACE.search(said)
+    assert not PODMAN_STORAGE_RACE.search("No such image: busybox")

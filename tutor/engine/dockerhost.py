@@ -49,7 +49,9 @@ HOST_LABEL = "org.docker-tutor.host"
 STAND_IN_LABEL = "org.docker-tutor.stand-in"
 # Podman's image store under parallel gradings: a lookup or a removal that races another's.
 STORAGE_RACE_RETRIES = 3
-PODMAN_STORAGE_RACE = re.compile(r"image not known|layer not known", re.IGNORECASE)
+# Podman's words for an image another process removed while this lookup read it: its record gone, or
+# (a moment earlier) its manifest gone under a record still listed.
+PODMAN_STORAGE_RACE = re.compile(r"image not known|layer not known|locating item named \"manifest\"", re.IGNORECASE)
 # One id per tutor process: whatever it made carries it, so a sweep can find it.
 SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
