@@ -70,7 +70,7 @@ class ContainerWatch:
             if attrs is not None:
                 self.stopped_why = self._file_limit_why(attrs)
                 written = None if self.stopped_why else self._measure.measure(self._container_id, attrs)
-                self.stopped_why = self.stopped_why or (self._judge(written) if written is not None else "")
+                self.stopped_why = self.stopped_why or (over_budget(written) if written is not None else "")
             self._judged = True
         self._measure.close()  # the reader of its volumes, if one was started
 
@@ -98,7 +98,7 @@ class ContainerWatch:
             written = self._measure.measure(self._container_id)
             if written is None:
                 return
-            why = self._judge(written)
+            why = over_budget(written)
             if why:
                 self.stopped_why = why
                 with contextlib.suppress(Exception):
@@ -107,24 +107,21 @@ class ContainerWatch:
             if not written.running:
                 return
 
-    def _judge(self, written: Written) -> str:
-        return over_budget(written, written.engine_bytes)
 
-
-def over_budget(written: Written, engine_files: int) -> str:
+def over_budget(written: Written) -> str:
     """Why a container that has written this must be stopped ("" when it may go on). One that had
     already ended when it was measured (the last look, as its check is done with it) is not said to
     have been stopped: it wrote more than its budget before it ended."""
     ended = "" if written.running else " before it ended"
     stopped = ", and it was stopped" if written.running else ""
-    total = written.layer_bytes + written.volume_bytes + engine_files
+    total = written.layer_bytes + written.volume_bytes + written.engine_bytes
     if total > max_added_bytes():
         parts = [f"{human(written.layer_bytes)} in its own files"] if written.layer_bytes > 10**6 else []
         if written.volume_bytes:
             where = ", ".join(sorted(set(written.volumes.values())))
             parts.append(f"{human(written.volume_bytes)} on its volumes ({where})")
-        if engine_files > 10**6:
-            parts.append(f"{human(engine_files)} in {', '.join(ENGINE_FILES)}")
+        if written.engine_bytes > 10**6:
+            parts.append(f"{human(written.engine_bytes)} in {', '.join(ENGINE_FILES)}")
         return (
             f"the container wrote {human(total)} ({'; '.join(parts)}){ended}, over the {human(max_added_bytes())} "
             f"a learner's container may write (as much as a build may add to an image){stopped}"

@@ -13,9 +13,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import docker
 import docker.errors
@@ -52,6 +52,7 @@ STORAGE_RACE_RETRIES = 3
 # Podman's words for an image another process removed while this lookup read it: its record gone, or
 # (a moment earlier) its manifest gone under a record still listed.
 PODMAN_STORAGE_RACE = re.compile(r"image not known|layer not known|locating item named \"manifest\"", re.IGNORECASE)
+_T = TypeVar("_T")
 # One id per tutor process: whatever it made carries it, so a sweep can find it.
 SESSION_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
@@ -168,33 +169,28 @@ class DockerHost:
             return self.api.info()
 
     def image_attrs(self, ref: str) -> dict[str, Any] | None:
-        for attempt in range(STORAGE_RACE_RETRIES + 1):
-            try:
-                with engine_errors(f"inspecting {ref}"):
-                    try:
-                        attrs = self.api.inspect_image(ref)
-                    except docker.errors.ImageNotFound:
-                        return None
-                    return add_healthcheck(self.api, attrs) if self.is_podman() else attrs
-            except TutorError as exc:
-                # Podman resolves a name by reading every image: one removed meanwhile (another
-                # grading's) fails the lookup of this one ("image not known").
-                if attempt == STORAGE_RACE_RETRIES or not self.is_podman() or not PODMAN_STORAGE_RACE.search(str(exc)):
-                    raise
-                time.sleep(0.5)
-        return None
+        def inspect() -> dict[str, Any] | None:
+            with engine_errors(f"inspecting {ref}"):
+                try:
+                    attrs = self.api.inspect_image(ref)
+                except docker.errors.ImageNotFound:
+                    return None
+                return add_healthcheck(self.api, attrs) if self.is_podman() else attrs
 
-    def _images(self, filters: dict[str, str]) -> list[dict[str, Any]]:
-        """The engine's list of images. Podman reads every image to list them: one removed meanwhile
-        (another grading's, another tutor's) fails the whole list ("image not known"): ask again."""
-        for attempt in range(STORAGE_RACE_RETRIES + 1):
+        return self._past_podman_races(inspect)
+
+    def _past_podman_races(self, call: Callable[[], _T]) -> _T:
+        """`call`, asked again where Podman failed it for an image another process removed meanwhile:
+        Podman reads every image to resolve a name or to list them, and one removed under it (another
+        grading's, another tutor's) fails the whole answer ("image not known")."""
+        for _attempt in range(STORAGE_RACE_RETRIES):
             try:
-                return self.api.images(filters=filters)
-            except docker.errors.APIError as exc:
-                if attempt == STORAGE_RACE_RETRIES or not self.is_podman() or not PODMAN_STORAGE_RACE.search(str(exc)):
+                return call()
+            except (TutorError, docker.errors.APIError) as exc:
+                if not self.is_podman() or not PODMAN_STORAGE_RACE.search(str(exc)):
                     raise
                 time.sleep(0.5)
-        return []
+        return call()
 
     def is_podman(self) -> bool:
         if self._podman is None:
@@ -571,7 +567,7 @@ class DockerHost:
                     self.api.remove_network(network["Id"])
             if images:
                 grading = any_being_graded()
-                for image in self._images(mine):
+                for image in self._past_podman_races(lambda: self.api.images(filters=mine)):
                     tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
                     # Left to a grading under way: the image it checks, or (untagged) one its build is making.
                     if any(being_graded(tag) for tag in tags) or (grading and not tags):
