@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import re
 import socket
@@ -47,6 +48,7 @@ EXERCISE_LABEL = "org.docker-tutor.exercise"
 SESSION_LABEL = "org.docker-tutor.session"
 HOST_LABEL = "org.docker-tutor.host"
 STAND_IN_LABEL = "org.docker-tutor.stand-in"
+FOLDER_LABEL = "org.docker-tutor.folder"
 # Podman's image store under parallel gradings: a lookup or a removal that races another's.
 STORAGE_RACE_RETRIES = 3
 # Podman's words for an image another process removed while this lookup read it: its record gone, or
@@ -63,13 +65,19 @@ def _labels(exercise_id: str = "") -> dict[str, str]:
     return labels
 
 
-def image_labels(exercise_id: str = "") -> dict[str, str]:
+def image_labels(exercise_id: str = "", folder: str = "") -> dict[str, str]:
     """The labels of every image the tutor builds, under either builder: whose tutor made it
-    (what `clean` removes) and for which exercise. Stable ones only: a session's id would make
-    every build a new image."""
+    (what `clean` removes), for which exercise, and of which graded folder (`folder`: its key).
+
+    The folder's label gives it an image id of its own: two folders with the same files never
+    share an image, so removing one folder's image (the moment another tutor's build makes its
+    twin, before that build's tag is on it) can never take the other's. Stable ones only: a
+    session's id would make every build of an unchanged folder a new image."""
     labels = {MANAGED_LABEL: "true", OWNER_LABEL: owner_id()}
     if exercise_id:
         labels[EXERCISE_LABEL] = exercise_id
+    if folder:
+        labels[FOLDER_LABEL] = hashlib.sha256(folder.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return labels
 
 

@@ -318,7 +318,7 @@ class BuildKitBuilder(Builder):
             "pull": "0",
             # A label as a parameter: BuildKit writes it into the image config, adding no step.
             # The owner id (stable per data folder) is what `clean` removes.
-            "labels": json.dumps({**dict(request.labels), **image_labels(request.exercise_id)}),
+            "labels": json.dumps({**dict(request.labels), **image_labels(request.exercise_id, request.folder_key)}),
         }
         if request.tag:
             params["t"] = request.tag

@@ -221,7 +221,7 @@ class ClassicBuilder(Builder):
         from tutor.engine.dockerhost import image_labels
 
         # The stable labels only (no session's): a build that changed nothing keeps its image id.
-        labels = {**dict(request.labels), **image_labels(request.exercise_id)}
+        labels = {**dict(request.labels), **image_labels(request.exercise_id, request.folder_key)}
         self._reader.hidden_labels = labels
         # The tutor's own tar: the SDK reads .dockerignore as UTF-8 and fails on a Latin-1 one,
         # where `docker build` takes its bytes as they are. On Podman, with the folder's cache

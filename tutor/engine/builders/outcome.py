@@ -25,11 +25,16 @@ class BuildRequest:
     cache_key: str = ""
 
     @property
+    def folder_key(self) -> str:
+        """The graded folder the build is of: its cache mounts' key, and its images' folder label."""
+        return self.cache_key or os.fsdecode(self.context.resolve())
+
+    @property
     def cache_namespace(self) -> str:
         """This owner's namespace for the cache mounts of the folder graded (owner.cache_namespace)."""
         from tutor.engine.owner import cache_namespace
 
-        return cache_namespace(self.cache_key or os.fsdecode(self.context.resolve()))
+        return cache_namespace(self.folder_key)
 
 
 @dataclass(slots=True)
