@@ -48,7 +48,9 @@ EXERCISE_LABEL = "org.docker-tutor.exercise"
 SESSION_LABEL = "org.docker-tutor.session"
 HOST_LABEL = "org.docker-tutor.host"
 STAND_IN_LABEL = "org.docker-tutor.stand-in"
-FOLDER_LABEL = "org.docker-tutor.folder"
+# Of the graded folder an image was built from. The classic builder appends the labels as LABEL
+# steps in the order of their names: this one sorts last, so only one step is new per folder.
+SOURCE_LABEL = "org.docker-tutor.source"
 # Podman's image store under parallel gradings: a lookup or a removal that races another's.
 STORAGE_RACE_RETRIES = 3
 # Podman's words for an image another process removed while this lookup read it: its record gone, or
@@ -77,7 +79,7 @@ def image_labels(exercise_id: str = "", folder: str = "") -> dict[str, str]:
     if exercise_id:
         labels[EXERCISE_LABEL] = exercise_id
     if folder:
-        labels[FOLDER_LABEL] = hashlib.sha256(folder.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        labels[SOURCE_LABEL] = hashlib.sha256(folder.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return labels
 
 
