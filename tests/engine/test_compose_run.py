@@ -280,9 +280,11 @@ def test_a_service_image_removed_before_up_is_built_again_never_pulled(folder: P
 
 def test_a_slow_compose_exec_on_a_busy_engine_does_not_fail_a_service_that_answers(host, tmp_path: Path, monkeypatch) -> None:
     """While a server starts, compose.http looks at what it listens on (`compose exec`) to tell one
-    bound to loopback; on a busy engine that exec can outlast its 10 s. Not knowing yet is no
-    mistake of the learner's: the check asks again until its own deadline. (compose.reaches too.)"""
+    bound to loopback; on a busy engine that exec can outlast its time (here 2 s, 10 s in use). Not
+    knowing yet is no mistake of the learner's: the check asks again until its own deadline.
+    (compose.reaches too.)"""
     from tests.engine.helpers import context, exercise
+    from tutor.engine.checks import compose as compose_checks
     from tutor.engine.compose import project
     from tutor.engine.grader import Grading, grade
 
@@ -290,9 +292,10 @@ def test_a_slow_compose_exec_on_a_busy_engine_does_not_fail_a_service_that_answe
     if real is None:
         pytest.skip("no Compose CLI")
     slow = tmp_path / "slow-compose"
-    slow.write_text('#!/bin/sh\nfor word in "$@"; do [ "$word" = exec ] && sleep 11 && break; done\nexec ' + " ".join(real) + ' "$@"\n')
+    slow.write_text('#!/bin/sh\nfor word in "$@"; do [ "$word" = exec ] && sleep 3 && break; done\nexec ' + " ".join(real) + ' "$@"\n')
     slow.chmod(0o755)
     monkeypatch.setattr(project, "compose_cli", lambda: (str(slow),))
+    monkeypatch.setattr(compose_checks, "LISTEN_LOOK_SECONDS", 2.0)
     server = 'import http.server, time\ntime.sleep(3)\nhttp.server.ThreadingHTTPServer(("0.0.0.0", 8000), http.server.SimpleHTTPRequestHandler).serve_forever()\n'
     files = {
         "Dockerfile": f"FROM python:3.11-slim\nRUN echo {time.time_ns()}\nCOPY server.py /\nWORKDIR /srv\nRUN echo ready > index.html\nCMD [\"python3\", \"/server.py\"]\n",

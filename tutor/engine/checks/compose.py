@@ -23,6 +23,8 @@ from tutor.engine.compose.project import ComposeError, ComposeProject
 from tutor.engine.probers import hex_address, loopback_only
 
 POLL = 0.3
+# How long one look at what a service listens on may take (a `compose exec`) before it counts as no answer yet.
+LISTEN_LOOK_SECONDS = 10.0
 _LOOPBACK = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|::1|0\.0\.0\.0)$")
 
 
@@ -250,7 +252,7 @@ def _listening(project: ComposeProject, service: str, port: int) -> list[str]:
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            code, output = project.exec(service, ["cat", table], timeout=10)
+            code, output = project.exec(service, ["cat", table], timeout=LISTEN_LOOK_SECONDS)
         except ComposeError:
             return []
         if code != 0:
