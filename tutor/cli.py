@@ -439,7 +439,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     print(f"removed {removed} made by your docker-tutor (data folder {locations.data_dir()})")
     print(
         "  Other users' tutor images on this engine were left alone. To remove every image and container "
-        "any docker-tutor made here (with the right to do so):\n"
+        "any docker-tutor made here, every user's, checks under way included (with the right to do so; "
+        "on a shared engine, only when no one is using the tutor):\n"
         f"    docker rm -f $(docker ps -aq --filter label={MANAGED_LABEL}=true)\n"
         f"    docker image rm $(docker image ls -q --filter label={EXERCISE_LABEL})"
     )

@@ -4,6 +4,7 @@ true grade (whichever builder each uses), and nothing either built is left behin
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -14,9 +15,12 @@ from typing import Any
 import pytest
 
 from tests.content.test_lint_content import make_pack
+from tests.engine.helpers import context
 from tests.engine_cleanup import leftovers, owners_under, remove
 from tutor import locations
+from tutor.engine.dockerhost import EXERCISE_LABEL, SESSION_LABEL
 from tutor.engine.folder_lock import being_graded, folder_lock
+from tutor.engine.owner import OWNER_LABEL
 
 WAITS = "this check waits until it is done"
 
@@ -151,4 +155,69 @@ def test_clean_while_a_check_runs_leaves_that_check_alone_and_cleans_after(tmp_p
     assert code == 0 and "50-say-hello: passed" in out, (out, err)
     clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
     assert "removed 0 containers and 1 image" in clean.stdout, clean.stdout  # the folder's image, once the check is over
+    assert leftovers(host.api, owners) == {"containers": [], "networks": [], "volumes": [], "images": []}
+
+
+def _checks_running(host: Any, owners: set[str]) -> bool:
+    """A container a tutor made from a learner's image: a check under way (a build's step containers
+    carry no session label, and the tutor's helpers run from base images)."""
+    for container in host.api.containers(filters={"label": [OWNER_LABEL, SESSION_LABEL]}):
+        image = host.image_attrs(container["ImageID"]) or {}
+        if container["Labels"].get(OWNER_LABEL) in owners and EXERCISE_LABEL in ((image.get("Config") or {}).get("Labels") or {}):
+            return True
+    return False
+
+
+@pytest.mark.docker
+def test_clean_while_a_class_is_graded_leaves_the_images_it_checks_and_every_learner_passes(tmp_path: Path, host: Any) -> None:
+    """`grade` tags each learner's image with a tag of that grading's own (folder_images.run_tag),
+    while the folder's lock is held under the folder's tag: `clean` must know both as graded."""
+    pack = make_pack(tmp_path)
+    nonce = time.time_ns()
+    for learner in ("ann", "bob"):
+        context(tmp_path / "class" / learner, {
+            "greeting.txt": "hello\n",
+            "Dockerfile": f'FROM busybox:latest\nCOPY greeting.txt /\nRUN echo {nonce} > /n\nCMD ["sh", "-c", "sleep 4; exec echo hello"]\n',
+        })
+    grading = subprocess.Popen(
+        [sys.executable, "-m", "tutor", "--content-only", "--content", str(pack), "grade", "50-say-hello", str(tmp_path / "class"), "--jobs", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    owners: set[str] = set()
+    deadline = time.monotonic() + 120
+    try:
+        while not (owners and _checks_running(host, owners)):
+            assert grading.poll() is None and time.monotonic() < deadline, grading.communicate()
+            time.sleep(0.1)
+            owners = owners or owners_under(tmp_path)
+        clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
+        assert clean.returncode == 0 and "removed 0 containers and 0 images" in clean.stdout, clean.stdout + clean.stderr
+        code, out, err = grading.wait(120), *grading.communicate()
+        assert code == 0, (out, err)  # every learner passed
+    finally:
+        if grading.poll() is None:
+            grading.send_signal(signal.SIGINT)  # as Ctrl-C: the grade removes what it made
+            grading.wait(60)
+    assert leftovers(host.api, owners) == {"containers": [], "networks": [], "volumes": [], "images": []}
+
+
+@pytest.mark.docker
+def test_clean_leaves_a_container_the_learner_made_from_their_image_and_counts_only_what_went(tmp_path: Path, host: Any) -> None:
+    """A container started from the tutor's image has the image's labels, the owner's among them,
+    but no tutor made it: `clean` leaves it, and with it the image it uses, which it does not count."""
+    pack = make_pack(tmp_path)
+    folder = context(tmp_path / "work", {"greeting.txt": "hello\n", "Dockerfile": f'FROM busybox:latest\nCOPY greeting.txt /\nRUN echo {time.time_ns()} > /n\nCMD ["echo", "hello"]\n'})
+    check = _check(pack, folder, "classic")
+    assert check.wait(120) == 0, check.communicate()
+    owners = owners_under(tmp_path)
+    (image,) = leftovers(host.api, owners)["images"]
+    theirs = host.api.create_container(image, ["true"])["Id"]  # the learner's own `docker create`
+    try:
+        clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
+        assert "removed 0 containers and 0 images" in clean.stdout, clean.stdout + clean.stderr
+        assert host.api.inspect_container(theirs) and host.image_attrs(image)
+    finally:
+        host.api.remove_container(theirs, force=True)
+    clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
+    assert "removed 0 containers and 1 image" in clean.stdout, clean.stdout
     assert leftovers(host.api, owners) == {"containers": [], "networks": [], "volumes": [], "images": []}

@@ -562,11 +562,18 @@ class DockerHost:
         Only what carries this data folder's owner label: on a shared engine, other users' images
         and the checks they are running are left alone, and so are the checks another tutor of this
         user's is running now (a TUI, a served tab). Never forced: an image a container uses stays."""
+        from tutor.engine.folder_images import folder_tag_of
+
         removed_containers = removed_images = 0
         mine = {"label": f"{OWNER_LABEL}={owner_id()}"}
         with engine_errors("cleaning up"):
             for container in self.api.containers(all=True, filters=mine):
-                if _of_a_running_tutor(container.get("Labels") or {}):
+                labels = container.get("Labels") or {}
+                if SESSION_LABEL not in labels:
+                    # Not made by a tutor: its labels come from a tutor's image (a classic build's
+                    # step under way, or a container the learner started from their image).
+                    continue
+                if _of_a_running_tutor(labels):
                     continue  # a check under way in another tutor of this user's: removing it would fail that check
                 if self._remove_with_held_volumes(container):
                     removed_containers += 1
@@ -579,13 +586,15 @@ class DockerHost:
                 grading = any_being_graded()
                 for image in self._past_podman_races(lambda: self.api.images(filters=mine)):
                     tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
-                    # Left to a grading under way: the image it checks, or (untagged) one its build is making.
-                    if any(being_graded(tag) for tag in tags) or (grading and not tags):
+                    # Left to a grading under way: the image it checks (under the folder's tag or
+                    # one of the grading's own), or (untagged) one its build is making.
+                    if any(being_graded(folder_tag_of(tag)) for tag in tags) or (grading and not tags):
                         continue
-                    for ref in image.get("RepoTags") or [image["Id"]]:
+                    went = False
+                    for ref in tags or [image["Id"]]:
                         with contextlib.suppress(docker.errors.APIError):
-                            remove_image(self.api, ref if ref != "<none>:<none>" else image["Id"])
-                    removed_images += 1
+                            went = remove_image(self.api, ref) or went
+                    removed_images += went  # one a container uses stays, and is not counted
         return removed_containers, removed_images
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -41,6 +42,22 @@ def _tag_prefix(exercise: Exercise) -> str:
     return f"docker-tutor/{exercise.id}:"
 
 
+def run_tag(folder_tag: str) -> str:
+    """A tag of one grading's own for the folder's image: what an image that goes when the grading
+    ends is tagged with (`grade`'s), so no other grading of the folder can take it."""
+    return f"{folder_tag}-{uuid.uuid4().hex[:8]}"
+
+
+_RUN_TAG = re.compile(r"(?P<folder>docker-tutor/[^:]+:[0-9a-f]{12})-[0-9a-f]{8}")
+
+
+def folder_tag_of(tag: str) -> str:
+    """The folder's own tag (image_tag) for an image tag: itself, or the folder's of a run_tag.
+    A folder's lock is held under its own tag, whichever tag its grading gave the image."""
+    run = _RUN_TAG.fullmatch(tag)
+    return run.group("folder") if run else tag
+
+
 class FolderImages:
     """The image bookkeeping of one grading of one folder on one engine.
 
@@ -69,7 +86,7 @@ class FolderImages:
         # ends gets a tag of its own, which a removal noted for later (LaterRemoval) can never take
         # from the folder's next grading.
         self.cache_key = image_tag(exercise, directory)
-        self.tag = self.cache_key if keep else f"{self.cache_key}-{uuid.uuid4().hex[:8]}"
+        self.tag = self.cache_key if keep else run_tag(self.cache_key)
         self._previous = str((host.image_attrs(self.tag) or {}).get("Id", ""))
         self._print = ""  # the folder's fingerprint, when verdicts are remembered
         self._remembered: Remembered | None = None
