@@ -29,7 +29,7 @@ def make_class(folder: Path, learners: int, tag: str) -> None:
         shutil.copytree(solution, learner)
         lines = (learner / "Dockerfile").read_text().splitlines()
         at = next(i for i, line in enumerate(lines) if line.startswith("FROM")) + 1
-        lines.insert(at, f"LABEL org.docker-tutor.bench={tag}-{n}")
+        lines.insert(at, f"LABEL benchmark.copy={tag}-{n}")
         (learner / "Dockerfile").write_text("\n".join(lines) + "\n")
 
 

@@ -108,6 +108,25 @@ def test_every_spelling_of_a_mount_or_copy_is_judged_as_the_builder_reads_it(doc
     assert problems and says in problems[0], problems
 
 
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        "FROM busybox\nLABEL org.docker-tutor.owner=5ae2896c09301875\n",
+        'FROM busybox\nLABEL a=b "org.docker-tutor.source"="x"\n',
+        "FROM busybox\nLABEL org.docker-tutor.managed true\n",
+        "FROM busybox\nARG K=org.docker-tutor.exercise\nLABEL $K=x\n",
+        "FROM busybox\nLABEL ORG.DOCKER-TUTOR.OWNER=x\n",
+        "FROM busybox AS a\nONBUILD LABEL org.docker-tutor.source=x\nFROM a\n",
+    ],
+)
+def test_a_label_of_the_tutors_own_is_refused(dockerfile: str) -> None:
+    """The tutor's labels say whose image it is and of which folder: a learner's LABEL line setting
+    them would make the classic builder's cached chain another learner's image, step for step."""
+    problems = refused(dockerfile)
+    assert len(problems) == 1 and "labels are the tutor's own" in problems[0], problems
+    assert not refused("FROM busybox\nLABEL org.opencontainers.image.title=trainer maintainer=me\n")
+
+
 def test_a_cache_mount_namespace_of_the_learners_choice_is_refused() -> None:
     [argument] = refusals(parse_dockerfile("FROM busybox\n"), BASES, build_args={"buildkit_cache_mount_ns": "theirs"})
     assert "cache mounts" in argument

@@ -1,7 +1,7 @@
 """What a learner's Dockerfile may reach, judged before it is sent to the engine.
 
 A build may start FROM the curriculum's base images or an earlier stage of the same file, copy
-from those alone, and take files from its own folder only. The engine fetches `ADD <url>` itself,
+from those alone, take files from its own folder only, and set no label of the tutor's own. The engine fetches `ADD <url>` itself,
 from the host's network, whatever the build's network mode: so remote sources are refused here,
 after Docker's own variable substitution, instead of being fetched for the learner. It pulls a
 missing image the same way: `images_used` lists what the build would take, for the engine-side
@@ -25,6 +25,9 @@ from tutor.engine.shell_words import Unresolvable, expand, words
 # git address (git@host:repo), and the bare github.com/ shorthand of the classic builder.
 _REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s:@]+@[^/\s:]+:|^github\.com/|://", re.IGNORECASE)
 _RUN_NETWORKS = {"none", "default"}
+# The labels that say whose image it is and of which folder (dockerhost.image_labels). Set by a
+# learner's LABEL line, they would make a build's cached chain another's, step for step.
+_TUTOR_LABELS = "org.docker-tutor."
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,13 @@ def _judge(
                         "the network from this machine, whatever the build's network rules); ADD and COPY "
                         "take files from your folder only"
                     )
+    elif name == "LABEL":
+        found += [
+            f"LABEL {key}: the {_TUTOR_LABELS} labels are the tutor's own (whose image it is, built from which "
+            "folder); give your labels a name of your own"
+            for key in _env(value, env, escape)
+            if key.lower().startswith(_TUTOR_LABELS)
+        ]
     elif name == "RUN":
         for flag, flag_value in flags:
             if flag == "mount":
