@@ -189,6 +189,12 @@ def test_a_buildkit_step_over_the_disk_budget_is_stopped_and_told_so(
     folder = context(tmp_path / "ctx", {"Dockerfile": f"FROM python:3.11-slim\nRUN --mount=type=cache,target=/c echo {time.time_ns()}; {run}\n"})
     try:
         report = _build(host, folder, timeout=60)
+        if where.startswith("/c/"):
+            # The cache mount still holds the file, and counts in every step that mounts it: as the
+            # hint says, a new id starts one empty (a step long enough for the warden to look at).
+            (folder / "Dockerfile").write_text(f"FROM python:3.11-slim\nRUN --mount=type=cache,id=fresh,target=/c echo {time.time_ns()}; test ! -e /c/big && sleep 1\n")
+            fresh = _build(host, folder, timeout=60)
+            assert fresh.build.ok, fresh.build.error
     finally:
         # A cache mount keeps what its stopped step wrote: this folder's next build, which sees the
         # same cache mount, gives it back. Its warden would stop that step too, were it to look
@@ -199,6 +205,7 @@ def test_a_buildkit_step_over_the_disk_budget_is_stopped_and_told_so(
     assert not report.build.ok, "a step held 1.2 GB of disk and the build passed"
     assert re.match(r"a build step wrote 1\.\d GB, over the 1\.0 GB a BuildKit step may hold, and was stopped", report.build.error), report.build.error
     assert "more than an exercise's image may hold" in report.build.hint, report.build.hint
+    assert "give it a new id" in report.build.hint, report.build.hint
 
 
 def test_a_correct_06b_solution_passes_under_buildkit_held_by_a_warden(host, curriculum: Curriculum, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -77,6 +77,14 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         "and read it from there.",
     ),
     (
+        re.compile(r"a BuildKit step may hold"),
+        "A build step held more than an exercise's image may hold: what it wrote into its own layer and what "
+        "its cache mounts hold, counted together. Keep data sets and model weights out of the image: mount them, "
+        "or fetch them at run time. A cache mount keeps what a step put in it from one build to the next, and "
+        "counts again in every step that mounts it: give it a new id (--mount=type=cache,id=NEW,target=...) "
+        "to start it empty.",
+    ),
+    (
         re.compile(r"failed with exit code 153$|returned a non-zero code: 153|exit code: 153|wrote .* over |added .* to its base image"),
         "A build step wrote more than an exercise's image may hold (under the classic builder, a file over "
         "the limit ends the step with code 153). Keep data sets and model weights out of the image: mount them, "
