@@ -250,3 +250,14 @@ def test_archive_and_tool_leftovers_are_not_learners_and_are_named_as_skipped(tm
     assert [row["learner"] for row in csv.DictReader(io.StringIO(result.stdout))] == ["carol"], result.stdout
     assert "skipped, not a learner's folder: .DS_Store, .git/, __MACOSX/, mallory (a link)" in result.stderr, result.stderr
     assert "of 1" in result.stderr
+
+
+def test_names_that_differ_only_by_what_does_not_show_are_told_apart_and_aligned_in_the_table() -> None:
+    from tutor.classroom.grading import Submission, as_table
+    from tutor.engine.report import BuildResult, Report
+
+    names = ["alice", "alice ", "José", "Jose\u0301", "bob\u200b"]  # a space at the end, NFD, a zero-width space
+    report = Report("x", True, BuildResult(ok=True, seconds=1.0, log_tail=[]), [], 1.0, "")
+    rows = as_table([Submission(name, report, 1, 1) for name in names]).splitlines()[1:6]
+    assert [row.split("  passed")[0].rstrip() for row in rows] == ["alice", "'alice '", "José", "'Jose\\u0301'", "'bob\\u200b'"], rows
+    assert len({row.index("passed") for row in rows}) == 1, rows

@@ -14,6 +14,7 @@ import json
 import re
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -268,9 +269,19 @@ def by_cause(submissions: list[Submission]) -> dict[str, list[str]]:
     return {cause: learners for cause, learners in groups.items() if learners}
 
 
+def shown(learner: str) -> str:
+    """A learner's name as a person reading the table tells it from another: one that differs from
+    a plain name only by what does not show (spaces at an end, a combining accent instead of the
+    accented letter, an invisible or control character) is printed escaped and quoted."""
+    plain = learner == learner.strip() and unicodedata.normalize("NFC", learner) == learner
+    if plain and not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in learner):
+        return learner
+    return ascii(learner)
+
+
 def progress_line(submission: Submission, done: int, total: int) -> str:
     verdict = "passed" if submission.passed else f"failed ({submission.cause}): " + ", ".join(submission.failing)
-    return f"[{done}/{total}] {submission.learner}: {verdict} ({submission.report.seconds:.1f} s)"
+    return f"[{done}/{total}] {shown(submission.learner)}: {verdict} ({submission.report.seconds:.1f} s)"
 
 
 def progress_bar(done: int, total: int, passed: int, started: float, now: float, width: int = 30) -> str:
@@ -287,24 +298,24 @@ def _clock(seconds: float) -> str:
 
 
 def as_table(submissions: list[Submission]) -> str:
-    width = max(len("learner"), *(len(s.learner) for s in submissions))
+    width = max(len("learner"), *(len(shown(s.learner)) for s in submissions))
     several = len({s.engine for s in submissions}) > 1  # then each row says which engine graded it
     lines = [f"{'learner':<{width}}  result  score    seconds  why" + ("  (engine)" if several else "")]
     for s in submissions:
         result = "passed" if s.passed else "FAILED"
-        cause = s.cause or ("-" if not s.same_as else "")
+        cause = s.cause or "-"
         on = f"  ({s.engine})" if several else ""
-        lines.append(f"{s.learner:<{width}}  {result}  {f'{s.score}/{s.out_of}':<7}  {s.report.seconds:7.1f}  {cause}{on}")
+        lines.append(f"{shown(s.learner):<{width}}  {result}  {f'{s.score}/{s.out_of}':<7}  {s.report.seconds:7.1f}  {cause}{on}")
         lines += [f"{'':<{width}}    - {reason}" for reason in s.reasons]
         if s.same_as:
-            lines.append(f"{'':<{width}}    ! the same files as {', '.join(s.same_as)}")
+            lines.append(f"{'':<{width}}    ! the same files as {', '.join(map(shown, s.same_as))}")
     lines += ["", str(summarize(submissions))]
     causes = by_cause(submissions)
     if causes:
-        lines.append("failed, by cause: " + "; ".join(f"{cause} {len(who)} ({', '.join(who)})" for cause, who in causes.items()))
+        lines.append("failed, by cause: " + "; ".join(f"{cause} {len(who)} ({', '.join(map(shown, who))})" for cause, who in causes.items()))
     twins = sorted({tuple(sorted((s.learner, *s.same_as))) for s in submissions if s.same_as})
     for group in twins:
-        lines.append(f"identical submissions: {', '.join(group)}")
+        lines.append(f"identical submissions: {', '.join(map(shown, group))}")
     return "\n".join(lines)
 
 
