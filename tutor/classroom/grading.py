@@ -312,7 +312,8 @@ def as_table(submissions: list[Submission]) -> str:
     lines += ["", str(summarize(submissions))]
     causes = by_cause(submissions)
     if causes:
-        lines.append("failed, by cause: " + "; ".join(f"{cause} {len(who)} ({', '.join(map(shown, who))})" for cause, who in causes.items()))
+        by = [f"{cause} {len(who)} ({', '.join(map(shown, who))})" for cause, who in causes.items()]
+        lines.append("failed, by cause: " + "; ".join(by))
     twins = sorted({tuple(sorted((s.learner, *s.same_as))) for s in submissions if s.same_as})
     for group in twins:
         lines.append(f"identical submissions: {', '.join(map(shown, group))}")
