@@ -583,7 +583,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     choices = class_engines(args.engines, "grade")
     named = [Engine(value, connector(c)) for value, c in zip(args.engines, choices, strict=True)]
     engines = EnginePool(named, warn=lambda text: _warn([text])) if choices else None
-    submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show, engines=engines)
+    def warn(text: str) -> None:
+        print("\r\033[K" if in_terminal else "", end="", file=sys.stderr)  # off the progress bar's line
+        _warn([text])
+
+    submissions = grading.grade_class(exercise, folders, connect, jobs=args.jobs, on_graded=show, on_warning=warn, engines=engines)
     if engines is not None:
         for line in engines.summary():
             print(f"engine {line}", file=sys.stderr)

@@ -221,3 +221,23 @@ def test_clean_leaves_a_container_the_learner_made_from_their_image_and_counts_o
     clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
     assert "removed 0 containers and 1 image" in clean.stdout, clean.stdout
     assert leftovers(host.api, owners) == {"containers": [], "networks": [], "volumes": [], "images": []}
+
+
+@pytest.mark.docker
+def test_grade_says_which_learner_waits_for_another_tutor_checking_that_folder(tmp_path: Path, host: Any) -> None:
+    from tutor.content.loader import load_curriculum
+    from tutor.engine.folder_images import image_tag
+
+    pack = make_pack(tmp_path)
+    ann = context(tmp_path / "class" / "ann", {"greeting.txt": "hello\n", "Dockerfile": 'FROM busybox:latest\nCOPY greeting.txt /\nCMD ["echo", "hello"]\n'})
+    exercise = load_curriculum([pack]).exercise("50-say-hello")
+    with folder_lock(image_tag(exercise, ann.resolve()), ann, lambda _: None, threading.Event()):  # another tutor's check of it
+        grading = subprocess.Popen(
+            [sys.executable, "-m", "tutor", "--content-only", "--content", str(pack), "grade", "50-say-hello", str(tmp_path / "class")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        time.sleep(3)
+    out, err = grading.communicate(timeout=120)
+    assert grading.returncode == 0, (out, err)
+    assert f"warning: ann: another docker-tutor (process {os.getpid()}) is checking {ann.resolve()}; {WAITS}" in err, err
+    remove(host.api, leftovers(host.api, owners_under(tmp_path)))

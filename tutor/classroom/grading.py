@@ -26,6 +26,7 @@ from tutor.classroom.engines import Engine, EnginePool
 from tutor.content.model import Exercise
 from tutor.engine.build_errors import step_failure_told
 from tutor.engine.dockerhost import DockerHost
+from tutor.engine.events import GradeWarning
 from tutor.engine.folder_images import LaterRemoval
 from tutor.engine.grader import Grading, enforced, grade
 from tutor.engine.learner_files import display_name
@@ -145,10 +146,13 @@ def grade_class(
     *,
     jobs: int = 4,
     on_graded: Callable[[Submission, int, int], None] = lambda *_: None,
+    on_warning: Callable[[str], None] = lambda _: None,
     engines: EnginePool | None = None,
 ) -> list[Submission]:
     """Grade every folder; on_graded(submission, done, total) as each finishes. Ordered by learner.
 
+    on_warning: what a learner's grading says that changes no verdict (it waits for another tutor
+    checking the folder, a state file kept aside), with the learner's name before it.
     engines: several engines to spread the class over (default: the one `connect` reaches)."""
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -158,13 +162,17 @@ def grade_class(
     done_with = LaterRemoval()  # each learner's images go when the whole class is graded
 
     def one(folder: Path) -> Submission:
+        def said(event: object) -> None:
+            if isinstance(event, GradeWarning):
+                on_warning(f"{shown(display_name(folder.name))}: {event.text}")
+
         while True:
             engine = engines.acquire()  # raises EngineUnavailable when no engine is left
             host, started, graded = engine.host, time.monotonic(), False
             try:
                 try:
                     report = grade(
-                        exercise, folder.resolve(), lambda host=host: host, cancel=cancel,
+                        exercise, folder.resolve(), lambda host=host: host, cancel=cancel, on_event=said,
                         grading=Grading.assessment(release=done_with.on(host)),
                     )
                 except EngineUnavailable as exc:
