@@ -325,8 +325,8 @@ def _refuse_before_build(
     if reaching_out:
         refused = _not_built(
             "the Dockerfile uses what a build here may not: " + "; ".join(reaching_out),
-            "A build starts FROM one of the curriculum's base images or an earlier stage of your Dockerfile, "
-            "and ADD and COPY take files from your folder. Nothing was sent to the engine.",
+            "Change the line it names, as it says. A build here starts FROM one of the curriculum's base images or "
+            "an earlier stage of your Dockerfile, and takes files from your folder only. Nothing was sent to the engine.",
         )
         return refused, "the Dockerfile uses what a build here may not"
     unlimited = refused_on_a_shared_engine(buildkit_only(dockerfile), exercise.build.buildkit, exercise.build.network)
