@@ -256,8 +256,9 @@ def test_names_that_differ_only_by_what_does_not_show_are_told_apart_and_aligned
     from tutor.classroom.grading import Submission, as_table
     from tutor.engine.report import BuildResult, Report
 
-    names = ["alice", "alice ", "José", "Jose\u0301", "bob\u200b"]  # a space at the end, NFD, a zero-width space
+    names = ["alice", "alice ", "José", "Jose\u0301", "bob\u200b", "张伟"]  # a space at the end, NFD, a zero-width space, wide
     report = Report("x", True, BuildResult(ok=True, seconds=1.0, log_tail=[]), [], 1.0, "")
-    rows = as_table([Submission(name, report, 1, 1) for name in names]).splitlines()[1:6]
-    assert [row.split("  passed")[0].rstrip() for row in rows] == ["alice", "'alice '", "José", "'Jose\\u0301'", "'bob\\u200b'"], rows
-    assert len({row.index("passed") for row in rows}) == 1, rows
+    rows = as_table([Submission(name, report, 1, 1) for name in names]).splitlines()[1:7]
+    assert [row.split("  passed")[0].rstrip() for row in rows] == ["alice", "'alice '", "José", "'Jose\\u0301'", "'bob\\u200b'", "张伟"], rows
+    columns = {row.index("passed") + sum(1 for c in row[: row.index("passed")] if "\u4e00" <= c <= "\u9fff") for row in rows}
+    assert len(columns) == 1, rows  # each row's verdict starts in the same terminal column

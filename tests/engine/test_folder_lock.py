@@ -202,9 +202,10 @@ def test_clean_while_a_class_is_graded_leaves_the_images_it_checks_and_every_lea
 
 
 @pytest.mark.docker
-def test_clean_leaves_a_container_the_learner_made_from_their_image_and_counts_only_what_went(tmp_path: Path, host: Any) -> None:
-    """A container started from the tutor's image has the image's labels, the owner's among them,
-    but no tutor made it: `clean` leaves it, and with it the image it uses, which it does not count."""
+def test_clean_leaves_a_container_and_an_image_the_learner_made_from_their_image_and_counts_only_what_went(tmp_path: Path, host: Any) -> None:
+    """A container started from the tutor's image, and an image built from it, have the image's labels,
+    the owner's among them, but no tutor made them: `clean` leaves them, and with them the image the
+    container uses, which it does not count."""
     pack = make_pack(tmp_path)
     folder = context(tmp_path / "work", {"greeting.txt": "hello\n", "Dockerfile": f'FROM busybox:latest\nCOPY greeting.txt /\nRUN echo {time.time_ns()} > /n\nCMD ["echo", "hello"]\n'})
     check = _check(pack, folder, "classic")
@@ -212,12 +213,16 @@ def test_clean_leaves_a_container_the_learner_made_from_their_image_and_counts_o
     owners = owners_under(tmp_path)
     (image,) = leftovers(host.api, owners)["images"]
     theirs = host.api.create_container(image, ["true"])["Id"]  # the learner's own `docker create`
+    # and an image of their own made from it (as `docker build` FROM it would: it has its labels)
+    named = f"my-trainer:{time.time_ns()}"
+    host.api.commit(theirs, *named.split(":"))
     try:
         clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
         assert "removed 0 containers and 0 images" in clean.stdout, clean.stdout + clean.stderr
-        assert host.api.inspect_container(theirs) and host.image_attrs(image)
+        assert host.api.inspect_container(theirs) and host.image_attrs(image) and host.image_attrs(named)
     finally:
         host.api.remove_container(theirs, force=True)
+        host.api.remove_image(named)
     clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
     assert "removed 0 containers and 1 image" in clean.stdout, clean.stdout
     assert leftovers(host.api, owners) == {"containers": [], "networks": [], "volumes": [], "images": []}
@@ -241,3 +246,23 @@ def test_grade_says_which_learner_waits_for_another_tutor_checking_that_folder(t
     assert grading.returncode == 0, (out, err)
     assert f"warning: ann: another docker-tutor (process {os.getpid()}) is checking {ann.resolve()}; {WAITS}" in err, err
     remove(host.api, leftovers(host.api, owners_under(tmp_path)))
+
+
+@pytest.mark.docker
+def test_clean_while_a_class_is_graded_leaves_the_images_of_learners_already_graded(tmp_path: Path, host: Any) -> None:
+    """A class's images go when the whole class is graded: removing one sooner prunes its untagged
+    parent layers, which a sibling's build may be taking from the cache (folder_images.LaterRemoval)."""
+    from tests.engine.test_image_removal import _committed_image
+    from tutor.engine.folder_images import run_tag
+
+    done = run_tag(f"docker-tutor/50-say-hello:{os.urandom(6).hex()}")  # a learner graded already
+    image = _committed_image(host.api)
+    host.api.tag(image, *done.rsplit(":", 1))
+    try:
+        with folder_lock(f"docker-tutor/50-say-hello:{os.urandom(6).hex()}", tmp_path, lambda _: None, threading.Event()):  # one still graded
+            clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
+            assert "removed 0 containers and 0 images" in clean.stdout and host.image_attrs(done), clean.stdout + clean.stderr
+        clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
+        assert "removed 0 containers and 1 image" in clean.stdout and not host.image_attrs(done), clean.stdout
+    finally:
+        remove(host.api, leftovers(host.api, owners_under(tmp_path)))

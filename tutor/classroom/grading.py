@@ -287,6 +287,11 @@ def shown(learner: str) -> str:
     return ascii(learner)
 
 
+def _columns(text: str) -> int:
+    """The terminal columns text takes: a wide character (CJK) two, a combining one none."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1 for c in text)
+
+
 def progress_line(submission: Submission, done: int, total: int) -> str:
     verdict = "passed" if submission.passed else f"failed ({submission.cause}): " + ", ".join(submission.failing)
     return f"[{done}/{total}] {shown(submission.learner)}: {verdict} ({submission.report.seconds:.1f} s)"
@@ -306,14 +311,16 @@ def _clock(seconds: float) -> str:
 
 
 def as_table(submissions: list[Submission]) -> str:
-    width = max(len("learner"), *(len(shown(s.learner)) for s in submissions))
+    width = max(len("learner"), *(_columns(shown(s.learner)) for s in submissions))
     several = len({s.engine for s in submissions}) > 1  # then each row says which engine graded it
     lines = [f"{'learner':<{width}}  result  score    seconds  why" + ("  (engine)" if several else "")]
     for s in submissions:
         result = "passed" if s.passed else "FAILED"
         cause = s.cause or "-"
         on = f"  ({s.engine})" if several else ""
-        lines.append(f"{shown(s.learner):<{width}}  {result}  {f'{s.score}/{s.out_of}':<7}  {s.report.seconds:7.1f}  {cause}{on}")
+        name = shown(s.learner)
+        padding = " " * (width - _columns(name))
+        lines.append(f"{name}{padding}  {result}  {f'{s.score}/{s.out_of}':<7}  {s.report.seconds:7.1f}  {cause}{on}")
         lines += [f"{'':<{width}}    - {reason}" for reason in s.reasons]
         if s.same_as:
             lines.append(f"{'':<{width}}    ! the same files as {', '.join(map(shown, s.same_as))}")

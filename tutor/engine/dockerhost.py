@@ -562,7 +562,7 @@ class DockerHost:
         Only what carries this data folder's owner label: on a shared engine, other users' images
         and the checks they are running are left alone, and so are the checks another tutor of this
         user's is running now (a TUI, a served tab). Never forced: an image a container uses stays."""
-        from tutor.engine.folder_images import folder_tag_of
+        from tutor.engine.folder_images import folder_tag_of, is_run_tag, tutor_tag
 
         removed_containers = removed_images = 0
         mine = {"label": f"{OWNER_LABEL}={owner_id()}"}
@@ -585,13 +585,18 @@ class DockerHost:
             if images:
                 grading = any_being_graded()
                 for image in self._past_podman_races(lambda: self.api.images(filters=mine)):
-                    tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
-                    # Left to a grading under way: the image it checks (under the folder's tag or
-                    # one of the grading's own), or (untagged) one its build is making.
-                    if any(being_graded(folder_tag_of(tag)) for tag in tags) or (grading and not tags):
+                    listed = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
+                    tags = [tutor_tag(tag) for tag in listed]
+                    if not all(tags):
+                        continue  # a name of the user's own: built or tagged from a tutor's image, it has its labels
+                    # Left to a grading under way: the image it checks (its folder's lock), one a class
+                    # grading is done with (under a tag of that grading's own: it goes when the class
+                    # is done, as removing it would prune layers a sibling's build may be taking), or
+                    # (untagged) one a build is making.
+                    if any(being_graded(folder_tag_of(tag)) for tag in tags) or (grading and (not tags or any(map(is_run_tag, tags)))):
                         continue
                     went = False
-                    for ref in tags or [image["Id"]]:
+                    for ref in listed or [image["Id"]]:
                         with contextlib.suppress(docker.errors.APIError):
                             went = remove_image(self.api, ref) or went
                     removed_images += went  # one a container uses stays, and is not counted

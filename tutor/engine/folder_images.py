@@ -48,14 +48,26 @@ def run_tag(folder_tag: str) -> str:
     return f"{folder_tag}-{uuid.uuid4().hex[:8]}"
 
 
+# An image tag as the engine lists it: Podman puts a registry's name before a short one.
+_LISTED = re.compile(r"(?:docker\.io/|localhost/)?(?P<name>docker-tutor/.+)")
 _RUN_TAG = re.compile(r"(?P<folder>docker-tutor/[^:]+:[0-9a-f]{12})-[0-9a-f]{8}")
 
 
+def tutor_tag(listed: str) -> str:
+    """The tutor's own name in an image tag as the engine lists it; '' for a name the tutor never gives."""
+    found = _LISTED.fullmatch(listed)
+    return found.group("name") if found else ""
+
+
 def folder_tag_of(tag: str) -> str:
-    """The folder's own tag (image_tag) for an image tag: itself, or the folder's of a run_tag.
+    """The folder's own tag (image_tag) for a tutor's tag: itself, or the folder's of a run_tag.
     A folder's lock is held under its own tag, whichever tag its grading gave the image."""
     run = _RUN_TAG.fullmatch(tag)
     return run.group("folder") if run else tag
+
+
+def is_run_tag(tag: str) -> bool:
+    return _RUN_TAG.fullmatch(tag) is not None
 
 
 class FolderImages:
