@@ -163,12 +163,14 @@ def test_step_volumes_a_killed_tutor_was_holding_are_removed_by_the_next_one(hos
 def test_clean_removes_the_step_volumes_a_left_reader_held(host) -> None:
     """A reader left by a tutor killed before its note was written: `clean` removes it and what it held."""
     from tutor.engine.builders.step_watch import _MOUNTED
-    from tutor.engine.dockerhost import MANAGED_LABEL
+    from tutor.engine.dockerhost import HOST_LABEL, MANAGED_LABEL, SESSION_LABEL, _process_space
     from tutor.engine.owner import OWNER_LABEL, owner_id
 
+    dead = f"{2**22 + 4322}-x"  # the killed tutor's session (above the default pid_max: no such process)
     volume = host.api.create_volume()["Name"]
     reader = host.client.containers.create(
-        "busybox", ["sleep", "60"], labels={MANAGED_LABEL: "true", OWNER_LABEL: owner_id()},
+        "busybox", ["sleep", "60"],
+        labels={MANAGED_LABEL: "true", OWNER_LABEL: owner_id(), SESSION_LABEL: dead, HOST_LABEL: _process_space()},
         mounts=[docker.types.Mount(f"{_MOUNTED}/0", volume, type="volume", read_only=True)],
     )
     try:
