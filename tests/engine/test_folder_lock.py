@@ -143,12 +143,7 @@ def test_clean_while_a_check_runs_leaves_that_check_alone_and_cleans_after(tmp_p
     (folder / "greeting.txt").write_text("hello\n")
     (folder / "Dockerfile").write_text(f'FROM busybox:latest\nCOPY greeting.txt /\nRUN echo {time.time_ns()} > /n\nCMD ["sh", "-c", "sleep 4; exec echo hello"]\n')
     check = _check(pack, folder, "buildkit")
-    owners = owners_under(tmp_path)
-    deadline = time.monotonic() + 120
-    while not (owners and leftovers(host.api, owners)["containers"]):  # its command check is running
-        assert check.poll() is None and time.monotonic() < deadline, check.communicate()
-        time.sleep(0.1)
-        owners = owners or owners_under(tmp_path)
+    owners = _owners_once_a_check_runs(host, tmp_path, check)
     clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0 and "removed 0 containers and 0 images" in clean.stdout, clean.stdout + clean.stderr
     code, out, err = check.wait(120), *check.communicate()
@@ -158,14 +153,19 @@ def test_clean_while_a_check_runs_leaves_that_check_alone_and_cleans_after(tmp_p
     assert leftovers(host.api, owners) == {"containers": [], "networks": [], "volumes": [], "images": []}
 
 
-def _checks_running(host: Any, owners: set[str]) -> bool:
-    """A container a tutor made from a learner's image: a check under way (a build's step containers
-    carry no session label, and the tutor's helpers run from base images)."""
-    for container in host.api.containers(filters={"label": [OWNER_LABEL, SESSION_LABEL]}):
-        image = host.image_attrs(container["ImageID"]) or {}
-        if container["Labels"].get(OWNER_LABEL) in owners and EXERCISE_LABEL in ((image.get("Config") or {}).get("Labels") or {}):
-            return True
-    return False
+def _owners_once_a_check_runs(host: Any, tmp_path: Path, tutor: subprocess.Popen[str]) -> set[str]:
+    """The owners of the test's data folders, once `tutor` runs a container from a learner's image: a
+    check under way (a build's step containers carry no session label; the helpers run base images)."""
+    owners: set[str] = set()
+    deadline = time.monotonic() + 120
+    while True:
+        owners = owners or owners_under(tmp_path)
+        for container in host.api.containers(filters={"label": [OWNER_LABEL, SESSION_LABEL]}):
+            image = host.image_attrs(container["ImageID"]) or {}
+            if container["Labels"].get(OWNER_LABEL) in owners and EXERCISE_LABEL in ((image.get("Config") or {}).get("Labels") or {}):
+                return owners
+        assert tutor.poll() is None and time.monotonic() < deadline, tutor.communicate()
+        time.sleep(0.1)
 
 
 @pytest.mark.docker
@@ -184,12 +184,8 @@ def test_clean_while_a_class_is_graded_leaves_the_images_it_checks_and_every_lea
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     owners: set[str] = set()
-    deadline = time.monotonic() + 120
     try:
-        while not (owners and _checks_running(host, owners)):
-            assert grading.poll() is None and time.monotonic() < deadline, grading.communicate()
-            time.sleep(0.1)
-            owners = owners or owners_under(tmp_path)
+        owners = _owners_once_a_check_runs(host, tmp_path, grading)
         clean = subprocess.run([sys.executable, "-m", "tutor", "clean"], capture_output=True, text=True, timeout=120)
         assert clean.returncode == 0 and "removed 0 containers and 0 images" in clean.stdout, clean.stdout + clean.stderr
         code, out, err = grading.wait(120), *grading.communicate()
