@@ -583,6 +583,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     choices = class_engines(args.engines, "grade")
     named = [Engine(value, connector(c)) for value, c in zip(args.engines, choices, strict=True)]
     engines = EnginePool(named, warn=lambda text: _warn([text])) if choices else None
+
     def warn(text: str) -> None:
         print("\r\033[K" if in_terminal else "", end="", file=sys.stderr)  # off the progress bar's line
         _warn([text])

@@ -1,11 +1,11 @@
 """What a learner's Dockerfile may reach, judged before it is sent to the engine.
 
 A build may start FROM the curriculum's base images or an earlier stage of the same file, copy
-from those alone, take files from its own folder only, and set no label of the tutor's own. The engine fetches `ADD <url>` itself,
-from the host's network, whatever the build's network mode: so remote sources are refused here,
-after Docker's own variable substitution, instead of being fetched for the learner. It pulls a
-missing image the same way: `images_used` lists what the build would take, for the engine-side
-check that each is already there (tutor/engine/local_images.py).
+from those alone, take files from its own folder only, and set no label of the tutor's own. The
+engine fetches `ADD <url>` itself, from the host's network, whatever the build's network mode: so
+remote sources are refused here, after Docker's own variable substitution, instead of being fetched
+for the learner. It pulls a missing image the same way: `images_used` lists what the build would
+take, for the engine-side check that each is already there (tutor/engine/local_images.py).
 """
 
 from __future__ import annotations

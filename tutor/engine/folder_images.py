@@ -132,7 +132,7 @@ class FolderImages:
         """The folder's image is `image_id` now: the one it replaces goes (with its own layers), the
         fingerprint is noted, and folders beyond the most recently checked few lose their image."""
         if self._previous and self._previous != image_id:
-            # By id: another folder's identical files may have it too, under their own tag, which stays.
+            # By id (the folder's tag is on its new image now), through a tag of the removal's own.
             self._host.remove_image(self._previous)
         if self._verdicts is None or self._remembered is not None:
             return
@@ -141,7 +141,7 @@ class FolderImages:
         for old in self._verdicts.older_tags(prefix, keep, current=self.tag):
             if being_graded(old):
                 continue  # its checks are running on it in another tutor: the next eviction takes it
-            self._host.remove_image(old)  # by tag: an image another folder also has keeps its other tag
+            self._host.remove_image(old)  # by tag: one the user also named, or a check made its own, keeps that name
             self._verdicts.forget(old)
 
     def made_by_rebuild(self, image_id: str, layers: list[str], *, own: str) -> None:
@@ -156,7 +156,7 @@ class FolderImages:
         for image in self._made:
             self._release(image)  # by id, which leaves another tutor's tag on it (image_removal)
         if not self._keep:
-            self._release(self.tag)  # by tag: identical images of parallel checks share an id
+            self._release(self.tag)  # by the grading's own tag: a name someone else gave it stays
 
     def remember(self, image_id: str, report: Report) -> None:
         """What this check proved, for the next check of an unchanged folder (a passed report only)."""

@@ -1,9 +1,9 @@
 """Removing an image the tutor is done with, without taking it from anyone else on the engine.
 
-The engine's build cache is everyone's: another tutor's identical build takes this one's image or
-layers from it, as its own final image too, and tags it (two learners with the same Dockerfile).
-Removed by id, an image with exactly one tag is untagged and deleted (Docker and Podman alike), so
-a removal by id would delete the other tutor's image under its check. Removed through a tag of
+The engine's build cache is everyone's: another tutor's build of the same lines takes this one's
+layers from it as its own steps, and anyone may tag an image (a final image is a folder's own: its
+label says which, dockerhost.image_labels). Removed by id, an image with exactly one tag is untagged
+and deleted (Docker and Podman alike), so a removal by id would delete it from under that tag. Removed through a tag of
 the removal's own, the engine decides under its own lock: an image that has another tag only
 loses ours; one that has none is deleted, with its untagged parents nobody builds on.
 """
